@@ -1,0 +1,65 @@
+// The contract between the public API (src/index.ts) and a backend (src/native.ts, src/wasm.ts).
+//
+// The front owns every argument check, default and overload, the typed views, the registry of
+// open mappings and the error messages. A backend only maps bytes. It receives checked values:
+// integers >= 0, an absolute path, a known mode and advice.
+
+export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed'
+
+export interface Capabilities {
+  /** true when every view of a file sees every other view's writes at once */
+  readonly coherent: boolean
+  /** bytes: the unit in which changes are written back; granules align to file offsets */
+  readonly writeBackGranularity: number
+  /** bytes: the largest view this runtime can hold */
+  readonly maxViewBytes: number
+}
+
+/**
+ * One live mapping. The mapped bytes are `buffer[byteOffset, byteOffset + byteLength)`.
+ * Backends add private fields; the front reads only these three, and reads them again after
+ * every call, since `resize` may move the bytes to another buffer.
+ */
+export interface Mapping {
+  readonly buffer: ArrayBuffer
+  readonly byteOffset: number
+  readonly byteLength: number
+}
+
+/**
+ * Failures are thrown as errors carrying:
+ *  - file-system failures: `code` (e.g. 'ENOENT'), `syscall` (e.g. 'open'), and `message` the bare
+ *    description (e.g. 'no such file or directory'); the front adds the function name and the path;
+ *  - a window past the end of the file, or a view larger than `capabilities.maxViewBytes`:
+ *    a `RangeError` whose message is final.
+ * A call that throws leaves nothing behind: no file it created, no mapping, no descriptor.
+ */
+export interface Backend {
+  readonly name: 'native' | 'wasm'
+  readonly capabilities: Capabilities
+  readonly pageSize: number
+  /**
+   * Maps `length` bytes of an existing file from byte `offset` (any alignment); `length` null means
+   * to the end of the file. An empty window gives an empty mapping without mapping anything.
+   * 'r' is private: writes stay in memory. 'rw' is shared with the file.
+   */
+  open(path: string, mode: 'r' | 'rw', offset: number, length: number | null): Mapping
+  /** Creates or truncates `path` to `byteLength` zero bytes and maps it 'rw'. */
+  create(path: string, byteLength: number): Mapping
+  /** Zero-filled memory backed by no file. */
+  alloc(byteLength: number): Mapping
+  /** Writes back ('rw'), makes it durable, releases. Afterwards `buffer` reads as length 0. */
+  close(mapping: Mapping): void
+  /** Makes `[offset, offset + length)` of the mapping (relative, any alignment) durable in the file. */
+  sync(mapping: Mapping, offset: number, length: number): void
+  /** As sync, off the main thread where the backend can. */
+  syncAsync(mapping: Mapping, offset: number, length: number): Promise<void>
+  /**
+   * Resizes a 'rw'/created/alloc mapping to `byteLength` bytes (the file to offset + byteLength),
+   * keeping what fits, zero-filling growth. Returns the mapping with its new buffer; the old buffer
+   * reads as length 0. If it throws, the mapping is unchanged and still open.
+   */
+  resize(mapping: Mapping, byteLength: number): Mapping
+  /** A hint. Must never change the bytes a view holds. */
+  advise(mapping: Mapping, advice: Advice): void
+}
