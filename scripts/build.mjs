@@ -1,0 +1,40 @@
+// Builds everything `npm install` promises: the WebAssembly module, dist/ (ESM, CommonJS and
+// type declarations). The native addon is built by the install script (node-gyp-build).
+import { build } from 'esbuild'
+import { spawnSync } from 'node:child_process'
+import { existsSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+process.chdir(root)
+
+function run(command, args) {
+  const result = spawnSync(command, args, { stdio: 'inherit' })
+  if (result.status !== 0) {
+    console.error(`build: ${command} ${args.join(' ')} failed`)
+    process.exit(result.status ?? 1)
+  }
+}
+
+run(process.execPath, ['scripts/build-wasm.mjs'])
+
+rmSync('dist', { recursive: true, force: true })
+const entryPoints = ['src/index.ts', 'src/native-entry.ts', 'src/wasm-entry.ts']
+const common = {
+  entryPoints,
+  bundle: true,
+  platform: 'node',
+  // Without a target, esbuild decodes embedded binaries with Uint8Array.fromBase64, which Node 20 to 24 lack.
+  target: 'node20',
+  loader: { '.wasm': 'binary' },
+  external: ['node-gyp-build'],
+  logLevel: 'warning'
+}
+await build({ ...common, format: 'esm', outdir: 'dist/esm', splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: '[name]-[hash]' })
+await build({ ...common, format: 'cjs', outdir: 'dist/cjs', outExtension: { '.js': '.cjs' } })
+
+run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'])
+if (!existsSync('dist/types/index.d.ts')) {
+  console.error('build: tsc wrote no declarations')
+  process.exit(1)
+}

@@ -1,0 +1,365 @@
+// The public API over one backend: argument checks, defaults, typed views, the registry of open
+// views and automatic closing. Every entry point (mmapfile, mmapfile/native, mmapfile/wasm) is
+// `createApi` over the backend it chose.
+
+import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
+import {
+  argTypeError, argValueError, closedError, rangeError, systemError, withContext
+} from './errors.js'
+import { isStructType, StructArray, struct } from './struct.js'
+import type { Fields, StructType } from './struct.js'
+
+export type TypedArrayConstructor =
+  | Int8ArrayConstructor | Uint8ArrayConstructor | Uint8ClampedArrayConstructor
+  | Int16ArrayConstructor | Uint16ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor
+  | Float32ArrayConstructor | Float64ArrayConstructor
+  | BigInt64ArrayConstructor | BigUint64ArrayConstructor
+
+/** What a view can be made of: a typed-array constructor or a struct type from `struct()`. */
+export type ViewType = TypedArrayConstructor | StructType
+
+/** The view a mapping function returns for `type`. */
+export type ViewOf<T extends ViewType> =
+  T extends TypedArrayConstructor ? InstanceType<T>
+  : T extends StructType<infer F> ? StructArray<F>
+  : never
+
+export type View = ViewOf<TypedArrayConstructor> | StructArray<Fields>
+
+export type Mode = 'r' | 'rw'
+export type { Advice, Capabilities }
+
+export interface OpenOptions {
+  /** byte offset of the window in the file, any alignment (default 0) */
+  offset?: number
+  /** bytes in the window (default: the rest of the file) */
+  length?: number
+}
+
+export interface SyncOptions {
+  /** bytes from the start of the view (default 0) */
+  offset?: number
+  /** bytes to sync (default: to the end of the view) */
+  length?: number
+}
+
+export interface ViewInfo {
+  path: string | null
+  mode: Mode
+  offset: number
+  byteLength: number
+  backend: 'native' | 'wasm'
+}
+
+/** How the host names files: node:path and node:url on Node, plain POSIX rules in browsers. */
+export interface PathRules {
+  resolve(path: string): string
+  fromFileURL(url: URL): string
+}
+
+export interface Api {
+  create<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView): ViewOf<T>
+  open<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
+  close(view: View): void
+  sync(view: View, options?: SyncOptions): void
+  syncAsync(view: View, options?: SyncOptions): Promise<void>
+  malloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>
+  free(view: View): void
+  gccreate<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView): ViewOf<T>
+  gcopen<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
+  gcmalloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>
+  resize<V extends View>(view: V, count: number): V
+  advise(view: View, advice: Advice): void
+  info(view: View): ViewInfo
+  struct: typeof struct
+  readonly PAGE_SIZE: number
+  readonly backend: 'native' | 'wasm'
+  readonly backendError: Error | null
+  readonly capabilities: Capabilities
+}
+
+const TYPED_ARRAYS: ReadonlySet<unknown> = new Set<unknown>([
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array
+])
+
+const ADVICE: ReadonlySet<unknown> = new Set<unknown>(['normal', 'sequential', 'random', 'willneed', 'dontneed'])
+
+/** What the front remembers of one open mapping. Shared by the views a resize chain made. */
+interface Open {
+  mapping: Mapping
+  readonly kind: 'file' | 'memory'
+  readonly mode: Mode
+  readonly path: string | null
+  readonly offset: number
+  readonly type: ViewType
+  /** closes the mapping when the view is collected; never holds the view, or it would never be */
+  autoClose: boolean
+}
+
+/** Every view handed out, open (an `Open`) or closed (null). */
+type Registry = WeakMap<object, Open | null>
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`
+  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`
+  if (typeof value === 'string') return `'${value}'`
+  return `${typeof value} ${String(value)}`
+}
+
+function checkType(fn: string, type: unknown): ViewType {
+  if (type === undefined) return Uint8Array
+  if (TYPED_ARRAYS.has(type) || isStructType(type)) return type as ViewType
+  throw argTypeError(fn, `type must be a typed-array constructor or a struct type, got ${describe(type)}`)
+}
+
+function checkCount(fn: string, name: string, value: unknown): number {
+  if (typeof value !== 'number') throw argTypeError(fn, `${name} must be a number, got ${describe(value)}`)
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw rangeError(fn, `${name} must be a whole number >= 0, got ${value}`)
+  }
+  return value
+}
+
+function optionalCount(fn: string, name: string, value: unknown): number | null {
+  return value === undefined ? null : checkCount(fn, name, value)
+}
+
+function checkOptions(fn: string, options: unknown): { offset: number | null; length: number | null } {
+  if (options === undefined || options === null) return { offset: null, length: null }
+  if (typeof options !== 'object') throw argTypeError(fn, `options must be an object, got ${describe(options)}`)
+  const { offset, length } = options as { offset?: unknown; length?: unknown }
+  return { offset: optionalCount(fn, 'options.offset', offset), length: optionalCount(fn, 'options.length', length) }
+}
+
+function elementSize(type: ViewType): number {
+  return type.BYTES_PER_ELEMENT
+}
+
+function makeView(type: ViewType, mapping: Mapping): View {
+  const count = Math.floor(mapping.byteLength / elementSize(type))
+  if (isStructType(type)) return new StructArray(type, mapping.buffer, mapping.byteOffset, count)
+  return new type(mapping.buffer, mapping.byteOffset, count)
+}
+
+export function createApi(backend: Backend, backendError: Error | null, paths: PathRules): Api {
+  const views: Registry = new WeakMap()
+  const capabilities = Object.freeze({ ...backend.capabilities })
+
+  // Views made by gccreate/gcopen/gcmalloc are closed here once collected. The held value is the
+  // `Open`, which holds the mapping but not the view, so it does not keep the view alive.
+  const collector = new FinalizationRegistry<Open>((open) => {
+    if (!open.autoClose) return
+    open.autoClose = false
+    try {
+      backend.close(open.mapping)
+    } catch {
+      // Nobody is left to tell: the view is gone. The data of a 'rw' view is as safe as the
+      // last write-back that succeeded.
+    }
+  })
+
+  function checkPath(fn: string, path: unknown): { given: string; absolute: string } {
+    let given: string
+    if (typeof path === 'string') {
+      given = path
+    } else if (path instanceof URL) {
+      if (path.protocol !== 'file:') throw argValueError(fn, `path must be a file: URL, got ${path.protocol} URL`)
+      given = paths.fromFileURL(path)
+    } else {
+      throw argTypeError(fn, `path must be a string or a file: URL, got ${describe(path)}`)
+    }
+    if (given.includes('\0')) throw argValueError(fn, 'path must not contain null bytes')
+    // An empty path names no file (node:fs agrees), although it would resolve to the directory.
+    if (given === '') throw withContext(systemError('ENOENT', 'open', 'no such file or directory'), fn, given)
+    return { given, absolute: paths.resolve(given) }
+  }
+
+  function lookUp(fn: string, view: unknown): Open {
+    const open = typeof view === 'object' && view !== null ? views.get(view) : undefined
+    if (open === undefined) throw argTypeError(fn, `expected a view made by mmapfile, got ${describe(view)}`)
+    if (open === null) throw closedError(fn)
+    return open
+  }
+
+  function register(open: Open, autoClose: boolean): View {
+    const view = makeView(open.type, open.mapping)
+    views.set(view, open)
+    open.autoClose = autoClose
+    if (autoClose) collector.register(view, open, open)
+    return view
+  }
+
+  function checkFits(fn: string, byteLength: number): void {
+    if (byteLength > capabilities.maxViewBytes) {
+      throw rangeError(fn, `${byteLength} bytes is larger than the largest view (${capabilities.maxViewBytes} bytes)`)
+    }
+  }
+
+  function mapFile(fn: string, path: unknown, type: ViewType, map: (absolute: string) => Mapping,
+    mode: Mode, offset: number, autoClose: boolean): View {
+    const { given, absolute } = checkPath(fn, path)
+    let mapping: Mapping
+    try {
+      mapping = map(absolute)
+    } catch (error) {
+      throw withContext(error, fn, given)
+    }
+    return register({ mapping, kind: 'file', mode, path: absolute, offset, type, autoClose }, autoClose)
+  }
+
+  function createWith(fn: string, autoClose: boolean, path: unknown, count: unknown, type: unknown, data: unknown): View {
+    const viewType = checkType(fn, type)
+    const byteLength = checkCount(fn, 'count', count) * elementSize(viewType)
+    if (data !== undefined && !ArrayBuffer.isView(data)) {
+      throw argTypeError(fn, `data must be a typed array or DataView, got ${describe(data)}`)
+    }
+    if (data !== undefined && data.byteLength > byteLength) {
+      throw rangeError(fn, `data is ${data.byteLength} bytes, longer than the file's ${byteLength}`)
+    }
+    checkFits(fn, byteLength)
+    return mapFile(fn, path, viewType, (absolute) => {
+      const mapping = backend.create(absolute, byteLength)
+      if (data !== undefined) {
+        new Uint8Array(mapping.buffer, mapping.byteOffset, mapping.byteLength)
+          .set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+      }
+      return mapping
+    }, 'rw', 0, autoClose)
+  }
+
+  function openWith(fn: string, autoClose: boolean, path: unknown, type: unknown, mode: unknown, options: unknown): View {
+    const viewType = checkType(fn, type)
+    if (mode !== undefined && mode !== 'r' && mode !== 'rw') {
+      throw argValueError(fn, `mode must be 'r' or 'rw', got ${describe(mode)}`)
+    }
+    const { offset, length } = checkOptions(fn, options)
+    const checkedMode: Mode = mode ?? 'r'
+    if (length !== null) checkFits(fn, length)
+    return mapFile(fn, path, viewType, (absolute) => backend.open(absolute, checkedMode, offset ?? 0, length),
+      checkedMode, offset ?? 0, autoClose)
+  }
+
+  function mallocWith(fn: string, autoClose: boolean, count: unknown, type: unknown): View {
+    const viewType = checkType(fn, type)
+    const byteLength = checkCount(fn, 'count', count) * elementSize(viewType)
+    checkFits(fn, byteLength)
+    let mapping: Mapping
+    try {
+      mapping = backend.alloc(byteLength)
+    } catch (error) {
+      throw withContext(error, fn, null)
+    }
+    return register({ mapping, kind: 'memory', mode: 'rw', path: null, offset: 0, type: viewType, autoClose }, autoClose)
+  }
+
+  function release(fn: string, view: unknown, kinds: 'any' | 'memory'): void {
+    const open = typeof view === 'object' && view !== null ? views.get(view) : undefined
+    if (open === null) return
+    if (open === undefined) throw argTypeError(fn, `expected a view made by mmapfile, got ${describe(view)}`)
+    if (kinds === 'memory' && open.kind !== 'memory') {
+      throw argTypeError(fn, 'free releases malloc views; use close for a file view')
+    }
+    try {
+      backend.close(open.mapping)
+    } catch (error) {
+      throw withContext(error, fn, open.path)
+    } finally {
+      // Even when writing back failed, the backend has released the mapping: the view is closed.
+      views.set(view as object, null)
+      if (open.autoClose) collector.unregister(open)
+      open.autoClose = false
+    }
+  }
+
+  function syncRange(fn: string, open: Open, options: unknown): { offset: number; length: number } {
+    const { offset, length } = checkOptions(fn, options)
+    const byteLength = open.mapping.byteLength
+    const from = offset ?? 0
+    if (from > byteLength) throw rangeError(fn, `options.offset ${from} is beyond the view's ${byteLength} bytes`)
+    const count = length ?? byteLength - from
+    if (from + count > byteLength) {
+      throw rangeError(fn, `options.offset + options.length (${from + count}) is beyond the view's ${byteLength} bytes`)
+    }
+    return { offset: from, length: count }
+  }
+
+  const api: Api = {
+    create: (path, count, type, data) => createWith('create', false, path, count, type, data) as never,
+    gccreate: (path, count, type, data) => createWith('gccreate', true, path, count, type, data) as never,
+    open: (path, type, mode, options) => openWith('open', false, path, type, mode, options) as never,
+    gcopen: (path, type, mode, options) => openWith('gcopen', true, path, type, mode, options) as never,
+    malloc: (count, type) => mallocWith('malloc', false, count, type) as never,
+    gcmalloc: (count, type) => mallocWith('gcmalloc', true, count, type) as never,
+
+    close(view) {
+      release('close', view, 'any')
+    },
+
+    free(view) {
+      release('free', view, 'memory')
+    },
+
+    sync(view, options) {
+      const open = lookUp('sync', view)
+      const { offset, length } = syncRange('sync', open, options)
+      if (open.mode === 'r' || open.kind === 'memory' || length === 0) return
+      try {
+        backend.sync(open.mapping, offset, length)
+      } catch (error) {
+        throw withContext(error, 'sync', open.path)
+      }
+    },
+
+    async syncAsync(view, options) {
+      const open = lookUp('syncAsync', view)
+      const { offset, length } = syncRange('syncAsync', open, options)
+      if (open.mode === 'r' || open.kind === 'memory' || length === 0) return
+      try {
+        await backend.syncAsync(open.mapping, offset, length)
+      } catch (error) {
+        throw withContext(error, 'syncAsync', open.path)
+      }
+    },
+
+    resize(view, count) {
+      const open = lookUp('resize', view)
+      if (open.mode === 'r') throw argTypeError('resize', "an 'r' view cannot be resized; open the file 'rw'")
+      const byteLength = checkCount('resize', 'count', count) * elementSize(open.type)
+      checkFits('resize', byteLength)
+      try {
+        open.mapping = backend.resize(open.mapping, byteLength)
+      } catch (error) {
+        throw withContext(error, 'resize', open.path)
+      }
+      views.set(view, null)
+      if (open.autoClose) collector.unregister(open)
+      return register(open, open.autoClose) as typeof view
+    },
+
+    advise(view, advice) {
+      const open = lookUp('advise', view)
+      if (!ADVICE.has(advice)) {
+        throw argValueError('advise', `advice must be one of ${[...ADVICE].join(' ')}, got ${describe(advice)}`)
+      }
+      try {
+        backend.advise(open.mapping, advice)
+      } catch (error) {
+        throw withContext(error, 'advise', open.path)
+      }
+    },
+
+    info(view) {
+      const open = lookUp('info', view)
+      return { path: open.path, mode: open.mode, offset: open.offset, byteLength: open.mapping.byteLength, backend: backend.name }
+    },
+
+    struct,
+    PAGE_SIZE: backend.pageSize,
+    backend: backend.name,
+    backendError,
+    capabilities
+  }
+  return Object.freeze(api)
+}

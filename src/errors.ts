@@ -1,0 +1,53 @@
+// The errors the public API throws. Backends throw bare system errors ({ code, syscall, message });
+// the front names the function and the path here, so that every backend's errors read alike.
+
+export interface SystemError extends Error {
+  code: string
+  syscall: string
+  path?: string
+  errno?: number
+}
+
+export function isSystemError(error: unknown): error is SystemError {
+  return error instanceof Error &&
+    typeof (error as Partial<SystemError>).code === 'string' &&
+    typeof (error as Partial<SystemError>).syscall === 'string'
+}
+
+/** `mmapfile.open: ENOENT: no such file or directory, open 'missing.bin'`, with `path` set. */
+export function withContext(error: unknown, fn: string, path: string | null): unknown {
+  if (!(error instanceof Error)) return error
+  if (isSystemError(error) && !error.message.startsWith('mmapfile.')) {
+    const where = path === null ? error.syscall : `${error.syscall} '${path}'`
+    error.message = `mmapfile.${fn}: ${error.code}: ${error.message}, ${where}`
+    if (path !== null) error.path = path
+  } else if (!error.message.startsWith('mmapfile.')) {
+    error.message = `mmapfile.${fn}: ${error.message}`
+  }
+  return error
+}
+
+function withCode<E extends Error>(error: E, code: string): E & { code: string } {
+  return Object.assign(error, { code })
+}
+
+export function closedError(fn: string): TypeError & { code: string } {
+  return withCode(new TypeError(`mmapfile.${fn}: the view is closed`), 'ERR_MMAPFILE_CLOSED')
+}
+
+export function argTypeError(fn: string, message: string): TypeError & { code: string } {
+  return withCode(new TypeError(`mmapfile.${fn}: ${message}`), 'ERR_INVALID_ARG_TYPE')
+}
+
+export function argValueError(fn: string, message: string): TypeError & { code: string } {
+  return withCode(new TypeError(`mmapfile.${fn}: ${message}`), 'ERR_INVALID_ARG_VALUE')
+}
+
+export function rangeError(fn: string, message: string): RangeError & { code: string } {
+  return withCode(new RangeError(`mmapfile.${fn}: ${message}`), 'ERR_OUT_OF_RANGE')
+}
+
+/** A system error made by the front itself, e.g. for an empty path. */
+export function systemError(code: string, syscall: string, description: string): SystemError {
+  return Object.assign(new Error(description), { code, syscall })
+}

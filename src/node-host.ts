@@ -1,0 +1,25 @@
+// What the Node entry points need of Node: how paths are named, and where the package is
+// installed (node-gyp-build looks for the addon under build/ and prebuilds/ there).
+
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { PathRules } from './api.js'
+
+export const nodePaths: PathRules = {
+  resolve: (path) => resolve(path),
+  fromFileURL: (url) => fileURLToPath(url)
+}
+
+declare const __dirname: string | undefined
+
+/** The package root: dist/esm/ and dist/cjs/ both sit two levels below it. */
+export function packageRoot(): string {
+  // esbuild gives the CommonJS build __dirname and the ESM build import.meta.url.
+  if (typeof __dirname === 'string') return resolve(__dirname, '..', '..')
+  return fileURLToPath(new URL('../../', import.meta.url))
+}
+
+/** MMAPFILE_BACKEND, where this runtime has an environment. */
+export function backendVariable(): string | undefined {
+  return typeof process === 'object' ? process.env.MMAPFILE_BACKEND : undefined
+}

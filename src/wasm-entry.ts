@@ -1,0 +1,15 @@
+// mmapfile/wasm: the API on the WebAssembly backend only, even where the native addon would load.
+
+import { createApi } from './api.js'
+import { nodePaths } from './node-host.js'
+import { loadWasmBackend } from './wasm.js'
+
+const api = createApi(loadWasmBackend(), null, nodePaths)
+
+export type * from './index.js'
+export { StructArray } from './struct.js'
+export const {
+  create, open, close, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
+  PAGE_SIZE, capabilities, backend, backendError
+} = api
+export default api
