@@ -1,0 +1,71 @@
+// The contract between the Node-API glue (binding.c) and one platform file (posix.c or win32.c),
+// which binding.gyp picks at build time. The glue never includes a system header of its own.
+//
+// Errors: every fallible function returns 0, or a libuv error number (negative: UV_ENOENT, ...;
+// on POSIX that is -errno, on Windows the translation of GetLastError()) and sets `m->syscall`
+// to the call that failed. mf_open also returns one of the positive MF_E* codes below for a
+// window that does not fit, so that the glue can throw a RangeError with the file's size.
+//
+// A region is what one map/alloc gave: the OS mapping at `base` (aligned), of which the view is
+// `[base + delta, base + delta + length)`. A region whose length is 0 maps nothing (base NULL).
+// mf_init() sets every field to an invalid marker, so mf_close() is safe on any state and twice.
+
+#ifndef MMAPFILE_PLATFORM_H
+#define MMAPFILE_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { MF_READ = 0, MF_WRITE = 1, MF_CREATE = 2 };                  /* mf_open modes */
+enum { MF_NONE = 0, MF_ANON = 1, MF_PRIVATE = 2, MF_SHARED = 3 };   /* mf_map_t.kind */
+enum { MF_NORMAL = 0, MF_SEQUENTIAL, MF_RANDOM, MF_WILLNEED, MF_DONTNEED }; /* mf_advise */
+
+#define MF_EOFFSET 1 /* offset > file size */
+#define MF_EWINDOW 2 /* offset + length > file size */
+#define MF_ETOOBIG 3 /* window > max bytes */
+
+#define MF_NO_FILE ((intptr_t) -1)
+
+typedef struct {
+  int kind;            /* MF_ANON (alloc), MF_PRIVATE ('r'), MF_SHARED ('rw', create) */
+  int created;         /* mf_open created the file (so a failure after it removes the file) */
+  char *base;          /* start of the OS mapping; NULL when nothing is mapped */
+  size_t delta;        /* the view starts at base + delta (file offset minus the aligned offset) */
+  size_t length;       /* the view's bytes */
+  int64_t offset;      /* the view's file offset (0 for MF_ANON) */
+  intptr_t file;       /* descriptor / HANDLE, kept open for MF_SHARED only; MF_NO_FILE otherwise */
+  void *section;       /* Windows: the file-mapping object of this region; NULL elsewhere */
+  const char *syscall; /* set with a failure: 'open', 'mmap', ... */
+} mf_map_t;
+
+void mf_init(mf_map_t *m);
+size_t mf_page_size(void);
+/* The alignment of a mapping's file offset: the page size on POSIX, 64 KiB on Windows. */
+size_t mf_granularity(void);
+
+/* Opens `path`, checks that the window fits (length -1: to the end of the file; for MF_CREATE,
+ * `length` is the new size), maps it and keeps the file only for MF_WRITE and MF_CREATE. On
+ * MF_E*, *file_size is the file's size. On failure nothing is left behind: no descriptor, no
+ * mapping, and no file that this call created. */
+int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t length, int64_t max, int64_t *file_size);
+/* Zero-filled anonymous memory. */
+int mf_alloc(mf_map_t *m, size_t length);
+/* Writes back [offset, offset + length) of the view (clamped to it) and makes it durable.
+ * Touches no field but `syscall`, so a worker thread may call it on a copy of the struct. */
+int mf_sync(mf_map_t *m, size_t offset, size_t length);
+int mf_advise(mf_map_t *m, int advice);
+/* Resizes an MF_SHARED or MF_ANON region to `length` bytes of view (a file to offset + length),
+ * keeping what fits and zero-filling growth. If `old` is not NULL, the previous region must stay
+ * mapped (a sync runs on it): it is moved to *old, to be released later with mf_unmap(). On failure
+ * *m is unchanged, except when the platform could not restore the old view at its address: then
+ * m->base is NULL and m->length 0 (only possible on Windows; the glue treats the mapping as closed). */
+int mf_resize(mf_map_t *m, size_t length, mf_map_t *old);
+/* Releases the mapped region only (not the file). Idempotent. */
+void mf_unmap(mf_map_t *m);
+/* Releases the region and the file. Idempotent. Writes nothing back (the caller syncs first). */
+void mf_close(mf_map_t *m);
+/* Undoes a successful mf_open whose result cannot be used: mf_close, and removes the file if
+ * mf_open created it. */
+void mf_abort(mf_map_t *m, const char *path);
+
+#endif

@@ -1,0 +1,253 @@
+// POSIX implementation of platform.h: open/fstat/mmap/msync/madvise/ftruncate (+ mremap on Linux).
+//
+// Descriptors: 'r' closes its descriptor as soon as the file is mapped. 'rw' and create keep it for
+// the mapping's life (mf_close releases it): resize must ftruncate the very file that is mapped,
+// and reopening the path could reach another file after a rename. Durability does not need it:
+// see mf_sync.
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "platform.h"
+
+#define FAIL(m, name) ((m)->syscall = (name), uv_translate_sys_error(errno))
+
+void mf_init(mf_map_t *m) {
+  memset(m, 0, sizeof(*m));
+  m->kind = MF_NONE;
+  m->base = NULL;
+  m->file = MF_NO_FILE;
+  m->section = NULL;
+  m->syscall = NULL;
+}
+
+size_t mf_page_size(void) {
+  static size_t page = 0;
+  if (page == 0) page = (size_t) sysconf(_SC_PAGESIZE);
+  return page;
+}
+
+size_t mf_granularity(void) {
+  return mf_page_size();
+}
+
+static size_t round_up(size_t n, size_t to) {
+  return (n + to - 1) / to * to;
+}
+
+static int check_window(int64_t size, int64_t offset, int64_t *length, int64_t max) {
+  if (offset > size) return MF_EOFFSET;
+  if (*length < 0) *length = size - offset;
+  else if (*length > size - offset) return MF_EWINDOW;
+  if (*length > max || (uint64_t) *length > SIZE_MAX / 2) return MF_ETOOBIG;
+  return 0;
+}
+
+int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
+  // O_NONBLOCK: opening a fifo must not wait for a writer; it is then refused below.
+  int flags = (mode == MF_READ ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
+  struct stat st;
+  int fd, err;
+
+  mf_init(m);
+  m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
+
+  if (mode == MF_CREATE) {
+    // O_EXCL first, to know whether a failure must remove the file. No O_TRUNC: an existing file
+    // is emptied only once everything else has worked.
+    fd = open(path, flags | O_CREAT | O_EXCL, 0666);
+    if (fd >= 0) m->created = 1;
+    else if (errno == EEXIST) fd = open(path, flags | O_CREAT, 0666);
+  } else {
+    fd = open(path, flags);
+  }
+  if (fd < 0) return FAIL(m, "open");
+  m->file = fd;
+
+  if (fstat(fd, &st) != 0) {
+    err = FAIL(m, "fstat");
+    goto fail;
+  }
+  if (S_ISDIR(st.st_mode)) { // O_RDONLY opens a directory on Linux: refuse it as open(O_RDWR) would
+    m->syscall = "open";
+    err = UV_EISDIR;
+    goto fail;
+  }
+  if (!S_ISREG(st.st_mode)) { // fifo, socket, device: what mmap itself answers for a fifo
+    m->syscall = "mmap";
+    err = UV_ENODEV;
+    goto fail;
+  }
+
+  *file_size = mode == MF_CREATE ? length : (int64_t) st.st_size;
+  err = check_window(*file_size, offset, &length, max);
+  if (err != 0) goto fail;
+
+  m->offset = offset;
+  m->delta = (size_t) (offset % (int64_t) mf_granularity());
+  m->length = (size_t) length;
+
+  if (length > 0) {
+    int share = MAP_SHARED;
+#ifdef MAP_NORESERVE
+    // 'r' is writable copy-on-write memory; reserving swap for all of it would refuse large files.
+    if (mode == MF_READ) share = MAP_PRIVATE | MAP_NORESERVE;
+#else
+    if (mode == MF_READ) share = MAP_PRIVATE;
+#endif
+    void *p = mmap(NULL, m->delta + m->length, PROT_READ | PROT_WRITE, share, fd, (off_t) (offset - (int64_t) m->delta));
+    if (p == MAP_FAILED) {
+      err = FAIL(m, "mmap");
+      goto fail;
+    }
+    m->base = p;
+  }
+
+  if (mode == MF_CREATE) {
+    // Mapping past the end of the file is allowed; the bytes exist once the file has its size.
+    if ((st.st_size != 0 && ftruncate(fd, 0) != 0) || ftruncate(fd, (off_t) length) != 0) {
+      err = FAIL(m, "ftruncate");
+      goto fail;
+    }
+  }
+
+  if (mode == MF_READ) {
+    close(fd);
+    m->file = MF_NO_FILE;
+  }
+  return 0;
+
+fail:
+  mf_abort(m, path);
+  return err;
+}
+
+int mf_alloc(mf_map_t *m, size_t length) {
+  mf_init(m);
+  m->kind = MF_ANON;
+  if (length == 0) return 0;
+  void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return FAIL(m, "mmap");
+  m->base = p;
+  m->length = length;
+  return 0;
+}
+
+// msync(MS_SYNC) is enough for durability: on Linux it calls vfs_fsync_range(file, range,
+// datasync = 1) for a shared file mapping, i.e. fdatasync of those pages, which also writes the
+// metadata needed to read them back (the size after a resize). An empty view has no pages to
+// sync, but a resize may have changed the size: fsync the kept descriptor then.
+int mf_sync(mf_map_t *m, size_t offset, size_t length) {
+  if (m->kind != MF_SHARED) return 0;
+  if (m->base == NULL) {
+    if (m->file != MF_NO_FILE && fsync((int) m->file) != 0) return FAIL(m, "fsync");
+    return 0;
+  }
+  if (offset > m->length) offset = m->length;
+  if (length > m->length - offset) length = m->length - offset;
+  if (length == 0) return 0;
+
+  size_t start = m->delta + offset;
+  size_t aligned = start - start % mf_page_size();
+  if (msync(m->base + aligned, start + length - aligned, MS_SYNC) != 0) return FAIL(m, "msync");
+  return 0;
+}
+
+int mf_advise(mf_map_t *m, int advice) {
+  static const int table[] = {MADV_NORMAL, MADV_SEQUENTIAL, MADV_RANDOM, MADV_WILLNEED, MADV_DONTNEED};
+
+  if (m->base == NULL || advice < MF_NORMAL || advice > MF_DONTNEED) return 0;
+  // On Linux MADV_DONTNEED throws away the copy-on-write pages of a private mapping, i.e. what was
+  // written to an 'r' or alloc view. For a shared file mapping it only drops page references:
+  // dirty pages stay in the page cache (zap_pte_range marks them dirty), so nothing is lost.
+  if (advice == MF_DONTNEED && m->kind != MF_SHARED) return 0;
+  if (madvise(m->base, m->delta + m->length, table[advice]) != 0) return FAIL(m, "madvise");
+  return 0;
+}
+
+// Puts the new region (base, length) in place and releases the old one, or hands it to `old`.
+static void replace(mf_map_t *m, char *base, size_t length, mf_map_t *old) {
+  mf_map_t prev = *m;
+  prev.file = MF_NO_FILE; // the descriptor stays with m
+  m->base = base;
+  m->length = length;
+  if (old != NULL) *old = prev;
+  else mf_unmap(&prev);
+}
+
+static int resize_anon(mf_map_t *m, size_t length, mf_map_t *old) {
+#ifdef MREMAP_MAYMOVE
+  if (old == NULL && m->base != NULL && length > 0) {
+    size_t before = m->length;
+    void *p = mremap(m->base, m->length, length, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) return FAIL(m, "mremap");
+    m->base = p;
+    m->length = length;
+    // Shrinking keeps the last page: zero what was cut, so that a later growth reads zeros.
+    if (length < before) {
+      size_t end = round_up(length, mf_page_size());
+      if (end > before) end = before;
+      memset(m->base + length, 0, end - length);
+    }
+    return 0;
+  }
+#endif
+  char *base = NULL;
+  if (length > 0) {
+    void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return FAIL(m, "mmap");
+    base = p;
+    if (m->base != NULL) memcpy(base, m->base, length < m->length ? length : m->length);
+  }
+  replace(m, base, length, old);
+  return 0;
+}
+
+// A shared file mapping: map the new size first (past the end of the file is allowed), then set
+// the file's size, then drop the old mapping. Each step that fails undoes the one before, so the
+// old view is never moved or touched by a failure. Both mappings show the same page cache, so
+// nothing is copied; ftruncate zero-fills growth, also in the last page after a shrink.
+int mf_resize(mf_map_t *m, size_t length, mf_map_t *old) {
+  if (m->kind == MF_ANON) return resize_anon(m, length, old);
+  if (m->kind != MF_SHARED || m->file == MF_NO_FILE) {
+    m->syscall = "mremap";
+    return UV_EINVAL;
+  }
+  char *base = NULL;
+  if (length > 0) {
+    void *p = mmap(NULL, m->delta + length, PROT_READ | PROT_WRITE, MAP_SHARED, (int) m->file, (off_t) (m->offset - (int64_t) m->delta));
+    if (p == MAP_FAILED) return FAIL(m, "mmap");
+    base = p;
+  }
+  if (ftruncate((int) m->file, (off_t) (m->offset + (int64_t) length)) != 0) {
+    int err = FAIL(m, "ftruncate");
+    if (base != NULL) munmap(base, m->delta + length);
+    return err;
+  }
+  replace(m, base, length, old);
+  return 0;
+}
+
+void mf_unmap(mf_map_t *m) {
+  if (m->base != NULL) munmap(m->base, m->delta + m->length);
+  m->base = NULL;
+  m->length = 0;
+}
+
+void mf_close(mf_map_t *m) {
+  mf_unmap(m);
+  if (m->file != MF_NO_FILE) close((int) m->file);
+  m->file = MF_NO_FILE;
+}
+
+void mf_abort(mf_map_t *m, const char *path) {
+  int created = m->created;
+  mf_close(m);
+  if (created) unlink(path);
+  m->created = 0;
+}
