@@ -1,0 +1,123 @@
+// The native backend: the Backend of src/backend.ts over the Node-API addon (native/binding.c,
+// which documents each export). The front has checked every argument; this file only translates.
+
+import { constants } from 'node:buffer'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
+
+/** One mapping inside the addon (an external); opaque here. */
+interface Handle {
+  readonly __mmapfileHandle: never
+}
+
+/** The addon's exports. */
+interface Addon {
+  map(path: string, mode: 0 | 1 | 2, offset: number, length: number, maxBytes: number): [ArrayBuffer, Handle]
+  alloc(length: number, maxBytes: number): [ArrayBuffer, Handle]
+  close(handle: Handle, buffer: ArrayBuffer): void
+  sync(handle: Handle, offset: number, length: number): void
+  syncAsync(handle: Handle, offset: number, length: number): Promise<void>
+  advise(handle: Handle, advice: number): void
+  resize(handle: Handle, buffer: ArrayBuffer, length: number, maxBytes: number): ArrayBuffer
+  readonly pageSize: number
+  readonly allocationGranularity: number
+}
+
+const MAX_BYTES: number = constants.MAX_LENGTH
+const ADVICE: Readonly<Record<Advice, number>> = { normal: 0, sequential: 1, random: 2, willneed: 3, dontneed: 4 }
+const FUNCTIONS = ['map', 'alloc', 'close', 'sync', 'syncAsync', 'advise', 'resize'] as const
+
+/**
+ * The bytes are the whole buffer. `handle` is null once the mapping is closed, or was resized:
+ * resize returns a new NativeMapping over the same handle, and the old one then acts as closed.
+ */
+class NativeMapping implements Mapping {
+  readonly byteOffset = 0
+  constructor(readonly buffer: ArrayBuffer, public handle: Handle | null) {}
+  /** 0 once the buffer is detached (closed, or resized away). */
+  get byteLength(): number {
+    return this.buffer.byteLength
+  }
+}
+
+function closedError(): TypeError {
+  return Object.assign(new TypeError('the mapping is closed'), { code: 'ERR_MMAPFILE_CLOSED' })
+}
+
+function native(mapping: Mapping): NativeMapping {
+  if (!(mapping instanceof NativeMapping)) throw new TypeError('not a mapping of the native backend')
+  return mapping
+}
+
+function live(mapping: Mapping): Handle {
+  const handle = native(mapping).handle
+  if (handle === null) throw closedError()
+  return handle
+}
+
+/** Maps and releases a page: fails where this process cannot hold external memory (Electron). */
+function probe(addon: Addon): void {
+  const [buffer, handle] = addon.alloc(addon.pageSize, MAX_BYTES)
+  new Uint8Array(buffer)[0] = 1
+  addon.close(handle, buffer)
+  if (buffer.byteLength !== 0) throw new Error('close did not release the probe mapping')
+}
+
+function backendOver(addon: Addon): Backend {
+  const capabilities: Capabilities = Object.freeze({ coherent: true, writeBackGranularity: 1, maxViewBytes: MAX_BYTES })
+  const wrap = ([buffer, handle]: [ArrayBuffer, Handle]): Mapping => new NativeMapping(buffer, handle)
+
+  return Object.freeze({
+    name: 'native',
+    capabilities,
+    pageSize: addon.pageSize,
+    open: (path: string, mode: 'r' | 'rw', offset: number, length: number | null) =>
+      wrap(addon.map(path, mode === 'r' ? 0 : 1, offset, length ?? -1, MAX_BYTES)),
+    create: (path: string, byteLength: number) => wrap(addon.map(path, 2, 0, byteLength, MAX_BYTES)),
+    alloc: (byteLength: number) => wrap(addon.alloc(byteLength, MAX_BYTES)),
+    close(mapping: Mapping): void {
+      const m = native(mapping)
+      if (m.handle === null) return
+      const handle = m.handle
+      m.handle = null // the addon releases the mapping even when writing back fails
+      addon.close(handle, m.buffer)
+    },
+    sync: (mapping: Mapping, offset: number, length: number) => addon.sync(live(mapping), offset, length),
+    syncAsync(mapping: Mapping, offset: number, length: number): Promise<void> {
+      try {
+        return addon.syncAsync(live(mapping), offset, length)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
+    resize(mapping: Mapping, byteLength: number): Mapping {
+      const m = native(mapping)
+      const handle = live(m)
+      const buffer = addon.resize(handle, m.buffer, byteLength, MAX_BYTES)
+      m.handle = null
+      return new NativeMapping(buffer, handle)
+    },
+    advise: (mapping: Mapping, advice: Advice) => addon.advise(live(mapping), ADVICE[advice])
+  })
+}
+
+/**
+ * Loads the addon from the package root (build/ or prebuilds/, through node-gyp-build), or from
+ * `addonPath` if given, and checks that it works in this process. Throws, catchably, if it cannot
+ * load or cannot work: Electron's memory cage gives code 'ERR_MMAPFILE_NO_EXTERNAL_BUFFERS'.
+ */
+export function loadNativeBackend(root: string, addonPath?: string): Backend {
+  const require = createRequire(join(root, 'package.json'))
+  const addon = (addonPath === undefined ? require('node-gyp-build')(root) : require(addonPath)) as Addon
+  if (FUNCTIONS.some((name) => typeof addon[name] !== 'function')) {
+    throw new Error(`mmapfile: the native addon lacks one of ${FUNCTIONS.join(', ')}; rebuild it (npm run build:addon)`)
+  }
+  try {
+    probe(addon)
+  } catch (error) {
+    if (error instanceof Error) error.message = `mmapfile: the native addon cannot work here: ${error.message}`
+    throw error
+  }
+  return backendOver(addon)
+}
