@@ -1,0 +1,474 @@
+// Low-level checks of the native addon itself (native/binding.c), below the public API:
+// node test/native-addon.test.mjs (after npx node-gyp rebuild). Error cases first.
+import { spawnSync } from 'node:child_process'
+import { constants } from 'node:buffer'
+import fs from 'node:fs'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const require = createRequire(import.meta.url)
+const addon = require('node-gyp-build')(root)
+const MAX = constants.MAX_LENGTH
+const PAGE = addon.pageSize
+const R = 0, RW = 1, CREATE = 2
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-addon-'))
+let counter = 0
+
+function file(content) {
+  const p = path.join(dir, `f${counter++}.bin`)
+  if (content !== undefined) fs.writeFileSync(p, content)
+  return p
+}
+
+function bytes(n, seed = 1) {
+  const b = Buffer.alloc(n)
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff
+  return b
+}
+
+function mapsMention(p) {
+  return fs.readFileSync('/proc/self/maps', 'utf8').includes(p)
+}
+
+function fdCount() {
+  return fs.readdirSync('/proc/self/fd').length
+}
+
+function throwsWith(fn, check) {
+  try {
+    fn()
+  } catch (error) {
+    check(error)
+    return
+  }
+  assert.unreachable('did not throw')
+}
+
+// ---- errors
+
+test('missing file: ENOENT with code, syscall and a bare message', () => {
+  throwsWith(() => addon.map(path.join(dir, 'missing.bin'), R, 0, -1, MAX), (e) => {
+    assert.instance(e, Error)
+    assert.is(e.message, 'no such file or directory')
+    assert.is(e.code, 'ENOENT')
+    assert.is(e.syscall, 'open')
+  })
+})
+
+test('a directory: EISDIR from open, in every mode', () => {
+  for (const mode of [R, RW]) {
+    throwsWith(() => addon.map(dir, mode, 0, -1, MAX), (e) => {
+      assert.is(e.code, 'EISDIR')
+      assert.is(e.syscall, 'open')
+    })
+  }
+  throwsWith(() => addon.map(dir, CREATE, 0, 10, MAX), (e) => assert.is(e.code, 'EISDIR'))
+})
+
+test('a fifo is refused without blocking', () => {
+  const p = path.join(dir, 'fifo')
+  if (spawnSync('mkfifo', [p]).status !== 0) return
+  for (const mode of [R, RW]) {
+    throwsWith(() => addon.map(p, mode, 0, -1, MAX), (e) => {
+      assert.is(e.code, 'ENODEV')
+      assert.is(e.syscall, 'mmap')
+    })
+  }
+  throwsWith(() => addon.map(p, CREATE, 0, 10, MAX), (e) => assert.is(e.code, 'ENODEV'))
+  assert.ok(fs.statSync(p).isFIFO(), 'create left the fifo alone')
+})
+
+test('windows beyond the end of the file: RangeError', () => {
+  const p = file(bytes(8))
+  throwsWith(() => addon.map(p, R, 10, -1, MAX), (e) => {
+    assert.instance(e, RangeError)
+    assert.is(e.message, 'offset 10 is beyond the end of the file (8 bytes)')
+  })
+  throwsWith(() => addon.map(p, RW, 4, 5, MAX), (e) => {
+    assert.instance(e, RangeError)
+    assert.is(e.message, 'window [4, 9) is beyond the end of the file (8 bytes)')
+  })
+  throwsWith(() => addon.map(p, R, 0, -1, 4), (e) => {
+    assert.instance(e, RangeError)
+    assert.match(e.message, 'is larger than the largest view (4 bytes); map a window with options.offset and options.length')
+  })
+})
+
+test('create larger than maxBytes: RangeError, no file left, an existing file untouched', () => {
+  const p = file()
+  throwsWith(() => addon.map(p, CREATE, 0, 20, 10), (e) => assert.instance(e, RangeError))
+  assert.not.ok(fs.existsSync(p))
+  const q = file(bytes(30))
+  throwsWith(() => addon.map(q, CREATE, 0, 20, 10), (e) => assert.instance(e, RangeError))
+  assert.equal(fs.readFileSync(q), bytes(30))
+})
+
+test('bad arguments reaching C: TypeError / RangeError, never a crash', () => {
+  throwsWith(() => addon.map(1, R, 0, -1, MAX), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.map('a\0b', R, 0, -1, MAX), (e) => assert.is(e.code, 'ERR_INVALID_ARG_VALUE'))
+  throwsWith(() => addon.map(file(bytes(1)), R, '0', -1, MAX), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.map(file(bytes(1)), R, 0.5, -1, MAX), (e) => assert.instance(e, RangeError))
+  throwsWith(() => addon.map(file(bytes(1)), 3, 0, -1, MAX), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.sync({}, 0, 0), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.close(null, new ArrayBuffer(0)), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.map(file(bytes(1)), R, 0, -1), (e) => assert.instance(e, TypeError))
+})
+
+test('a closed handle: ERR_MMAPFILE_CLOSED; a second close is a no-op', async () => {
+  const [buffer, handle] = addon.alloc(10, MAX)
+  addon.close(handle, buffer)
+  addon.close(handle, buffer)
+  for (const call of [() => addon.sync(handle, 0, 1), () => addon.advise(handle, 0), () => addon.resize(handle, buffer, 5, MAX)]) {
+    throwsWith(call, (e) => {
+      assert.instance(e, TypeError)
+      assert.is(e.code, 'ERR_MMAPFILE_CLOSED')
+    })
+  }
+  throwsWith(() => addon.syncAsync(handle, 0, 1), (e) => assert.is(e.code, 'ERR_MMAPFILE_CLOSED'))
+})
+
+test("resize of an 'r' mapping: TypeError", () => {
+  const [buffer, handle] = addon.map(file(bytes(10)), R, 0, -1, MAX)
+  throwsWith(() => addon.resize(handle, buffer, 20, MAX), (e) => assert.instance(e, TypeError))
+  assert.is(buffer.byteLength, 10)
+  addon.close(handle, buffer)
+})
+
+// ---- mapping
+
+test("'r': reads the file; writes stay in memory", () => {
+  const p = file(bytes(5000))
+  const [buffer, handle] = addon.map(p, R, 0, -1, MAX)
+  const view = new Uint8Array(buffer)
+  assert.equal(Buffer.from(view), bytes(5000))
+  view.fill(0xee)
+  assert.is(view[4999], 0xee)
+  addon.sync(handle, 0, 5000)
+  addon.close(handle, buffer)
+  assert.equal(fs.readFileSync(p), bytes(5000))
+})
+
+test("'rw': writes reach the file at once, and after sync and close", () => {
+  const p = file(bytes(100))
+  const [buffer, handle] = addon.map(p, RW, 0, -1, MAX)
+  const view = new Uint8Array(buffer)
+  view[0] = 0xaa
+  assert.is(fs.readFileSync(p)[0], 0xaa)
+  view[99] = 0xbb
+  addon.sync(handle, 99, 1)
+  addon.close(handle, buffer)
+  const after = fs.readFileSync(p)
+  assert.is(after[99], 0xbb)
+  assert.is(after.length, 100)
+})
+
+test('create: zero-filled file of the size; an existing file is emptied first', () => {
+  const p = file()
+  const [buffer, handle] = addon.map(p, CREATE, 0, 3000, MAX)
+  assert.is(fs.statSync(p).size, 3000)
+  assert.ok(new Uint8Array(buffer).every((b) => b === 0))
+  new Uint8Array(buffer)[2999] = 7
+  addon.close(handle, buffer)
+  const q = file(bytes(5000))
+  const [b2, h2] = addon.map(q, CREATE, 0, 100, MAX)
+  assert.ok(new Uint8Array(b2).every((b) => b === 0))
+  addon.close(h2, b2)
+  assert.equal(fs.readFileSync(q), Buffer.alloc(100))
+  assert.is(fs.readFileSync(p)[2999], 7)
+})
+
+test('unaligned offsets and windows', () => {
+  const content = bytes(3 * PAGE + 123)
+  const p = file(content)
+  for (const [offset, length] of [[1, 10], [PAGE - 1, 2], [PAGE + 5, PAGE], [2 * PAGE + 7, -1], [123, PAGE * 2]]) {
+    const [buffer, handle] = addon.map(p, RW, offset, length, MAX)
+    const expected = content.subarray(offset, length < 0 ? undefined : offset + length)
+    assert.equal(Buffer.from(new Uint8Array(buffer)), expected)
+    new Uint8Array(buffer)[0] ^= 0xff
+    addon.sync(handle, 0, 1)
+    assert.is(fs.readFileSync(p)[offset], expected[0] ^ 0xff)
+    addon.close(handle, buffer)
+    content[offset] ^= 0xff
+  }
+  assert.equal(fs.readFileSync(p), content)
+})
+
+test('empty file and offset == size: empty buffers, nothing mapped', () => {
+  const empty = file('')
+  for (const mode of [R, RW]) {
+    const [buffer, handle] = addon.map(empty, mode, 0, -1, MAX)
+    assert.is(buffer.byteLength, 0)
+    addon.sync(handle, 0, 0)
+    addon.advise(handle, 4)
+    addon.close(handle, buffer)
+  }
+  const p = file(bytes(10))
+  const [buffer, handle] = addon.map(p, R, 10, -1, MAX)
+  assert.is(buffer.byteLength, 0)
+  addon.close(handle, buffer)
+  const [b0, h0] = addon.map(file(), CREATE, 0, 0, MAX)
+  assert.is(b0.byteLength, 0)
+  addon.close(h0, b0)
+  const [a0, ha] = addon.alloc(0, MAX)
+  assert.is(a0.byteLength, 0)
+  addon.close(ha, a0)
+})
+
+test('close detaches every view and unmaps at once', () => {
+  const p = file(bytes(2 * PAGE))
+  for (const mode of [R, RW]) {
+    const [buffer, handle] = addon.map(p, mode, 0, -1, MAX)
+    const view = new Uint32Array(buffer, 8, 4)
+    assert.ok(mapsMention(p))
+    addon.close(handle, buffer)
+    assert.is(buffer.byteLength, 0)
+    assert.is(view.length, 0)
+    assert.is(view[0], undefined)
+    assert.not.ok(mapsMention(p), 'the mapping is gone right after close')
+  }
+})
+
+test('resize a file mapping: grows zero-filled, shrinks, to 0 and back; file is offset + length', () => {
+  const p = file(bytes(1000))
+  let [buffer, handle] = addon.map(p, RW, 100, 500, MAX)
+  const old = buffer
+  buffer = addon.resize(handle, buffer, 3 * PAGE, MAX)
+  assert.is(old.byteLength, 0)
+  assert.is(buffer.byteLength, 3 * PAGE)
+  assert.is(fs.statSync(p).size, 100 + 3 * PAGE)
+  let view = new Uint8Array(buffer)
+  assert.equal(Buffer.from(view.subarray(0, 500)), bytes(1000).subarray(100, 600))
+  assert.ok(view.subarray(900).every((b) => b === 0), 'growth past the old end of the file is zero')
+  view[3 * PAGE - 1] = 9
+  buffer = addon.resize(handle, buffer, 50, MAX)
+  assert.is(fs.statSync(p).size, 150)
+  buffer = addon.resize(handle, buffer, 400, MAX)
+  view = new Uint8Array(buffer)
+  assert.equal(Buffer.from(view.subarray(0, 50)), bytes(1000).subarray(100, 150))
+  assert.ok(view.subarray(50).every((b) => b === 0), 'growth after a shrink in the same page is zero')
+  buffer = addon.resize(handle, buffer, 0, MAX)
+  assert.is(buffer.byteLength, 0)
+  assert.is(fs.statSync(p).size, 100)
+  buffer = addon.resize(handle, buffer, 10, MAX)
+  assert.is(fs.statSync(p).size, 110)
+  new Uint8Array(buffer)[9] = 5
+  addon.close(handle, buffer)
+  assert.is(fs.readFileSync(p)[109], 5)
+  assert.not.ok(mapsMention(p))
+})
+
+test('resize an alloc mapping: keeps what fits, zero-fills growth even in the same page', () => {
+  let [buffer, handle] = addon.alloc(100, MAX)
+  new Uint8Array(buffer).fill(3)
+  buffer = addon.resize(handle, buffer, 10, MAX)
+  buffer = addon.resize(handle, buffer, 5 * PAGE, MAX)
+  const view = new Uint8Array(buffer)
+  assert.ok(view.subarray(0, 10).every((b) => b === 3))
+  assert.ok(view.subarray(10).every((b) => b === 0))
+  buffer = addon.resize(handle, buffer, 0, MAX)
+  buffer = addon.resize(handle, buffer, 7, MAX)
+  assert.equal([...new Uint8Array(buffer)], [0, 0, 0, 0, 0, 0, 0])
+  addon.close(handle, buffer)
+  assert.is(buffer.byteLength, 0)
+})
+
+test('resize beyond maxBytes: RangeError, mapping unchanged', () => {
+  const [buffer, handle] = addon.alloc(10, MAX)
+  throwsWith(() => addon.resize(handle, buffer, 100, 50), (e) => assert.instance(e, RangeError))
+  assert.is(buffer.byteLength, 10)
+  addon.close(handle, buffer)
+})
+
+test('syncAsync resolves; close while it runs defers the unmap', async () => {
+  const p = file(bytes(4 * PAGE))
+  const [buffer, handle] = addon.map(p, RW, 1, -1, MAX)
+  new Uint8Array(buffer)[0] = 1
+  await addon.syncAsync(handle, 0, buffer.byteLength)
+  const pending = addon.syncAsync(handle, 3, 100)
+  addon.close(handle, buffer)
+  assert.is(buffer.byteLength, 0)
+  assert.ok(mapsMention(p), 'still mapped while the work may run (it completes on this thread)')
+  await pending
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.not.ok(mapsMention(p), 'unmapped once the work completed')
+  const [b2, h2] = addon.alloc(10, MAX)
+  await addon.syncAsync(h2, 0, 10) // nothing to do: resolves
+  addon.close(h2, b2)
+})
+
+test('resize while syncAsync runs keeps the old region until the work completes', async () => {
+  const p = file(bytes(PAGE))
+  let [buffer, handle] = addon.map(p, RW, 0, -1, MAX)
+  const works = [addon.syncAsync(handle, 0, PAGE), addon.syncAsync(handle, 10, 10)]
+  buffer = addon.resize(handle, buffer, 8 * PAGE, MAX)
+  new Uint8Array(buffer)[8 * PAGE - 1] = 1
+  buffer = addon.resize(handle, buffer, 10, MAX)
+  const regions = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes(p))
+  assert.ok(regions.length >= 3, 'the two old regions are kept while the works may run')
+  await Promise.all(works)
+  assert.is(buffer.byteLength, 10)
+  addon.close(handle, buffer)
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.is(fs.statSync(p).size, 10)
+  assert.not.ok(mapsMention(p))
+})
+
+test('advise: every advice; dontneed never discards written data', () => {
+  const p = file(bytes(4 * PAGE))
+  for (const mode of [R, RW]) {
+    const [buffer, handle] = addon.map(p, mode, 0, -1, MAX)
+    const view = new Uint8Array(buffer)
+    view.fill(0x5a, 0, 2 * PAGE)
+    for (let advice = 0; advice <= 4; advice++) addon.advise(handle, advice)
+    assert.ok(view.subarray(0, 2 * PAGE).every((b) => b === 0x5a), `mode ${mode}`)
+    addon.close(handle, buffer)
+  }
+  const [buffer, handle] = addon.alloc(3 * PAGE, MAX)
+  new Uint8Array(buffer).fill(0x11)
+  addon.advise(handle, 4)
+  assert.ok(new Uint8Array(buffer).every((b) => b === 0x11))
+  addon.close(handle, buffer)
+})
+
+test('no descriptor leaks over 5000 open/close cycles', () => {
+  const p = file(bytes(100))
+  const q = file()
+  const before = fdCount()
+  for (let i = 0; i < 5000; i++) {
+    const mode = i % 3
+    const [buffer, handle] = mode === CREATE ? addon.map(q, CREATE, 0, 100, MAX) : addon.map(p, mode, i % 100, -1, MAX)
+    if (i % 7 === 0) {
+      const resized = mode === R ? buffer : addon.resize(handle, buffer, 200, MAX)
+      addon.close(handle, resized)
+    } else {
+      addon.close(handle, buffer)
+    }
+  }
+  assert.is(fdCount(), before)
+  assert.not.ok(mapsMention(p))
+})
+
+test('a sparse 6 GiB file: windows across 2 GiB and 4 GiB; a 4 GiB view; larger is a RangeError', () => {
+  const p = file()
+  const fd = fs.openSync(p, 'w')
+  fs.ftruncateSync(fd, 6 * 2 ** 30)
+  fs.closeSync(fd)
+  for (const mark of [2 ** 31, 2 ** 32]) {
+    const [buffer, handle] = addon.map(p, RW, mark - 3, 8, MAX)
+    new Uint8Array(buffer).set([1, 2, 3, 4, 5, 6, 7, 8])
+    addon.close(handle, buffer)
+    const check = Buffer.alloc(8)
+    const rfd = fs.openSync(p, 'r')
+    fs.readSync(rfd, check, 0, 8, mark - 3)
+    fs.closeSync(rfd)
+    assert.equal([...check], [1, 2, 3, 4, 5, 6, 7, 8])
+  }
+  const [big, bigHandle] = addon.map(p, R, 2 ** 31 - 5, MAX, MAX)
+  assert.is(big.byteLength, MAX)
+  const view = new Uint8Array(big)
+  assert.is(view[2 ** 32 - 3 + 2 - (2 ** 31 - 5)], 3)
+  assert.is(view[2 ** 31 - 3 - (2 ** 31 - 5)], 1)
+  view[MAX - 1] = 1 // the last byte, copy-on-write
+  addon.close(bigHandle, big)
+  throwsWith(() => addon.map(p, R, 0, -1, MAX), (e) => {
+    assert.instance(e, RangeError)
+    assert.match(e.message, 'larger than the largest view')
+  })
+  fs.unlinkSync(p)
+})
+
+function child(source, env = {}) {
+  const result = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', source], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8'
+  })
+  assert.is(result.status, 0, result.stderr)
+  return result.stdout.trim()
+}
+
+test('injected no-external-buffers: ERR_MMAPFILE_NO_EXTERNAL_BUFFERS, nothing left behind', () => {
+  const p = file()
+  const out = child(`
+    import { createRequire } from 'node:module'
+    import fs from 'node:fs'
+    const addon = createRequire(${JSON.stringify(root + '/')})('node-gyp-build')(${JSON.stringify(root)})
+    const codes = []
+    for (const call of [() => addon.alloc(10, 2 ** 32), () => addon.map(${JSON.stringify(p)}, 2, 0, 10, 2 ** 32)]) {
+      try { call(); codes.push('none') } catch (e) { codes.push(e.code) }
+    }
+    const [b, h] = addon.alloc(0, 2 ** 32)
+    let code = 'none'
+    try { addon.resize(h, b, 10, 2 ** 32) } catch (e) { code = e.code }
+    addon.close(h, b)
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8').includes(${JSON.stringify(p)})
+    console.log(JSON.stringify({ codes, code, exists: fs.existsSync(${JSON.stringify(p)}), maps }))
+  `, { MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS: '1' })
+  assert.equal(JSON.parse(out), {
+    codes: ['ERR_MMAPFILE_NO_EXTERNAL_BUFFERS', 'ERR_MMAPFILE_NO_EXTERNAL_BUFFERS'],
+    code: 'ERR_MMAPFILE_NO_EXTERNAL_BUFFERS',
+    exists: false,
+    maps: false
+  })
+})
+
+test('a dropped buffer is unmapped by its finalizer; an old buffer after resize is not', () => {
+  const p = file(bytes(PAGE))
+  const out = child(`
+    import { createRequire } from 'node:module'
+    import fs from 'node:fs'
+    const addon = createRequire(${JSON.stringify(root + '/')})('node-gyp-build')(${JSON.stringify(root)})
+    const maps = () => fs.readFileSync('/proc/self/maps', 'utf8').includes(${JSON.stringify(p)})
+    const settle = async () => { for (let i = 0; i < 5; i++) { gc(); await new Promise((r) => setImmediate(r)) } }
+    ;(() => { addon.map(${JSON.stringify(p)}, 1, 0, -1, 2 ** 32) })()
+    await settle()
+    const dropped = !maps()
+    let [b, h] = addon.map(${JSON.stringify(p)}, 1, 0, -1, 2 ** 32)
+    b = addon.resize(h, b, 2 * ${PAGE}, 2 ** 32)
+    await settle()
+    new Uint8Array(b)[5] = 42
+    const kept = maps()
+    b = null
+    await settle()
+    console.log(JSON.stringify({ dropped, kept, gone: !maps(), byte: fs.readFileSync(${JSON.stringify(p)})[5] }))
+  `)
+  assert.equal(JSON.parse(out), { dropped: true, kept: true, gone: true, byte: 42 })
+})
+
+function backendScript() {
+  return `
+    const esbuild = await import(${JSON.stringify(require.resolve('esbuild'))})
+    const { outputFiles } = await esbuild.build({ entryPoints: [${JSON.stringify(path.join(root, 'src/native.ts'))}],
+      bundle: true, platform: 'node', format: 'esm', write: false, external: ['node-gyp-build'] })
+    const url = 'data:text/javascript;base64,' + Buffer.from(outputFiles[0].text).toString('base64')
+    const { loadNativeBackend } = await import(url)
+    const results = []
+    try {
+      const b = loadNativeBackend(${JSON.stringify(root)})
+      const m = b.alloc(100)
+      const m2 = b.resize(m, 200)
+      results.push(b.name, m.byteLength, m2.byteLength, b.capabilities.maxViewBytes)
+      b.close(m)
+      b.close(m2)
+      try { b.sync(m2, 0, 1) } catch (e) { results.push(e.code) }
+    } catch (e) { results.push(e.code, e.message) }
+    console.log(JSON.stringify(results))
+  `
+}
+
+test('src/native.ts loads and probes; a resized-away mapping acts as closed', () => {
+  assert.equal(JSON.parse(child(backendScript())), ['native', 0, 200, MAX, 'ERR_MMAPFILE_CLOSED'])
+})
+
+test('src/native.ts fails catchably under the injected cage', () => {
+  const [code, message] = JSON.parse(child(backendScript(), { MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS: '1' }))
+  assert.is(code, 'ERR_MMAPFILE_NO_EXTERNAL_BUFFERS')
+  assert.match(message, /^mmapfile: the native addon cannot work here: /)
+})
+
+test.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+test.run()
