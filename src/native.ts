@@ -5,6 +5,7 @@ import { constants } from 'node:buffer'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
+import { addonBesideBundle } from './node-host.js'
 
 /** One mapping inside the addon (an external); opaque here. */
 interface Handle {
@@ -103,13 +104,15 @@ function backendOver(addon: Addon): Backend {
 }
 
 /**
- * Loads the addon from the package root (build/ or prebuilds/, through node-gyp-build), or from
- * `addonPath` if given, and checks that it works in this process. Throws, catchably, if it cannot
+ * Loads the addon from `addonPath` if given, else from beside the running bundle (where the
+ * esbuild plugin copies it), else from the package root (build/ or prebuilds/, through
+ * node-gyp-build), and checks that it works in this process. Throws, catchably, if it cannot
  * load or cannot work: Electron's memory cage gives code 'ERR_MMAPFILE_NO_EXTERNAL_BUFFERS'.
  */
 export function loadNativeBackend(root: string, addonPath?: string): Backend {
   const require = createRequire(join(root, 'package.json'))
-  const addon = (addonPath === undefined ? require('node-gyp-build')(root) : require(addonPath)) as Addon
+  const path = addonPath ?? addonBesideBundle()
+  const addon = (path === undefined ? require('node-gyp-build')(root) : require(path)) as Addon
   if (FUNCTIONS.some((name) => typeof addon[name] !== 'function')) {
     throw new Error(`mmapfile: the native addon lacks one of ${FUNCTIONS.join(', ')}; rebuild it (npm run build:addon)`)
   }

@@ -1,7 +1,8 @@
 // What the Node entry points need of Node: how paths are named, and where the package is
 // installed (node-gyp-build looks for the addon under build/ and prebuilds/ there).
 
-import { resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PathRules } from './api.js'
 
@@ -17,6 +18,19 @@ export function packageRoot(): string {
   // esbuild gives the CommonJS build __dirname and the ESM build import.meta.url.
   if (typeof __dirname === 'string') return resolve(__dirname, '..', '..')
   return fileURLToPath(new URL('../../', import.meta.url))
+}
+
+/** The addon's file name beside a bundle, where the esbuild plugin (mmapfile/esbuild) copies it. */
+export const ADDON_FILE = 'mmapfile.node'
+
+/**
+ * `mmapfile.node` in the folder of the running module, or undefined. In the package that folder is
+ * dist/esm/ or dist/cjs/, which hold no addon; in an app's single-file bundle it is the bundle's folder.
+ */
+export function addonBesideBundle(): string | undefined {
+  const here = typeof __dirname === 'string' ? __dirname : fileURLToPath(new URL('.', import.meta.url))
+  const file = join(here, ADDON_FILE)
+  return existsSync(file) ? file : undefined
 }
 
 /** MMAPFILE_BACKEND, where this runtime has an environment. */
