@@ -34,11 +34,20 @@ typedef struct {
   size_t length;       /* the view's bytes */
   int64_t offset;      /* the view's file offset (0 for MF_ANON) */
   intptr_t file;       /* descriptor / HANDLE, kept open for MF_SHARED only; MF_NO_FILE otherwise */
-  void *section;       /* Windows: the file-mapping object of this region; NULL elsewhere */
   const char *syscall; /* set with a failure: 'open', 'mmap', ... */
 } mf_map_t;
 
 void mf_init(mf_map_t *m);
+
+/* The window checks both platforms make once they know the file's size. */
+static inline int mf_check_window(int64_t size, int64_t offset, int64_t *length, int64_t max) {
+  if (offset > size) return MF_EOFFSET;
+  if (*length < 0) *length = size - offset;
+  else if (*length > size - offset) return MF_EWINDOW;
+  if (*length > max || (uint64_t) *length > SIZE_MAX / 2) return MF_ETOOBIG;
+  return 0;
+}
+
 size_t mf_page_size(void);
 /* The alignment of a mapping's file offset: the page size on POSIX, 64 KiB on Windows. */
 size_t mf_granularity(void);

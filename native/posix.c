@@ -22,7 +22,6 @@ void mf_init(mf_map_t *m) {
   m->kind = MF_NONE;
   m->base = NULL;
   m->file = MF_NO_FILE;
-  m->section = NULL;
   m->syscall = NULL;
 }
 
@@ -38,14 +37,6 @@ size_t mf_granularity(void) {
 
 static size_t round_up(size_t n, size_t to) {
   return (n + to - 1) / to * to;
-}
-
-static int check_window(int64_t size, int64_t offset, int64_t *length, int64_t max) {
-  if (offset > size) return MF_EOFFSET;
-  if (*length < 0) *length = size - offset;
-  else if (*length > size - offset) return MF_EWINDOW;
-  if (*length > max || (uint64_t) *length > SIZE_MAX / 2) return MF_ETOOBIG;
-  return 0;
 }
 
 int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
@@ -85,7 +76,7 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
   }
 
   *file_size = mode == MF_CREATE ? length : (int64_t) st.st_size;
-  err = check_window(*file_size, offset, &length, max);
+  err = mf_check_window(*file_size, offset, &length, max);
   if (err != 0) goto fail;
 
   m->offset = offset;
