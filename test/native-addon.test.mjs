@@ -444,8 +444,11 @@ function backendScript() {
     const esbuild = await import(${JSON.stringify(require.resolve('esbuild'))})
     const { outputFiles } = await esbuild.build({ entryPoints: [${JSON.stringify(path.join(root, 'src/native.ts'))}],
       bundle: true, platform: 'node', format: 'esm', write: false, external: ['node-gyp-build'] })
-    const url = 'data:text/javascript;base64,' + Buffer.from(outputFiles[0].text).toString('base64')
-    const { loadNativeBackend } = await import(url)
+    const fs = await import('node:fs')
+    const { pathToFileURL } = await import('node:url')
+    const bundle = ${JSON.stringify(path.join(dir, 'native-bundle.mjs'))}
+    fs.writeFileSync(bundle, outputFiles[0].text)
+    const { loadNativeBackend } = await import(pathToFileURL(bundle).href)
     const results = []
     try {
       const b = loadNativeBackend(${JSON.stringify(root)})
