@@ -1,0 +1,296 @@
+// Shared by every test file: a temp dir per run, child processes, /proc probes and error assertions.
+// The bundled tests run from <repo>/build/test/*.mjs, so the repo root is two levels up.
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import * as assert from 'uvu/assert'
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+export const childDir = path.join(repoRoot, 'build', 'test', 'children')
+
+// ---------------------------------------------------------------------------------------------
+// Temp files: one directory per test process, removed at exit (also on Ctrl-C).
+
+export const tmpDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-test-')))
+const removeTmp = (): void => {
+  try { fs.rmSync(tmpDir, { recursive: true, force: true }) } catch { /* best effort */ }
+}
+process.on('exit', removeTmp)
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => { removeTmp(); process.exit(130) })
+}
+
+let tmpCount = 0
+/** A fresh path in the temp dir (the file does not exist yet). */
+export function tmpFile (name = 'f.bin'): string {
+  return path.join(tmpDir, `${++tmpCount}-${name}`)
+}
+
+/** A file holding `bytes`; returns its path. */
+export function fileWith (bytes: Uint8Array | number, name = 'f.bin'): string {
+  const p = tmpFile(name)
+  fs.writeFileSync(p, typeof bytes === 'number' ? pattern(bytes) : bytes)
+  return p
+}
+
+/** Deterministic, non-repeating-looking bytes: byte i of the file is pattern(...)[i]. */
+export function pattern (n: number, seed = 1): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n)
+  let x = (seed * 2654435761) >>> 0
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0
+    out[i] = (x >>> 16) & 0xff
+  }
+  return out
+}
+
+export function fileBytes (p: string): Uint8Array {
+  return new Uint8Array(fs.readFileSync(p))
+}
+
+export function fileSize (p: string): number {
+  return fs.statSync(p).size
+}
+
+/** Reads `length` bytes at `position` without reading the whole (possibly huge, sparse) file. */
+export function readAt (p: string, position: number, length: number): Uint8Array {
+  const fd = fs.openSync(p, 'r')
+  try {
+    const buf = new Uint8Array(length)
+    const n = fs.readSync(fd, buf, 0, length, position)
+    return buf.subarray(0, n)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+export function writeAt (p: string, position: number, bytes: Uint8Array): void {
+  const fd = fs.openSync(p, 'r+')
+  try {
+    fs.writeSync(fd, bytes, 0, bytes.length, position)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** The bytes of any view (typed array or StructArray), as a Uint8Array over the same memory. */
+export function bytesOf (view: { buffer: ArrayBufferLike, byteOffset: number, byteLength: number }): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc probes (Linux).
+
+/** Lines of /proc/self/maps that mention `needle` (a path), or all lines. */
+export function mapsLines (needle?: string): string[] {
+  const lines = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter(Boolean)
+  return needle === undefined ? lines : lines.filter((l) => l.includes(needle))
+}
+
+/** Open descriptors of this process whose target starts with `prefix` (or all of them). */
+export function fds (prefix?: string): string[] {
+  const out: string[] = []
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target: string
+    try { target = fs.readlinkSync(`/proc/self/fd/${fd}`) } catch { continue }
+    if (prefix === undefined || target.startsWith(prefix)) out.push(`${fd} -> ${target}`)
+  }
+  return out
+}
+
+export function vmSizeBytes (): number {
+  const m = /VmSize:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))
+  return m === null ? NaN : Number(m[1]) * 1024
+}
+
+/** Asserts that nothing in the temp dir is mapped or held open by this process. */
+export function assertNothingHeld (what: string, prefix: string = tmpDir): void {
+  assert.equal(mapsLines(prefix), [], `${what}: mappings left in /proc/self/maps`)
+  assert.equal(fds(prefix), [], `${what}: descriptors left in /proc/self/fd`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte comparisons that say where they differ instead of printing megabytes.
+
+export function sameBytes (actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  if (actual.length !== expected.length) {
+    assert.unreachable(`${what}: length ${actual.length}, expected ${expected.length}`)
+  }
+  for (let i = 0; i < expected.length; i++) {
+    if (actual[i] !== expected[i]) {
+      assert.unreachable(`${what}: byte ${i} is ${actual[i]}, expected ${expected[i]}`)
+    }
+  }
+}
+
+export function allZero (bytes: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0) assert.unreachable(`${what}: byte ${i} is ${bytes[i]}, expected 0`)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors.
+
+type ErrorClass = new (...args: any[]) => Error
+
+export interface Expected {
+  /** TypeError, RangeError or Error (for file-system failures). */
+  type: ErrorClass
+  code?: string
+  syscall?: string
+  path?: string
+  message?: string | RegExp
+}
+
+// A TypeError the implementation did not mean to throw (a missing function, a property of
+// undefined) must not pass for a deliberate argument check.
+const ACCIDENT = /is not a function|Cannot read propert|Cannot set propert|is not defined|is not iterable|is not a constructor|Cannot convert|Maximum call stack/
+
+export function checkError (err: unknown, exp: Expected, what: string): Error {
+  if (!(err instanceof Error)) {
+    assert.unreachable(`${what}: threw ${String(err)}, expected a ${exp.type.name}`)
+  }
+  const e = err as Error & { code?: unknown, syscall?: unknown, path?: unknown }
+  const desc = `${e.name}${e.code === undefined ? '' : ` [${String(e.code)}]`}: ${e.message}`
+  if (ACCIDENT.test(e.message)) assert.unreachable(`${what}: an accidental error, not a check: ${desc}`)
+  if (!(e instanceof exp.type)) assert.unreachable(`${what}: expected a ${exp.type.name}, got ${desc}`)
+  if (exp.type === Error && (e instanceof TypeError || e instanceof RangeError)) {
+    assert.unreachable(`${what}: expected a file-system Error, got ${desc}`)
+  }
+  if (exp.code !== undefined) assert.is(e.code, exp.code, `${what}: code (${desc})`)
+  else if (e.code === 'ERR_MMAPFILE_CLOSED') assert.unreachable(`${what}: a live view reported as closed: ${desc}`)
+  if (exp.syscall !== undefined) assert.is(e.syscall, exp.syscall, `${what}: syscall (${desc})`)
+  if (exp.path !== undefined) assert.is(e.path, exp.path, `${what}: path (${desc})`)
+  if (typeof exp.message === 'string') assert.is(e.message, exp.message, `${what}: message`)
+  else if (exp.message !== undefined) assert.match(e.message, exp.message, `${what}: message`)
+  return e
+}
+
+/** Calls fn, which must throw as `exp`; returns the error. */
+export function expectThrow (fn: () => unknown, exp: Expected, what: string): Error {
+  let threw = false
+  let err: unknown
+  let result: unknown
+  try { result = fn() } catch (e) { threw = true; err = e }
+  if (!threw) {
+    let shown: string
+    try { shown = result instanceof Promise ? 'a Promise' : `${Object.prototype.toString.call(result)} ${String((result as any)?.length ?? '')}` } catch { shown = '?' }
+    assert.unreachable(`${what}: did not throw (returned ${shown}), expected a ${exp.type.name}`)
+  }
+  return checkError(err, exp, what)
+}
+
+/** Calls fn, which must return a Promise (never throw) that rejects as `exp`. */
+export async function expectReject (fn: () => unknown, exp: Expected, what: string): Promise<Error> {
+  let p: unknown
+  try { p = fn() } catch (e) {
+    const er = e as Error
+    assert.unreachable(`${what}: threw synchronously (${er?.name}: ${er?.message}), expected a rejected Promise`)
+  }
+  if (!(p instanceof Promise)) assert.unreachable(`${what}: returned ${String(p)}, expected a Promise`)
+  try {
+    await p
+  } catch (e) {
+    return checkError(e, exp, what)
+  }
+  return assert.unreachable(`${what}: the Promise resolved, expected it to reject with a ${exp.type.name}`) as never
+}
+
+export const closedError = { type: TypeError, code: 'ERR_MMAPFILE_CLOSED' }
+
+// ---------------------------------------------------------------------------------------------
+// Child processes.
+
+export interface ChildResult {
+  status: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+let childCount = 0
+
+/**
+ * Writes `source` to <repo>/build/test/children/<pid>-<n>.mjs (inside the package, so that
+ * `import 'mmapfile'` resolves through package.json "exports") and runs it with
+ * `node --expose-gc`. `env` entries set to undefined are removed from the child's environment.
+ */
+export function runChild (
+  source: string,
+  opts: { env?: Record<string, string | undefined>, args?: string[], timeoutMs?: number } = {}
+): Promise<ChildResult> {
+  fs.mkdirSync(childDir, { recursive: true })
+  const file = path.join(childDir, `${process.pid}-${++childCount}.mjs`)
+  fs.writeFileSync(file, source)
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && k !== 'MMAPFILE_BACKEND' && !k.startsWith('MMAPFILE_INJECT_')) env[k] = v
+  }
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k]
+    else env[k] = v
+  }
+  env.NO_COLOR = '1'
+  env.FORCE_COLOR = '0'
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', file, ...(opts.args ?? [])], {
+      cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    // Not a timing assertion: a hung child must not hang the whole run.
+    const timer = setTimeout(() => { stderr += '\n[test harness: child killed after timeout]'; child.kill('SIGKILL') }, opts.timeoutMs ?? 180_000)
+    child.on('error', (e) => { clearTimeout(timer); reject(e) })
+    child.on('close', (status, signal) => {
+      clearTimeout(timer)
+      resolve({ status, signal, stdout, stderr })
+    })
+  })
+}
+
+export function describeChild (r: ChildResult): string {
+  return `status ${String(r.status)}, signal ${String(r.signal)}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`
+}
+
+/** The child exited 0, was not killed, and wrote nothing on stderr. */
+export function assertChildOk (r: ChildResult, what: string): void {
+  if (r.status !== 0 || r.signal !== null || r.stderr.trim() !== '') {
+    assert.unreachable(`${what}: the child process failed: ${describeChild(r)}`)
+  }
+}
+
+/** The last line of the child's stdout, parsed as JSON (children report with `report({...})`). */
+export function childReport<T = any> (r: ChildResult, what: string): T {
+  const lines = r.stdout.trim().split('\n')
+  const last = lines[lines.length - 1] ?? ''
+  try {
+    return JSON.parse(last) as T
+  } catch {
+    return assert.unreachable(`${what}: no JSON report from the child: ${describeChild(r)}`) as never
+  }
+}
+
+/**
+ * Source text that every child starts with: `m` is the entry under test, plus small helpers.
+ * `report(o)` prints one JSON line (bigints as strings).
+ */
+export function childPrelude (entry: string): string {
+  return `
+import * as m from ${JSON.stringify(entry)}
+import * as fs from 'node:fs'
+const report = (o) => process.stdout.write(JSON.stringify(o, (k, v) => typeof v === 'bigint' ? v.toString() : v) + '\\n')
+const maps = (needle) => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes(needle))
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
+const collect = async (rounds = 6) => { for (let i = 0; i < rounds; i++) { globalThis.gc(); await tick() } }
+const args = process.argv.slice(2)
+`
+}
+
+export function entryOf (backend: 'native' | 'wasm'): string {
+  return `mmapfile/${backend}`
+}
