@@ -1,0 +1,20 @@
+// Registers every area of the conformance suite for one entry point. Each area makes one uvu
+// suite per exported function it covers; uvu runs them in this order.
+import type { Ctx } from './ctx'
+import struct from './struct'
+import create from './create'
+import open from './open'
+import large from './large'
+import close from './close'
+import sync from './sync'
+import malloc from './malloc'
+import resize from './resize'
+import advise from './advise'
+import gc from './gc'
+import info from './info'
+
+export type { Ctx } from './ctx'
+
+export function runConformance (ctx: Ctx): void {
+  for (const register of [info, struct, create, open, large, close, sync, malloc, resize, advise, gc]) register(ctx)
+}

@@ -1,0 +1,124 @@
+// open() windows of a sparse 6 GiB file, around the 2 GiB and 4 GiB marks where 32-bit offsets break.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as fs from 'node:fs'
+import type { Ctx } from './ctx'
+import { assertNothingHeld, bytesOf, expectThrow, readAt, sameBytes, tmpFile } from '../helpers'
+
+const GiB = 2 ** 30
+const SIZE = 6 * GiB
+const MARKS: Array<[number, number]> = [
+  [2 ** 31 - 1, 0xa1], [2 ** 31, 0xa2], [2 ** 32 - 1, 0xa3], [2 ** 32, 0xa4], [2 ** 32 + 1, 0xa5], [SIZE - 1, 0xa6]
+]
+
+export default function register (ctx: Ctx): void {
+  const api: any = ctx.api
+  const s = suite(`${ctx.label} open: a sparse 6 GiB file`)
+  let p = ''
+
+  s.before(() => {
+    p = tmpFile('sparse-6g.bin')
+    const fd = fs.openSync(p, 'w+')
+    try {
+      fs.ftruncateSync(fd, SIZE)
+      for (const [at, byte] of MARKS) fs.writeSync(fd, new Uint8Array([byte]), 0, 1, at)
+    } finally {
+      fs.closeSync(fd)
+    }
+  })
+
+  s.after(() => {
+    if (p !== '') fs.rmSync(p, { force: true })
+  })
+
+  // --- errors first
+  s('mapping the whole file without a window is a RangeError that says to use offset/length', () => {
+    const max: number = api.capabilities.maxViewBytes
+    assert.ok(SIZE > max, `maxViewBytes ${max} is at least 6 GiB: the whole file would be mapped`)
+    for (const mode of ['r', 'rw']) {
+      const e = expectThrow(() => api.open(p, Uint8Array, mode), { type: RangeError }, `open(<6 GiB>, Uint8Array, '${mode}')`)
+      assert.match(e.message, /offset/, 'the message mentions offset')
+      assert.match(e.message, /length/, 'the message mentions length')
+      expectThrow(() => api.open(p, Float64Array, mode, { offset: 3 }), { type: RangeError }, `open(<6 GiB>, Float64Array, '${mode}', { offset: 3 })`)
+    }
+    assertNothingHeld('after the refused opens')
+  })
+
+  s('a window one byte larger than maxViewBytes is a RangeError; offsets past the end too', () => {
+    const max: number = api.capabilities.maxViewBytes
+    expectThrow(() => api.open(p, Uint8Array, 'r', { offset: 0, length: max + 1 }), { type: RangeError }, 'open(<6 GiB>, { length: maxViewBytes + 1 })')
+    expectThrow(() => api.open(p, Uint8Array, 'r', { offset: SIZE - max - 1 }), { type: RangeError }, 'open(<6 GiB>, { offset: size - maxViewBytes - 1 })')
+    expectThrow(() => api.open(p, Uint8Array, 'r', { offset: SIZE + 1 }), { type: RangeError }, 'open(<6 GiB>, { offset: size + 1 })')
+    expectThrow(() => api.open(p, Uint8Array, 'r', { offset: SIZE - 4, length: 5 }), { type: RangeError }, 'open(<6 GiB>, { offset: size - 4, length: 5 })')
+    expectThrow(() => api.open(p, Uint8Array, 'r', { offset: 2 ** 53, length: 1 }), { type: RangeError }, 'open(<6 GiB>, { offset: 2 ** 53 })')
+    assertNothingHeld('after the refused opens')
+  })
+
+  // --- happy path
+  s('windows around 2^31 and 2^32 read the marker bytes', () => {
+    for (const [at, byte] of MARKS) {
+      for (const [before, length] of [[0, 1], [5, 16], [4096, 8192], [1, 3]]) {
+        if (at - before < 0 || at - before + length > SIZE) continue
+        const offset = at - before
+        const v = api.open(p, Uint8Array, 'r', { offset, length })
+        assert.is(v.length, length)
+        assert.is(v[before], byte, `marker at ${at} through { offset: ${offset}, length: ${length} }`)
+        sameBytes(v, readAt(p, offset, length), `window { offset: ${offset}, length: ${length} }`)
+        assert.is(api.info(v).offset, offset, 'info().offset')
+        api.close(v)
+      }
+    }
+  })
+
+  s('typed and struct views across 2^32 at odd offsets', () => {
+    const u = api.open(p, Uint32Array, 'r', { offset: 2 ** 32 - 1, length: 8 })
+    assert.is(u.length, 2)
+    assert.is(u[0], 0xa3 | (0xa4 << 8) | (0xa5 << 16), 'u32 over 2^32 - 1 .. 2^32 + 2')
+    api.close(u)
+    const T = api.struct({ a: 'u16', b: 'u8' })
+    const sv = api.open(p, T, 'r', { offset: 2 ** 31 - 2, length: 9 })
+    assert.is(sv.length, 2)
+    assert.is(sv.at(0).a, 0xa1 << 8, 'u16 at 2^31 - 2')
+    assert.is(sv.at(0).b, 0xa2, 'u8 at 2^31')
+    api.close(sv)
+  })
+
+  s('a window ending at the end of the file, and an offset equal to the size (empty)', () => {
+    const v = api.open(p, Uint8Array, 'r', { offset: SIZE - 10 })
+    assert.is(v.length, 10)
+    assert.is(v[9], 0xa6)
+    api.close(v)
+    const e = api.open(p, Uint8Array, 'r', { offset: SIZE })
+    assert.is(e.length, 0)
+    api.close(e)
+  })
+
+  s("'rw' windows across 2^31 and 2^32 write exactly their bytes", () => {
+    for (const at of [2 ** 31 - 2, 2 ** 32 - 2, 5 * GiB + 3]) {
+      const before = readAt(p, at - 8, 20)
+      const v = api.open(p, Uint8Array, 'rw', { offset: at, length: 4 })
+      v.set([1, 2, 3, 4])
+      api.close(v)
+      const expected = before.slice()
+      expected.set([1, 2, 3, 4], 8)
+      sameBytes(readAt(p, at - 8, 20), expected, `bytes around ${at} after writing 4 at ${at}`)
+      // put the markers back for the other tests
+      const fd = fs.openSync(p, 'r+')
+      fs.writeSync(fd, before, 0, before.length, at - 8)
+      fs.closeSync(fd)
+    }
+    assert.is(fs.statSync(p).size, SIZE, 'the file keeps its size')
+  })
+
+  s('a window near the end of a 6 GiB file through a typed array writes at the right place', () => {
+    const at = 4 * GiB + 12345
+    const v = api.open(p, Float64Array, 'rw', { offset: at, length: 16 })
+    v[1] = -2.5
+    api.sync(v)
+    sameBytes(readAt(p, at + 8, 8), bytesOf(new Float64Array([-2.5])), 'f64 at 4 GiB + 12353')
+    v[1] = 0
+    api.close(v)
+  })
+
+  s.run()
+}
