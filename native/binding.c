@@ -174,14 +174,24 @@ static int get_mapping(napi_env env, napi_value v, int open, mapping_t **out) {
   mapping_t *var; \
   if (get_mapping(env, argv[i], open, &var) != 0) return NULL;
 
-#define ARG_ARRAYBUFFER(i) \
-  do { \
-    bool is_ab = false; \
-    if (napi_is_arraybuffer(env, argv[i], &is_ab) != napi_ok || !is_ab) { \
-      napi_throw_type_error(env, NULL, "buffer must be an ArrayBuffer"); \
-      return NULL; \
-    } \
-  } while (0)
+// The mapping's current buffer (an empty view's is any empty ArrayBuffer): never detach another.
+static int check_buffer(napi_env env, napi_value v, const mapping_t *m) {
+  bool is_ab = false;
+  void *data = NULL;
+  size_t length = 0;
+  if (napi_is_arraybuffer(env, v, &is_ab) != napi_ok || !is_ab || napi_get_arraybuffer_info(env, v, &data, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "buffer must be an ArrayBuffer");
+    return -1;
+  }
+  if (!m->closed && m->map.length > 0 && (data != m->map.base + m->map.delta || length != m->map.length)) {
+    napi_throw_type_error(env, NULL, "buffer is not the mapping's current buffer");
+    return -1;
+  }
+  return 0;
+}
+
+#define ARG_BUFFER_OF(m, i) \
+  if (check_buffer(env, argv[i], m) != 0) return NULL;
 
 // A path as a malloc'd UTF-8 string (free it), refusing NUL bytes as Node's fs does.
 static char *get_path(napi_env env, napi_value v) {
@@ -343,7 +353,7 @@ static napi_value js_alloc(napi_env env, napi_callback_info info) {
 static napi_value js_close(napi_env env, napi_callback_info info) {
   ARGS("close", 2)
   ARG_MAPPING(m, 0, 0)
-  ARG_ARRAYBUFFER(1);
+  ARG_BUFFER_OF(m, 1)
   if (m->closed) return NULL;
   int err = mf_sync(&m->map, 0, m->map.length);
   napi_detach_arraybuffer(env, argv[1]);
@@ -436,7 +446,7 @@ static napi_value js_advise(napi_env env, napi_callback_info info) {
 static napi_value js_resize(napi_env env, napi_callback_info info) {
   ARGS("resize", 4)
   ARG_MAPPING(m, 0, 1)
-  ARG_ARRAYBUFFER(1);
+  ARG_BUFFER_OF(m, 1)
   ARG_INT64(length, 2, 0)
   ARG_INT64(maxBytes, 3, 0)
   if (m->map.kind != MF_SHARED && m->map.kind != MF_ANON) {

@@ -116,6 +116,11 @@ test('bad arguments reaching C: TypeError / RangeError, never a crash', () => {
   throwsWith(() => addon.map(file(bytes(1)), 3, 0, -1, MAX), (e) => assert.instance(e, TypeError))
   throwsWith(() => addon.sync({}, 0, 0), (e) => assert.instance(e, TypeError))
   throwsWith(() => addon.close(null, new ArrayBuffer(0)), (e) => assert.instance(e, TypeError))
+  const [buffer, handle] = addon.alloc(10, MAX)
+  throwsWith(() => addon.close(handle, new ArrayBuffer(10)), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.resize(handle, new ArrayBuffer(10), 20, MAX), (e) => assert.instance(e, TypeError))
+  assert.is(buffer.byteLength, 10)
+  addon.close(handle, buffer)
   throwsWith(() => addon.map(file(bytes(1)), R, 0, -1), (e) => assert.instance(e, TypeError))
 })
 
