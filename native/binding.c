@@ -12,9 +12,12 @@
 //   sync(handle, offset, length)      writes back [offset, offset + length) of the view, durably
 //   syncAsync(handle, offset, length) -> Promise<void>     the same on the libuv thread pool
 //   advise(handle, advice)            0 normal, 1 sequential, 2 random, 3 willneed, 4 dontneed
-//   resize(handle, buffer, length, maxBytes) -> ArrayBuffer    the handle stays; `buffer` is detached
+//   resize(handle, buffer, length, maxBytes) -> ArrayBuffer    the handle stays; `buffer` is detached.
+//                                     'rw'/create (the file becomes offset + length) and alloc only;
+//                                     'r' is a TypeError. On failure nothing changed.
 //   pageSize, allocationGranularity   numbers
 //
+// `buffer` is the mapping's current buffer (anything else is a TypeError: detaching is for good).
 // A view of 0 bytes maps nothing: its buffer is a plain empty ArrayBuffer.
 //
 // Errors: file-system failures throw an Error whose message is libuv's description ('no such file
