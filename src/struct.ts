@@ -22,7 +22,7 @@ export type ValueOf<T> =
 
 type FieldValue<T> =
   T extends readonly [infer E, number]
-    ? (E extends ScalarName ? TypedArrayOf<E> : E extends StructType<infer F> ? StructArray<F> : never)
+    ? (E extends ScalarName ? TypedArrayOf<E> : E extends StructType<infer F> ? readonly StructRecord<F>[] : never)
     : ValueOf<T>
 
 /** One struct in the mapped bytes: its properties read and write those bytes directly. */
@@ -192,7 +192,12 @@ function makeRecordClass(layouts: readonly FieldLayout[]): RecordClass {
         get(this: Record) {
           const view = this[VIEW]
           const at = view.byteOffset + this[BASE] + offset
-          if (isStructType(element)) return new StructArray(element, view.buffer, at, count)
+          if (isStructType(element)) {
+            // An array-like of records: indexable, unlike a StructArray, and fixed arrays are short.
+            const records: RecordBase[] = []
+            for (let i = 0; i < count; i++) records.push(new element.record(view, this[BASE] + offset + i * element.byteLength))
+            return Object.freeze(records)
+          }
           return new SCALARS[element].array(view.buffer, at, count)
         },
         set() { wholeFieldAssignment(name) }
