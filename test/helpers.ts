@@ -105,10 +105,23 @@ export function vmSizeBytes (): number {
   return m === null ? NaN : Number(m[1]) * 1024
 }
 
-/** Asserts that nothing in the temp dir is mapped or held open by this process. */
-export function assertNothingHeld (what: string, prefix: string = tmpDir): void {
+/** Asserts that nothing under `prefix` is mapped or held open by this process. */
+export function assertNothingHeld (what: string, prefix: string): void {
   assert.equal(mapsLines(prefix), [], `${what}: mappings left in /proc/self/maps`)
   assert.equal(fds(prefix), [], `${what}: descriptors left in /proc/self/fd`)
+}
+
+/**
+ * Remembers what of the temp dir is mapped and open now; the returned function asserts that
+ * nothing was added since (so that a view another failed test left open does not count here).
+ */
+export function heldSnapshot (prefix: string = tmpDir): (what: string) => void {
+  const maps = new Set(mapsLines(prefix))
+  const open = new Set(fds(prefix))
+  return (what) => {
+    assert.equal(mapsLines(prefix).filter((l) => !maps.has(l)), [], `${what}: mappings left in /proc/self/maps`)
+    assert.equal(fds(prefix).filter((l) => !open.has(l)), [], `${what}: descriptors left in /proc/self/fd`)
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

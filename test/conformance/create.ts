@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { TYPED_ARRAYS } from './ctx'
 import type { Ctx } from './ctx'
-import { allZero, assertNothingHeld, bytesOf, expectThrow, fileBytes, fileSize, pattern, sameBytes, tmpDir, tmpFile } from '../helpers'
+import { allZero, heldSnapshot, bytesOf, expectThrow, fileBytes, fileSize, pattern, sameBytes, tmpDir, tmpFile } from '../helpers'
 
 export default function register (ctx: Ctx): void {
   const api: any = ctx.api
@@ -23,10 +23,11 @@ export default function register (ctx: Ctx): void {
   ]
   for (const [count, type] of badCounts) {
     s(`count ${String(count)} is a ${type.name}, and no file is left`, () => {
+      const held = heldSnapshot()
       const p = tmpFile()
       expectThrow(() => api.create(p, count), { type }, `create(p, ${String(count)})`)
       assert.not.ok(fs.existsSync(p), 'a file was left behind')
-      assertNothingHeld('after the failed create')
+      held('after the failed create')
     })
   }
 
@@ -36,14 +37,16 @@ export default function register (ctx: Ctx): void {
   ]
   for (const [name, type] of badTypes) {
     s(`type ${name} is a TypeError, and no file is left`, () => {
+      const held = heldSnapshot()
       const p = tmpFile()
       expectThrow(() => api.create(p, 2, type), { type: TypeError }, `create(p, 2, ${name})`)
       assert.not.ok(fs.existsSync(p), 'a file was left behind')
-      assertNothingHeld('after the failed create')
+      held('after the failed create')
     })
   }
 
   s('data longer than the file is a RangeError; no file is left, an existing file is untouched', () => {
+    const held = heldSnapshot()
     const p = tmpFile()
     expectThrow(() => api.create(p, 4, Uint8Array, new Uint8Array(5)), { type: RangeError }, 'create(p, 4, Uint8Array, 5 bytes)')
     assert.not.ok(fs.existsSync(p), 'a file was left behind')
@@ -55,28 +58,31 @@ export default function register (ctx: Ctx): void {
     fs.writeFileSync(existing, old)
     expectThrow(() => api.create(existing, 2, Uint16Array, new Uint8Array(5)), { type: RangeError }, 'create(existing, 2, Uint16Array, 5 bytes)')
     sameBytes(fileBytes(existing), old, 'an existing file after a create refused for its data')
-    assertNothingHeld('after the failed creates')
+    held('after the failed creates')
   })
 
   s('data that is not an ArrayBufferView is a TypeError; no file is left', () => {
+    const held = heldSnapshot()
     for (const [name, data] of [['an array', [1, 2]], ['a string', 'ab'], ['an ArrayBuffer', new ArrayBuffer(2)], ['a number', 7], ['null', null]] as Array<[string, unknown]>) {
       const p = tmpFile()
       expectThrow(() => api.create(p, 4, Uint8Array, data), { type: TypeError }, `create(p, 4, Uint8Array, ${name})`)
       assert.not.ok(fs.existsSync(p), `${name}: a file was left behind`)
     }
-    assertNothingHeld('after the failed creates')
+    held('after the failed creates')
   })
 
   s('a missing directory: ENOENT with code, syscall, path, and a message naming create; nothing left', () => {
+    const held = heldSnapshot()
     const dir = path.join(tmpDir, 'no-such-dir')
     const p = path.join(dir, 'x.bin')
     const e = expectThrow(() => api.create(p, 8), { type: Error, code: 'ENOENT', syscall: 'open', path: p }, 'create in a missing directory')
     assert.is(e.message, `mmapfile.create: ENOENT: no such file or directory, open '${p}'`)
     assert.not.ok(fs.existsSync(dir), 'create made the directory')
-    assertNothingHeld('after the failed create')
+    held('after the failed create')
   })
 
   s('a directory: EISDIR; a path under a file: ENOTDIR', () => {
+    const held = heldSnapshot()
     const e = expectThrow(() => api.create(tmpDir, 8), { type: Error, code: 'EISDIR', path: tmpDir }, 'create(<a directory>)')
     assert.ok(e.message.startsWith('mmapfile.create: EISDIR'), `message names create: ${e.message}`)
     assert.ok(e.message.includes(tmpDir), `message names the path: ${e.message}`)
@@ -86,19 +92,21 @@ export default function register (ctx: Ctx): void {
     const p = path.join(f, 'child.bin')
     expectThrow(() => api.create(p, 8), { type: Error, code: 'ENOTDIR', path: p }, 'create under a file')
     assert.is(fs.readFileSync(f, 'utf8'), 'x')
-    assertNothingHeld('after the failed creates')
+    held('after the failed creates')
   })
 
   s('a path that is not a string or file: URL is a TypeError', () => {
+    const held = heldSnapshot()
     for (const [name, p] of [['a number', 5], ['null', null], ['undefined', undefined], ['an object', {}], ['an http: URL', new URL('http://example.com/x')], ['a bigint', 42n]] as Array<[string, unknown]>) {
       expectThrow(() => api.create(p, 4), { type: TypeError }, `create(${name}, 4)`)
     }
-    assertNothingHeld('after the failed creates')
+    held('after the failed creates')
   })
 
   s("the empty path '' fails as a file-system error (ENOENT)", () => {
+    const held = heldSnapshot()
     expectThrow(() => api.create('', 4), { type: Error, code: 'ENOENT' }, "create('', 4)")
-    assertNothingHeld("after create('')")
+    held("after create('')")
   })
 
   // --- happy path
@@ -222,6 +230,7 @@ export default function register (ctx: Ctx): void {
   })
 
   s('a count larger than maxViewBytes is a RangeError and leaves no file', () => {
+    const held = heldSnapshot()
     const max = api.capabilities.maxViewBytes
     const p = tmpFile()
     expectThrow(() => api.create(p, max + 1), { type: RangeError }, 'create(p, maxViewBytes + 1)')
@@ -229,7 +238,7 @@ export default function register (ctx: Ctx): void {
     expectThrow(() => api.create(p, 2 ** 50, Float64Array), { type: RangeError }, 'create(p, 2 ** 50, Float64Array)')
     expectThrow(() => api.create(p, Number.MAX_SAFE_INTEGER), { type: RangeError }, 'create(p, MAX_SAFE_INTEGER)')
     assert.not.ok(fs.existsSync(p), 'a file was left behind')
-    assertNothingHeld('after the failed creates')
+    held('after the failed creates')
   })
 
   s.run()

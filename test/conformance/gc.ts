@@ -62,7 +62,7 @@ const p = args[0]
 })()
 await collect(10)
 const bytes = new Uint8Array(fs.readFileSync(p))
-report({ maps: maps(p).length, fds: fdsOf(p).length, a: bytes[0], b: bytes[${PAGE}], c: bytes[${2 * PAGE - 1}], s: new DataView(fs.readFileSync(p + '.s').buffer).getFloat64(24, true), smaps: maps(p + '.s').length })
+report({ maps: maps(p).length, fds: fdsOf(p).length, a: bytes[0], b: bytes[${PAGE}], c: bytes[${2 * PAGE - 1}], s: new DataView(new Uint8Array(fs.readFileSync(p + '.s')).buffer).getFloat64(24, true), smaps: maps(p + '.s').length })
 `, { args: [p] })
     assertChildOk(r, 'gccreate, drop, gc')
     const out = childReport(r, 'gccreate, drop, gc')

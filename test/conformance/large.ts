@@ -3,7 +3,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import type { Ctx } from './ctx'
-import { assertNothingHeld, bytesOf, expectThrow, readAt, sameBytes, tmpFile } from '../helpers'
+import { heldSnapshot, bytesOf, expectThrow, readAt, sameBytes, tmpFile } from '../helpers'
 
 const GiB = 2 ** 30
 const SIZE = 6 * GiB
@@ -33,6 +33,7 @@ export default function register (ctx: Ctx): void {
 
   // --- errors first
   s('mapping the whole file without a window is a RangeError that says to use offset/length', () => {
+    const held = heldSnapshot()
     const max: number = api.capabilities.maxViewBytes
     assert.ok(SIZE > max, `maxViewBytes ${max} is at least 6 GiB: the whole file would be mapped`)
     for (const mode of ['r', 'rw']) {
@@ -41,17 +42,22 @@ export default function register (ctx: Ctx): void {
       assert.match(e.message, /length/, 'the message mentions length')
       expectThrow(() => api.open(p, Float64Array, mode, { offset: 3 }), { type: RangeError }, `open(<6 GiB>, Float64Array, '${mode}', { offset: 3 })`)
     }
-    assertNothingHeld('after the refused opens')
+    held('after the refused opens')
   })
 
   s('a window one byte larger than maxViewBytes is a RangeError; offsets past the end too', () => {
+    const held = heldSnapshot()
     const max: number = api.capabilities.maxViewBytes
-    expectThrow(() => api.open(p, Uint8Array, 'r', { offset: 0, length: max + 1 }), { type: RangeError }, 'open(<6 GiB>, { length: maxViewBytes + 1 })')
-    expectThrow(() => api.open(p, Uint8Array, 'r', { offset: SIZE - max - 1 }), { type: RangeError }, 'open(<6 GiB>, { offset: size - maxViewBytes - 1 })')
+    // API.md: for open, the message says to map a window with offset/length
+    for (const [opts, what] of [[{ offset: 0, length: max + 1 }, '{ length: maxViewBytes + 1 }'], [{ offset: SIZE - max - 1 }, '{ offset: size - maxViewBytes - 1 }']] as const) {
+      const e = expectThrow(() => api.open(p, Uint8Array, 'r', opts), { type: RangeError }, `open(<6 GiB>, ${what})`)
+      assert.match(e.message, /offset/, `${what}: the message mentions offset`)
+      assert.match(e.message, /length/, `${what}: the message mentions length`)
+    }
     expectThrow(() => api.open(p, Uint8Array, 'r', { offset: SIZE + 1 }), { type: RangeError }, 'open(<6 GiB>, { offset: size + 1 })')
     expectThrow(() => api.open(p, Uint8Array, 'r', { offset: SIZE - 4, length: 5 }), { type: RangeError }, 'open(<6 GiB>, { offset: size - 4, length: 5 })')
     expectThrow(() => api.open(p, Uint8Array, 'r', { offset: 2 ** 53, length: 1 }), { type: RangeError }, 'open(<6 GiB>, { offset: 2 ** 53 })')
-    assertNothingHeld('after the refused opens')
+    held('after the refused opens')
   })
 
   // --- happy path

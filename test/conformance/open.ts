@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url'
 import { TYPED_ARRAYS, entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  assertChildOk, assertNothingHeld, bytesOf, childPrelude, childReport, expectThrow, fileBytes,
+  assertChildOk, heldSnapshot, bytesOf, childPrelude, childReport, expectThrow, fileBytes,
   fileWith, pattern, runChild, sameBytes, tmpDir, writeAt
 } from '../helpers'
 
@@ -22,12 +22,13 @@ export default function register (ctx: Ctx): void {
 
   // --- errors first
   s('a missing file: ENOENT with code, syscall, path, and the message of the contract', () => {
+    const held = heldSnapshot()
     const p = path.join(tmpDir, 'missing.bin')
     const e = expectThrow(() => api.open(p), { type: Error, code: 'ENOENT', syscall: 'open', path: p }, 'open(<missing>)')
     assert.is(e.message, `mmapfile.open: ENOENT: no such file or directory, open '${p}'`)
     expectThrow(() => api.open(p, Uint8Array, 'rw'), { type: Error, code: 'ENOENT', syscall: 'open', path: p }, "open(<missing>, Uint8Array, 'rw')")
     assert.not.ok(fs.existsSync(p), "open 'rw' created the file")
-    assertNothingHeld('after the failed opens')
+    held('after the failed opens')
   })
 
   s('the message names the path as given (relative)', () => {
@@ -39,6 +40,7 @@ export default function register (ctx: Ctx): void {
   })
 
   s('a directory is EISDIR, in both modes; a path under a file is ENOTDIR', () => {
+    const held = heldSnapshot()
     for (const mode of ['r', 'rw']) {
       const e = expectThrow(() => api.open(tmpDir, Uint8Array, mode), { type: Error, code: 'EISDIR', path: tmpDir }, `open(<dir>, Uint8Array, '${mode}')`)
       assert.ok(e.message.startsWith('mmapfile.open: EISDIR'), `message names open: ${e.message}`)
@@ -46,7 +48,7 @@ export default function register (ctx: Ctx): void {
     }
     const f = fileWith(4)
     expectThrow(() => api.open(path.join(f, 'x')), { type: Error, code: 'ENOTDIR', syscall: 'open' }, 'open(<file>/x)')
-    assertNothingHeld('after the failed opens')
+    held('after the failed opens')
   })
 
   s("the empty path '' is ENOENT", () => {
@@ -62,31 +64,35 @@ export default function register (ctx: Ctx): void {
   // root reads everything: there the test is counted as skipped rather than passing vacuously
   const asRoot = process.getuid?.() === 0
   ;(asRoot ? s.skip : s)('EACCES for a file this user cannot read', () => {
+    const held = heldSnapshot()
     const p = fileWith(8)
     fs.chmodSync(p, 0o200)
     expectThrow(() => api.open(p), { type: Error, code: 'EACCES', syscall: 'open', path: p }, 'open(<unreadable>)')
-    assertNothingHeld('after the failed open')
+    held('after the failed open')
   })
 
   for (const [name, type] of [['Object', Object], ["'i32'", 'i32'], ['DataView', DataView], ['Array', Array], ['a struct field spec', { a: 'i32' }], ['null', null], ['a number', 1]] as Array<[string, unknown]>) {
     s(`type ${name} is a TypeError`, () => {
+      const held = heldSnapshot()
       const p = fileWith(16)
       expectThrow(() => api.open(p, type), { type: TypeError }, `open(p, ${name})`)
-      assertNothingHeld('after the failed open')
+      held('after the failed open')
     })
   }
 
   s("modes other than 'r' and 'rw' are TypeErrors", () => {
+    const held = heldSnapshot()
     const p = fileWith(16)
     const before = fileBytes(p)
     for (const mode of ['x', 'w', 'R', 'RW', 'r+', 'wr', '', 1, true, {}]) {
       expectThrow(() => api.open(p, Uint8Array, mode), { type: TypeError }, `open(p, Uint8Array, ${JSON.stringify(mode)})`)
     }
     sameBytes(fileBytes(p), before, 'the file')
-    assertNothingHeld('after the failed opens')
+    held('after the failed opens')
   })
 
   s('bad offsets: RangeError out of domain or past the end, TypeError for a non-number', () => {
+    const held = heldSnapshot()
     const size = 3 * PAGE + 10
     const p = fileWith(size)
     const cases: Array<[unknown, typeof TypeError | typeof RangeError]> = [
@@ -98,10 +104,11 @@ export default function register (ctx: Ctx): void {
         expectThrow(() => api.open(p, Uint8Array, mode, { offset }), { type }, `open(p, Uint8Array, '${mode}', { offset: ${String(offset)} }) of a ${size}-byte file`)
       }
     }
-    assertNothingHeld('after the failed opens')
+    held('after the failed opens')
   })
 
   s('bad lengths: RangeError out of domain or past the end, TypeError for a non-number', () => {
+    const held = heldSnapshot()
     const size = 2 * PAGE
     const p = fileWith(size)
     const cases: Array<[number, unknown, typeof TypeError | typeof RangeError]> = [
@@ -114,7 +121,7 @@ export default function register (ctx: Ctx): void {
         expectThrow(() => api.open(p, Uint8Array, mode, { offset, length }), { type }, `open(p, Uint8Array, '${mode}', { offset: ${offset}, length: ${String(length)} }) of a ${size}-byte file`)
       }
     }
-    assertNothingHeld('after the failed opens')
+    held('after the failed opens')
   })
 
   // --- happy path
@@ -344,6 +351,7 @@ report({ ok: true })
   })
 
   s('many views of one file at once, in both modes, closed in any order', () => {
+    const held = heldSnapshot()
     const bytes = pattern(PAGE + 9, 3)
     const p = fileWith(bytes)
     const views = []
@@ -352,7 +360,7 @@ report({ ok: true })
     for (const i of [3, 0, 19, 7, 1, 2, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]) api.close(views[i])
     for (const v of views) assert.is(v.length, 0)
     sameBytes(fileBytes(p), bytes, 'file')
-    assertNothingHeld('after closing every view')
+    held('after closing every view')
   })
 
   s.run()
