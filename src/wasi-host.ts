@@ -1,0 +1,256 @@
+// A small WASI preview1 host over node:fs: just the calls the mmapfile module makes, reading and
+// writing straight into the module's memory. Why our own: node:wasi aborts on Node 20/22 when memory
+// grows during I/O, and @wasmer/wasi's fd_pwrite inserts bytes instead of overwriting them.
+//
+// Scheme: the root directory '/' is preopened as fd 3 and the module opens absolute paths relative to
+// it. One host serves every instance of the module (its fd table is shared), so an fd opened by one
+// instance can be used by another; each instance gets its own import object, bound to its memory.
+// Every call returns a WASI errno and never throws.
+
+import { randomFillSync } from 'node:crypto'
+import {
+  closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync,
+  unlinkSync, writeSync
+} from 'node:fs'
+import { resolve } from 'node:path'
+import { ERRNO_BADF, ERRNO_INVAL, ERRNO_IO, ERRNO_NOTSUP, ERRNO_SUCCESS, errnoOf } from './wasm-errno.js'
+import type { WasiHost } from './wasm-backend.js'
+
+const ROOT_FD = 3
+const FIRST_FD = 4
+/** Bytes per readSync/writeSync: Node refuses more than 2 GiB - 1 in one call. */
+const IO_MAX = 1 << 30
+
+const RIGHT_FD_WRITE = 64n
+const LOOKUP_SYMLINK_FOLLOW = 1
+const OFLAGS_CREAT = 1
+const OFLAGS_DIRECTORY = 2
+const OFLAGS_EXCL = 4
+const OFLAGS_TRUNC = 8
+const FDFLAGS_APPEND = 1
+const FDFLAGS_DSYNC = 2
+const FDFLAGS_NONBLOCK = 4
+const FDFLAGS_SYNC = 16
+
+const FILETYPE_UNKNOWN = 0
+const FILETYPE_BLOCK_DEVICE = 1
+const FILETYPE_CHARACTER_DEVICE = 2
+const FILETYPE_DIRECTORY = 3
+const FILETYPE_REGULAR_FILE = 4
+const FILETYPE_SOCKET_STREAM = 6
+const FILETYPE_SYMBOLIC_LINK = 7
+
+const decoder = new TextDecoder()
+
+function fileType(stats: { isFile(): boolean, isDirectory(): boolean, isBlockDevice(): boolean,
+  isCharacterDevice(): boolean, isSocket(): boolean, isSymbolicLink(): boolean }): number {
+  if (stats.isFile()) return FILETYPE_REGULAR_FILE
+  if (stats.isDirectory()) return FILETYPE_DIRECTORY
+  if (stats.isBlockDevice()) return FILETYPE_BLOCK_DEVICE
+  if (stats.isCharacterDevice()) return FILETYPE_CHARACTER_DEVICE
+  if (stats.isSocket()) return FILETYPE_SOCKET_STREAM
+  if (stats.isSymbolicLink()) return FILETYPE_SYMBOLIC_LINK
+  return FILETYPE_UNKNOWN
+}
+
+/** The errno for whatever a node:fs call threw. */
+function errnoFrom(error: unknown): number {
+  return errnoOf((error as { code?: unknown } | null)?.code)
+}
+
+/** Options of createNodeWasiHost. */
+export interface NodeWasiHostOptions {
+  /** The directory preopened as fd 3, that the module's absolute paths are relative to (default '/'). */
+  root?: string
+}
+
+/** A WASI host over node:fs for the mmapfile module (see the top of this file). */
+export function createNodeWasiHost(options: NodeWasiHostOptions = {}): WasiHost {
+  const root = resolve(options.root ?? '/')
+  /** WASI fd -> Node fd; fds below FIRST_FD are never handed out. */
+  const files = new Map<number, number>()
+  const freed: number[] = []
+  let nextFd = FIRST_FD
+
+  function nodeFd(fd: number): number | undefined {
+    return files.get(fd)
+  }
+
+  return (memory) => {
+    const bytes = (ptr: number, len: number): Uint8Array => new Uint8Array(memory().buffer, ptr, len)
+    const view = (): DataView => new DataView(memory().buffer)
+    const pathAt = (dirfd: number, ptr: number, len: number): string | null =>
+      dirfd === ROOT_FD ? resolve(root, decoder.decode(bytes(ptr, len))) : null
+
+    /** Runs readSync or writeSync over the I/O vectors at `iovs` from `position`; the count goes to `resultPtr`. */
+    function transfer(fd: number, iovs: number, iovsLen: number, position: bigint, resultPtr: number,
+      io: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number): number {
+      const node = nodeFd(fd)
+      if (node === undefined) return ERRNO_BADF
+      let at = Number(position)
+      let total = 0
+      try {
+        for (let i = 0; i < iovsLen; i++) {
+          const ptr = view().getUint32(iovs + 8 * i, true)
+          const len = view().getUint32(iovs + 8 * i + 4, true)
+          let done = 0
+          while (done < len) {
+            const ask = Math.min(len - done, IO_MAX)
+            // memory().buffer again on every call: the memory may have grown since.
+            const n = io(node, bytes(ptr + done, ask), 0, ask, at)
+            if (n === 0) break
+            done += n
+            at += n
+          }
+          total += done
+          if (done < len) break
+        }
+      } catch (error) {
+        if (total === 0) return errnoFrom(error)
+      }
+      view().setUint32(resultPtr, total, true)
+      return ERRNO_SUCCESS
+    }
+
+    const wasi = {
+      path_open(dirfd: number, dirflags: number, pathPtr: number, pathLen: number, oflags: number,
+        rightsBase: bigint, _rightsInheriting: bigint, fdflags: number, fdPtr: number): number {
+        const path = pathAt(dirfd, pathPtr, pathLen)
+        if (path === null) return files.has(dirfd) ? ERRNO_NOTSUP : ERRNO_BADF
+        let flags = (BigInt(rightsBase) & RIGHT_FD_WRITE) !== 0n ? constants.O_RDWR : constants.O_RDONLY
+        if (oflags & OFLAGS_CREAT) flags |= constants.O_CREAT
+        if (oflags & OFLAGS_EXCL) flags |= constants.O_EXCL
+        if (oflags & OFLAGS_TRUNC) flags |= constants.O_TRUNC
+        if (oflags & OFLAGS_DIRECTORY) flags |= constants.O_DIRECTORY
+        if (!(dirflags & LOOKUP_SYMLINK_FOLLOW)) flags |= constants.O_NOFOLLOW
+        if (fdflags & FDFLAGS_APPEND) flags |= constants.O_APPEND
+        if (fdflags & FDFLAGS_DSYNC) flags |= constants.O_DSYNC
+        if (fdflags & FDFLAGS_NONBLOCK) flags |= constants.O_NONBLOCK
+        if (fdflags & FDFLAGS_SYNC) flags |= constants.O_SYNC
+        try {
+          const node = openSync(path, flags, 0o666)
+          const fd = freed.pop() ?? nextFd++
+          files.set(fd, node)
+          view().setUint32(fdPtr, fd, true)
+          return ERRNO_SUCCESS
+        } catch (error) {
+          return errnoFrom(error)
+        }
+      },
+
+      path_unlink_file(dirfd: number, pathPtr: number, pathLen: number): number {
+        const path = pathAt(dirfd, pathPtr, pathLen)
+        if (path === null) return files.has(dirfd) ? ERRNO_NOTSUP : ERRNO_BADF
+        try {
+          unlinkSync(path)
+          return ERRNO_SUCCESS
+        } catch (error) {
+          return errnoFrom(error)
+        }
+      },
+
+      fd_pread(fd: number, iovs: number, iovsLen: number, offset: bigint, nreadPtr: number): number {
+        return transfer(fd, iovs, iovsLen, offset, nreadPtr, readSync)
+      },
+
+      fd_pwrite(fd: number, iovs: number, iovsLen: number, offset: bigint, nwrittenPtr: number): number {
+        return transfer(fd, iovs, iovsLen, offset, nwrittenPtr, writeSync)
+      },
+
+      fd_sync(fd: number): number {
+        const node = nodeFd(fd)
+        if (node === undefined) return ERRNO_BADF
+        try {
+          fsyncSync(node)
+          return ERRNO_SUCCESS
+        } catch (error) {
+          return errnoFrom(error)
+        }
+      },
+
+      fd_datasync(fd: number): number {
+        const node = nodeFd(fd)
+        if (node === undefined) return ERRNO_BADF
+        try {
+          fdatasyncSync(node)
+          return ERRNO_SUCCESS
+        } catch (error) {
+          return errnoFrom(error)
+        }
+      },
+
+      fd_filestat_get(fd: number, statPtr: number): number {
+        try {
+          const node = nodeFd(fd)
+          const stats = node !== undefined ? fstatSync(node, { bigint: true })
+            : fd === ROOT_FD ? statSync(root, { bigint: true }) : null
+          if (stats === null) return ERRNO_BADF
+          const out = view()
+          out.setBigUint64(statPtr, BigInt.asUintN(64, stats.dev), true)
+          out.setBigUint64(statPtr + 8, BigInt.asUintN(64, stats.ino), true)
+          out.setUint8(statPtr + 16, fileType(stats))
+          out.setBigUint64(statPtr + 24, BigInt.asUintN(64, stats.nlink), true)
+          out.setBigUint64(statPtr + 32, BigInt.asUintN(64, stats.size), true)
+          out.setBigUint64(statPtr + 40, BigInt.asUintN(64, stats.atimeNs), true)
+          out.setBigUint64(statPtr + 48, BigInt.asUintN(64, stats.mtimeNs), true)
+          out.setBigUint64(statPtr + 56, BigInt.asUintN(64, stats.ctimeNs), true)
+          return ERRNO_SUCCESS
+        } catch (error) {
+          return errnoFrom(error)
+        }
+      },
+
+      fd_filestat_set_size(fd: number, size: bigint): number {
+        const node = nodeFd(fd)
+        if (node === undefined) return ERRNO_BADF
+        const length = Number(BigInt.asUintN(64, BigInt(size)))
+        if (!Number.isSafeInteger(length)) return ERRNO_INVAL
+        try {
+          ftruncateSync(node, length)
+          return ERRNO_SUCCESS
+        } catch (error) {
+          return errnoFrom(error)
+        }
+      },
+
+      fd_close(fd: number): number {
+        const node = nodeFd(fd)
+        if (node === undefined) return ERRNO_BADF
+        files.delete(fd)
+        freed.push(fd)
+        try {
+          closeSync(node)
+          return ERRNO_SUCCESS
+        } catch (error) {
+          return errnoFrom(error)
+        }
+      },
+
+      random_get(ptr: number, len: number): number {
+        try {
+          randomFillSync(bytes(ptr, len))
+          return ERRNO_SUCCESS
+        } catch {
+          return ERRNO_IO
+        }
+      }
+    }
+    return { wasi_snapshot_preview1: wasi }
+  }
+}
+
+/** The system's page size: AT_PAGESZ from /proc/self/auxv on Linux, 16 KiB on Apple silicon, else 4 KiB. */
+export function systemPageSize(): number {
+  if (process.platform === 'linux') {
+    try {
+      const auxv = readFileSync('/proc/self/auxv')
+      const AT_PAGESZ = 6n
+      for (let i = 0; i + 16 <= auxv.length; i += 16) {
+        if (auxv.readBigUInt64LE(i) === AT_PAGESZ) return Number(auxv.readBigUInt64LE(i + 8))
+      }
+    } catch {
+      // no /proc: fall through
+    }
+  }
+  return process.platform === 'darwin' && process.arch === 'arm64' ? 16384 : 4096
+}

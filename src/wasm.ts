@@ -1,0 +1,20 @@
+// The WebAssembly backend for Node: the backend (src/wasm-backend.ts) over our WASI host on node:fs
+// (src/wasi-host.ts). Other hosts (a browser's) use createWasmBackend with their own WASI host.
+
+import type { Backend } from './backend.js'
+import { createNodeWasiHost, systemPageSize } from './wasi-host.js'
+import { createWasmBackend } from './wasm-backend.js'
+import type { WasmBackend } from './wasm-backend.js'
+
+export { createWasmBackend } from './wasm-backend.js'
+export type { WasiHost, WasmBackend, WasmBackendOptions, WasmStats } from './wasm-backend.js'
+export { createNodeWasiHost } from './wasi-host.js'
+export type { NodeWasiHostOptions } from './wasi-host.js'
+
+let loaded: WasmBackend | null = null
+
+/** The WebAssembly backend on Node's file system (made once, then the same object). */
+export function loadWasmBackend(): WasmBackend & Backend {
+  loaded ??= createWasmBackend({ wasi: createNodeWasiHost(), pageSize: systemPageSize() })
+  return loaded
+}
