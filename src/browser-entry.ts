@@ -1,0 +1,35 @@
+// mmapfile in browsers (the `browser` export condition of `mmapfile` and `mmapfile/wasm`): the same
+// API on the WebAssembly backend, over an in-memory file system that lives as long as the page.
+// `files` puts bytes in (from a Uint8Array, a Blob or File, a fetch Response) and takes them out.
+// Nothing here may need Node: no node: modules, Buffer, process or require (test/browser.test.mjs).
+
+import { Directory } from '@bjorn3/browser_wasi_shim'
+import { createApi } from './api.js'
+import type { Api } from './api.js'
+import { createFiles } from './browser-files.js'
+import type { Files } from './browser-files.js'
+import { browserPaths } from './browser-paths.js'
+import { createBrowserWasiHost } from './browser-wasi.js'
+import { createWasmBackend } from './wasm-backend.js'
+
+/** A page has no system page size to report; 64 KiB is WebAssembly's page and the write-back chunk. */
+const WASM_PAGE_SIZE = 65536
+
+const root = new Directory(new Map())
+const api = createApi(createWasmBackend({ wasi: createBrowserWasiHost(root), pageSize: WASM_PAGE_SIZE }), null, browserPaths)
+
+export const files: Files = createFiles(root)
+
+export type {
+  Advice, Api, Capabilities, Mode, OpenOptions, SyncOptions, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
+} from './api.js'
+export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './struct.js'
+export type { AsyncFileSource, Files, FileSource } from './browser-files.js'
+export { StructArray } from './struct.js'
+export const {
+  create, open, close, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
+  PAGE_SIZE, capabilities, backend, backendError
+} = api
+
+const browserApi: Api & { readonly files: Files } = Object.freeze({ ...api, files })
+export default browserApi
