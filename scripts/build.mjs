@@ -32,6 +32,12 @@ const common = {
 }
 await build({ ...common, format: 'esm', outdir: 'dist/esm', splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: '[name]-[hash]' })
 await build({ ...common, format: 'cjs', outdir: 'dist/cjs', outExtension: { '.js': '.cjs' } })
+// Browsers (the `browser` export condition): one self-contained ES module, the wasm backend over an
+// in-memory file system; nothing from Node (test/browser.test.mjs checks).
+await build({
+  entryPoints: ['src/browser-entry.ts'], bundle: true, platform: 'browser', format: 'esm', target: 'es2022',
+  loader: { '.wasm': 'binary' }, outfile: 'dist/browser/index.mjs', logLevel: 'warning'
+})
 
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'])
 if (!existsSync('dist/types/index.d.ts')) {
