@@ -114,7 +114,14 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
   function instantiate(): Exports {
     let memory: WebAssembly.Memory | null = null
     const imports = wasi(() => memory as WebAssembly.Memory)
-    const exports = new WebAssembly.Instance(module, imports).exports as unknown as Exports
+    let exports: Exports
+    try {
+      exports = new WebAssembly.Instance(module, imports).exports as unknown as Exports
+    } catch (error) {
+      // V8 throws a RangeError when it cannot reserve another memory (see the top of this file).
+      if (!(error instanceof RangeError)) throw error
+      throw Object.assign(new Error('not enough memory'), { code: 'ENOMEM', syscall: 'mmap' })
+    }
     memory = exports.memory
     exports._initialize?.()
     return exports

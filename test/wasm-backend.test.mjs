@@ -1,0 +1,581 @@
+// The WebAssembly backend on Node, through the Backend interface (src/backend.ts): the module, our
+// WASI host and the write-back of changed chunks. The public API runs on it in test/conformance.
+// Builds the module if assembly/ changed, bundles src/wasm.ts into a temporary directory, imports it.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { build } from 'esbuild'
+import { execFileSync, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const CHUNK = 65536
+
+function buildModuleIfStale () {
+  const wasm = path.join(root, 'build/mmapfile.wasm')
+  const sources = [path.join(root, 'asconfig.json'),
+    ...fs.readdirSync(path.join(root, 'assembly')).map((name) => path.join(root, 'assembly', name))]
+  const built = fs.existsSync(wasm) ? fs.statSync(wasm).mtimeMs : 0
+  if (sources.some((source) => fs.statSync(source).mtimeMs > built)) {
+    execFileSync(process.execPath, ['scripts/build-wasm.mjs'], { cwd: root, stdio: 'inherit' })
+  }
+}
+
+buildModuleIfStale()
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-wasm-test-'))
+process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
+const bundle = path.join(dir, 'wasm.mjs')
+await build({
+  entryPoints: [path.join(root, 'src/wasm.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  loader: { '.wasm': 'binary' },
+  outfile: bundle,
+  logLevel: 'warning'
+})
+const { loadWasmBackend, createWasmBackend, createNodeWasiHost } = await import(pathToFileURL(bundle).href)
+const backend = loadWasmBackend()
+
+let serial = 0
+/** A fresh path in the temporary directory, with `data` written there if given. */
+function file (data) {
+  const p = path.join(dir, `f${serial++}.bin`)
+  if (data !== undefined) fs.writeFileSync(p, data)
+  return p
+}
+
+/** n bytes of a pattern that differs from chunk to chunk and byte to byte. */
+function pattern (n, seed = 1) {
+  const out = new Uint8Array(n)
+  let x = seed >>> 0 || 1
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5
+    out[i] = x & 255
+  }
+  return out
+}
+
+const bytesOf = (m) => new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
+const openFds = () => fs.readdirSync('/proc/self/fd').length
+
+/** A backend whose WASI calls are counted and can be made to fail: faults[name] = errno. */
+function instrumented () {
+  const node = createNodeWasiHost()
+  const calls = {}
+  const faults = {}
+  const wasi = (memory) => {
+    const real = node(memory).wasi_snapshot_preview1
+    const wrapped = {}
+    for (const [name, fn] of Object.entries(real)) {
+      wrapped[name] = (...args) => {
+        calls[name] = (calls[name] ?? 0) + 1
+        return faults[name] ?? fn(...args)
+      }
+    }
+    return { wasi_snapshot_preview1: wrapped }
+  }
+  return { backend: createWasmBackend({ wasi }), calls, faults }
+}
+
+function throwsWith (fn, check) {
+  try {
+    fn()
+  } catch (error) {
+    check(error)
+    return
+  }
+  assert.unreachable('expected a throw')
+}
+
+function systemError (code, syscall) {
+  return (e) => {
+    assert.instance(e, Error)
+    assert.not.instance(e, RangeError)
+    assert.is(e.code, code)
+    assert.is(e.syscall, syscall)
+  }
+}
+
+// --- errors
+const errors = suite('wasm errors')
+
+errors('a missing file is ENOENT from open, with the bare description', () => {
+  const fds = openFds()
+  throwsWith(() => backend.open(path.join(dir, 'missing.bin'), 'r', 0, null), (e) => {
+    systemError('ENOENT', 'open')(e)
+    assert.is(e.message, 'no such file or directory')
+  })
+  throwsWith(() => backend.open(path.join(dir, 'missing.bin'), 'rw', 0, null), systemError('ENOENT', 'open'))
+  assert.is(openFds(), fds, 'no fd left behind')
+})
+
+errors('a directory is EISDIR, for r and rw', () => {
+  const fds = openFds()
+  throwsWith(() => backend.open(dir, 'r', 0, null), systemError('EISDIR', 'open'))
+  throwsWith(() => backend.open(dir, 'rw', 0, null), systemError('EISDIR', 'open'))
+  throwsWith(() => backend.create(dir, 10), systemError('EISDIR', 'open'))
+  assert.is(openFds(), fds, 'no fd left behind')
+})
+
+errors('a path through a file is ENOTDIR; a FIFO is ENODEV and does not block', () => {
+  const p = file(pattern(10))
+  throwsWith(() => backend.open(path.join(p, 'x'), 'r', 0, null), systemError('ENOTDIR', 'open'))
+  const fifo = path.join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  throwsWith(() => backend.open(fifo, 'r', 0, null), systemError('ENODEV', 'mmap'))
+})
+
+if (process.getuid?.() === 0) {
+  // Root opens a mode-0 file for writing anyway, and there is no read-only mount here: not tested.
+  console.log('(EACCES not tested: running as root)')
+} else {
+  errors('a file without write permission is EACCES for rw', () => {
+    const p = file(pattern(10))
+    fs.chmodSync(p, 0o444)
+    throwsWith(() => backend.open(p, 'rw', 0, null), systemError('EACCES', 'open'))
+  })
+}
+
+errors('windows beyond the end of the file are RangeErrors with the native wording', () => {
+  const p = file(pattern(8))
+  const fds = openFds()
+  throwsWith(() => backend.open(p, 'r', 10, null), (e) => {
+    assert.instance(e, RangeError)
+    assert.is(e.message, 'offset 10 is beyond the end of the file (8 bytes)')
+  })
+  throwsWith(() => backend.open(p, 'rw', 4, 5), (e) => {
+    assert.instance(e, RangeError)
+    assert.is(e.message, 'window [4, 9) is beyond the end of the file (8 bytes)')
+  })
+  assert.is(openFds(), fds, 'no fd left behind')
+})
+
+errors('a file larger than maxViewBytes needs a window: RangeError naming offset and length', () => {
+  const p = file()
+  const max = backend.capabilities.maxViewBytes
+  fs.writeFileSync(p, '')
+  fs.truncateSync(p, max + 1)
+  for (const mode of ['r', 'rw']) {
+    throwsWith(() => backend.open(p, mode, 0, null), (e) => {
+      assert.instance(e, RangeError)
+      assert.is(e.message, `the window of ${max + 1} bytes is larger than the largest view (${max} bytes); ` +
+        'map a window with options.offset and options.length')
+    })
+  }
+  const m = backend.open(p, 'r', max - 5, 6)
+  assert.is(m.byteLength, 6)
+  backend.close(m)
+  fs.rmSync(p)
+})
+
+errors('create in a missing directory is ENOENT and leaves nothing', () => {
+  const p = path.join(dir, 'no-such-dir', 'x.bin')
+  throwsWith(() => backend.create(p, 10), systemError('ENOENT', 'open'))
+  assert.not.ok(fs.existsSync(path.dirname(p)))
+})
+
+errors('create that fails after making the file removes it; one that truncated a file keeps it', () => {
+  const { backend: b, faults } = instrumented()
+  faults.fd_filestat_set_size = 51 // ENOSPC
+  const p = path.join(dir, 'never.bin')
+  throwsWith(() => b.create(p, 100), (e) => {
+    systemError('ENOSPC', 'ftruncate')(e)
+    assert.is(e.message, 'no space left on device')
+  })
+  assert.not.ok(fs.existsSync(p), 'the file it created is gone')
+  const existing = file(pattern(10))
+  throwsWith(() => b.create(existing, 100), systemError('ENOSPC', 'ftruncate'))
+  assert.ok(fs.existsSync(existing), 'a file that was there stays')
+  assert.is(b.stats.liveInstances, 0)
+})
+
+errors('a failed read leaves no mapping and no fd', () => {
+  const { backend: b, faults } = instrumented()
+  const p = file(pattern(1000))
+  const fds = openFds()
+  faults.fd_pread = 29 // EIO
+  throwsWith(() => b.open(p, 'rw', 0, null), (e) => {
+    systemError('EIO', 'read')(e)
+    assert.is(e.message, 'i/o error')
+  })
+  assert.is(openFds(), fds)
+  assert.is(b.stats.liveInstances, 0)
+})
+
+errors.run()
+
+// --- open
+const open = suite('wasm open')
+
+open('maps the window at any offset, at a 64 KiB-aligned address of the instance memory', () => {
+  const data = pattern(300000)
+  const p = file(data)
+  for (const [offset, length] of [[0, null], [1, 100], [65535, 2], [65536, 70000], [123457, null], [300000, null]]) {
+    const m = backend.open(p, 'r', offset, length)
+    const expected = data.subarray(offset, length === null ? undefined : offset + length)
+    assert.is(m.byteLength, expected.length)
+    if (m.byteLength > 0) assert.is(m.byteOffset % CHUNK, 0)
+    assert.equal(bytesOf(m), expected)
+    backend.close(m)
+  }
+})
+
+open('an empty file, or an offset at its end, gives an empty mapping', () => {
+  const p = file(new Uint8Array(0))
+  const m = backend.open(p, 'rw', 0, null)
+  assert.is(m.byteLength, 0)
+  backend.sync(m, 0, 0)
+  backend.close(m)
+  const q = file(pattern(10))
+  const n = backend.open(q, 'r', 10, null)
+  assert.is(n.byteLength, 0)
+  backend.close(n)
+})
+
+open("'r' views are writable in memory and never written back", () => {
+  const data = pattern(200000)
+  const p = file(data)
+  const before = backend.stats.bytesWritten
+  const m = backend.open(p, 'r', 0, null)
+  bytesOf(m).fill(7, 1000, 150000)
+  assert.is(bytesOf(m)[1000], 7)
+  backend.sync(m, 0, m.byteLength)
+  backend.close(m)
+  assert.equal(new Uint8Array(fs.readFileSync(p)), data)
+  assert.is(backend.stats.bytesWritten, before)
+})
+
+open('alloc is zeroed memory', () => {
+  const m = backend.alloc(100000)
+  assert.is(m.byteLength, 100000)
+  assert.ok(bytesOf(m).every((b) => b === 0))
+  bytesOf(m)[5] = 1
+  backend.close(m)
+  assert.is(backend.alloc(0).byteLength, 0)
+})
+
+open.run()
+
+// --- write-back
+const writeBack = suite('wasm write-back')
+
+writeBack('writes back only the chunks changed: a marker written meanwhile by someone else survives', () => {
+  const data = pattern(16 * CHUNK)
+  const p = file(data)
+  const m = backend.open(p, 'rw', 0, null)
+  const fd = fs.openSync(p, 'r+')
+  fs.writeSync(fd, Buffer.from('MARKER'), 0, 6, 2 * CHUNK + 10)
+  fs.closeSync(fd)
+  bytesOf(m)[10 * CHUNK + 5] ^= 0xff
+  const before = backend.stats.bytesWritten
+  backend.close(m)
+  assert.is(backend.stats.bytesWritten - before, CHUNK, 'one chunk written')
+  const now = fs.readFileSync(p)
+  assert.is(now.toString('latin1', 2 * CHUNK + 10, 2 * CHUNK + 16), 'MARKER')
+  assert.is(now[10 * CHUNK + 5], data[10 * CHUNK + 5] ^ 0xff)
+})
+
+writeBack('chunks align to file offsets: an unaligned window has partial first and last chunks', () => {
+  const data = pattern(5 * CHUNK)
+  const p = file(data)
+  const offset = 1000
+  const length = 200000
+  const m = backend.open(p, 'rw', offset, length)
+  bytesOf(m)[0] ^= 1
+  bytesOf(m)[length - 1] ^= 1
+  const before = backend.stats.bytesWritten
+  backend.sync(m, 0, length)
+  assert.is(backend.stats.bytesWritten - before, (CHUNK - offset) + (offset + length - 3 * CHUNK))
+  backend.close(m)
+  const expected = data.slice()
+  expected[offset] ^= 1
+  expected[offset + length - 1] ^= 1
+  assert.equal(new Uint8Array(fs.readFileSync(p)), expected)
+})
+
+writeBack('neighbouring changed chunks go out in one fd_pwrite; sync writes nothing when nothing changed', () => {
+  const { backend: b, calls } = instrumented()
+  const p = file(pattern(12 * CHUNK))
+  const m = b.open(p, 'rw', 0, null)
+  for (const c of [3, 4, 5, 9]) bytesOf(m)[c * CHUNK + 7] ^= 1
+  b.sync(m, 0, m.byteLength)
+  assert.is(calls.fd_pwrite, 2)
+  assert.is(b.stats.bytesWritten, 4 * CHUNK)
+  b.sync(m, 0, m.byteLength)
+  assert.is(calls.fd_pwrite, 2, 'no write when nothing changed since')
+  assert.is(b.stats.bytesWritten, 4 * CHUNK)
+  assert.ok(calls.fd_sync >= 2, 'fd_sync each time')
+  b.close(m)
+})
+
+writeBack('sync of a range writes the changed chunks that meet it; close writes the rest', () => {
+  const data = pattern(8 * CHUNK)
+  const p = file(data)
+  const m = backend.open(p, 'rw', 0, null)
+  bytesOf(m)[CHUNK + 100] ^= 1
+  bytesOf(m)[5 * CHUNK + 100] ^= 1
+  let before = backend.stats.bytesWritten
+  backend.sync(m, CHUNK + 50, 10)
+  assert.is(backend.stats.bytesWritten - before, CHUNK)
+  assert.is(fs.readFileSync(p)[CHUNK + 100], data[CHUNK + 100] ^ 1)
+  assert.is(fs.readFileSync(p)[5 * CHUNK + 100], data[5 * CHUNK + 100])
+  before = backend.stats.bytesWritten
+  backend.close(m)
+  assert.is(backend.stats.bytesWritten - before, CHUNK)
+  assert.is(fs.readFileSync(p)[5 * CHUNK + 100], data[5 * CHUNK + 100] ^ 1)
+})
+
+writeBack('changes that keep sums and xors (swaps, +x/-x) are found', () => {
+  const p = file(pattern(4 * CHUNK))
+  const m = backend.open(p, 'rw', 0, null)
+  const words = new Uint32Array(m.buffer, m.byteOffset, m.byteLength / 4)
+  ;[words[10], words[11]] = [words[11], words[10]]
+  words[CHUNK / 4 + 3] += 12345
+  words[CHUNK / 4 + 900] -= 12345
+  ;[words[2 * CHUNK / 4], words[2 * CHUNK / 4 + 4]] = [words[2 * CHUNK / 4 + 4], words[2 * CHUNK / 4]]
+  const expected = new Uint8Array(bytesOf(m))
+  const before = backend.stats.bytesWritten
+  backend.close(m)
+  assert.is(backend.stats.bytesWritten - before, 3 * CHUNK)
+  assert.equal(new Uint8Array(fs.readFileSync(p)), expected)
+})
+
+writeBack('random edits over many syncs: the file always equals the view', () => {
+  const size = 9 * CHUNK + 1234
+  const p = file(pattern(size, 7))
+  const offset = 777
+  const m = backend.open(p, 'rw', offset, size - offset)
+  const v = bytesOf(m)
+  let x = 12345
+  const rand = (n) => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n }
+  for (let round = 0; round < 60; round++) {
+    const edits = 1 + rand(5)
+    for (let e = 0; e < edits; e++) {
+      const at = rand(v.length)
+      const kind = rand(3)
+      if (kind === 0) v[at] ^= 1 << rand(8)
+      else if (kind === 1) v.fill(rand(256), at, Math.min(v.length, at + rand(3 * CHUNK)))
+      else if (at + 8 <= v.length) v.copyWithin(at, at + 4, at + 8)
+    }
+    backend.sync(m, 0, v.length)
+    assert.equal(new Uint8Array(fs.readFileSync(p)).subarray(offset), v, `round ${round}`)
+  }
+  backend.close(m)
+})
+
+writeBack('a created file is written back where the view changed, and only there', () => {
+  const p = file()
+  const m = backend.create(p, 3 * CHUNK + 10)
+  assert.is(fs.statSync(p).size, 3 * CHUNK + 10)
+  bytesOf(m)[3 * CHUNK + 9] = 42
+  const before = backend.stats.bytesWritten
+  backend.close(m)
+  assert.is(backend.stats.bytesWritten - before, 10)
+  const now = fs.readFileSync(p)
+  assert.is(now.length, 3 * CHUNK + 10)
+  assert.is(now[3 * CHUNK + 9], 42)
+})
+
+writeBack.run()
+
+// --- close
+const close = suite('wasm close')
+
+close('every view over the buffer reads as length 0 afterwards; a second close is a no-op', () => {
+  const p = file(pattern(100000))
+  const live = backend.stats.liveInstances
+  const m = backend.open(p, 'rw', 0, null)
+  const a = new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
+  const b = new Float64Array(m.buffer, m.byteOffset, 1000)
+  const buffer = m.buffer
+  assert.is(backend.stats.liveInstances, live + 1)
+  backend.close(m)
+  assert.is(a.length, 0)
+  assert.is(b.length, 0)
+  assert.is(buffer.byteLength, 0)
+  assert.is(m.byteLength, 0)
+  assert.is(backend.stats.liveInstances, live)
+  backend.close(m)
+  for (const kind of ['r', 'alloc']) {
+    const n = kind === 'r' ? backend.open(p, 'r', 0, null) : backend.alloc(1000)
+    const w = bytesOf(n)
+    backend.close(n)
+    assert.is(w.length, 0, kind)
+  }
+})
+
+close('a failed write-back keeps the mapping open and whole; the retry writes it', () => {
+  const { backend: b, faults } = instrumented()
+  const p = file(pattern(3 * CHUNK))
+  const m = b.open(p, 'rw', 0, null)
+  const v = bytesOf(m)
+  v[CHUNK] ^= 1
+  faults.fd_pwrite = 51
+  throwsWith(() => b.close(m), systemError('ENOSPC', 'write'))
+  assert.is(v.length, 3 * CHUNK, 'still mapped')
+  delete faults.fd_pwrite
+  const expected = new Uint8Array(v)
+  b.close(m)
+  assert.equal(new Uint8Array(fs.readFileSync(p)), expected)
+})
+
+close.run()
+
+// --- resize
+const resize = suite('wasm resize')
+
+resize('grows: keeps the bytes, zero-fills, detaches the old view, sizes the file', () => {
+  const p = file()
+  const m = backend.create(p, 100000)
+  const old = bytesOf(m)
+  old.set(pattern(100000))
+  const kept = new Uint8Array(old)
+  const n = backend.resize(m, 300000)
+  assert.is(old.length, 0, 'old view detached')
+  assert.is(n.byteLength, 300000)
+  assert.is(fs.statSync(p).size, 300000)
+  const v = bytesOf(n)
+  assert.equal(v.subarray(0, 100000), kept)
+  assert.ok(v.subarray(100000).every((b) => b === 0))
+  v[299999] = 9
+  backend.close(n)
+  const now = new Uint8Array(fs.readFileSync(p))
+  assert.equal(now.subarray(0, 100000), kept, 'the changes made before resize reached the file')
+  assert.ok(now.subarray(100000, 299999).every((b) => b === 0))
+  assert.is(now[299999], 9)
+})
+
+resize('shrinks, then grows: no old bytes come back, in memory or in the file', () => {
+  const p = file(pattern(5 * CHUNK))
+  let m = backend.open(p, 'rw', 100, 5 * CHUNK - 100)
+  bytesOf(m)[10] ^= 1
+  const head = new Uint8Array(bytesOf(m).subarray(0, 1000))
+  m = backend.resize(m, 1000)
+  assert.is(fs.statSync(p).size, 1100)
+  m = backend.resize(m, 0)
+  assert.is(m.byteLength, 0)
+  assert.is(fs.statSync(p).size, 100)
+  m = backend.resize(m, 3 * CHUNK)
+  assert.ok(bytesOf(m).every((b) => b === 0), 'zeros in memory')
+  bytesOf(m)[5] = 5
+  backend.close(m)
+  const now = new Uint8Array(fs.readFileSync(p))
+  assert.is(now.length, 100 + 3 * CHUNK)
+  assert.is(now[105], 5)
+  now[105] = 0
+  assert.ok(now.subarray(100).every((b) => b === 0), 'zeros in the file')
+  assert.is.not(head[10], 0, 'the test had data to lose')
+})
+
+resize('changes at the chunk that changes length survive the resize, growing and shrinking', () => {
+  for (const [from, to] of [[CHUNK + 10, 3 * CHUNK], [3 * CHUNK + 10, CHUNK + 20], [3 * CHUNK, CHUNK + 5]]) {
+    const p = file()
+    let m = backend.create(p, from)
+    const v = bytesOf(m)
+    v.set(pattern(from, from))
+    const expected = new Uint8Array(Math.max(from, to))
+    expected.set(v)
+    m = backend.resize(m, to)
+    backend.close(m)
+    assert.equal(new Uint8Array(fs.readFileSync(p)), expected.subarray(0, to), `${from} -> ${to}`)
+  }
+})
+
+resize('an empty created file and an empty alloc grow', () => {
+  const p = file()
+  let m = backend.create(p, 0)
+  assert.is(fs.statSync(p).size, 0)
+  m = backend.resize(m, 10)
+  bytesOf(m)[9] = 1
+  backend.close(m)
+  assert.equal([...fs.readFileSync(p)], [0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+  let a = backend.alloc(0)
+  a = backend.resize(a, 5000)
+  assert.is(a.byteLength, 5000)
+  bytesOf(a)[4999] = 3
+  a = backend.resize(a, 70000)
+  assert.is(bytesOf(a)[4999], 3)
+  backend.close(a)
+})
+
+resize('beyond maxViewBytes is a RangeError; a failed resize leaves the mapping as it was', () => {
+  const { backend: b, faults } = instrumented()
+  const p = file(pattern(3 * CHUNK))
+  const m = b.open(p, 'rw', 0, null)
+  const v = bytesOf(m)
+  v[1] ^= 1
+  throwsWith(() => b.resize(m, b.capabilities.maxViewBytes + 1), (e) => assert.instance(e, RangeError))
+  faults.fd_filestat_set_size = 27 // EINTR, say
+  throwsWith(() => b.resize(m, 10 * CHUNK), systemError('EINTR', 'ftruncate'))
+  assert.is(v.length, 3 * CHUNK, 'the view is still attached')
+  assert.is(m.byteLength, 3 * CHUNK)
+  delete faults.fd_filestat_set_size
+  const expected = new Uint8Array(v)
+  b.close(m)
+  assert.equal(new Uint8Array(fs.readFileSync(p)), expected)
+})
+
+resize.run()
+
+// --- sync, syncAsync, durability
+const durable = suite('wasm durability')
+
+durable('syncAsync resolves once the bytes are in the file; after close it resolves too', async () => {
+  const p = file(pattern(2 * CHUNK))
+  const m = backend.open(p, 'rw', 0, null)
+  bytesOf(m)[CHUNK + 1] = 77
+  const promise = backend.syncAsync(m, 0, m.byteLength)
+  assert.instance(promise, Promise)
+  await promise
+  assert.is(fs.readFileSync(p)[CHUNK + 1], 77)
+  const late = backend.syncAsync(m, 0, m.byteLength)
+  backend.close(m)
+  await late
+})
+
+durable('bytes synced survive the process being killed right after', () => {
+  const p = file()
+  const child = `
+    import { loadWasmBackend } from ${JSON.stringify(pathToFileURL(bundle).href)}
+    const b = loadWasmBackend()
+    const m = b.create(${JSON.stringify(p)}, 200000)
+    const v = new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
+    for (let i = 0; i < v.length; i += 1000) v[i] = (i / 1000) & 255
+    b.sync(m, 0, v.length)
+    process.kill(process.pid, 'SIGKILL')
+  `
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8' })
+  assert.is(result.signal, 'SIGKILL', result.stderr)
+  const now = fs.readFileSync(p)
+  assert.is(now.length, 200000)
+  for (let i = 0; i < now.length; i += 1000) assert.is(now[i], (i / 1000) & 255)
+})
+
+durable.run()
+
+// --- many mappings
+const many = suite('wasm many mappings')
+
+many('2,000 mappings open at once, each with its own memory, each read and written right', () => {
+  const count = 2000
+  const paths = []
+  for (let i = 0; i < count; i++) paths.push(file(new Uint8Array(4096).fill(i & 255)))
+  const live = backend.stats.liveInstances
+  const maps = paths.map((p) => backend.open(p, 'rw', 0, null))
+  assert.is(backend.stats.liveInstances, live + count)
+  maps.forEach((m, i) => {
+    const v = bytesOf(m)
+    assert.is(v[100], i & 255)
+    v[0] = (i + 1) & 255
+  })
+  maps.forEach((m, i) => assert.is(bytesOf(m)[0], (i + 1) & 255, 'no view changed another'))
+  for (const m of maps) backend.close(m)
+  assert.is(backend.stats.liveInstances, live)
+  paths.forEach((p, i) => assert.is(fs.readFileSync(p)[0], (i + 1) & 255))
+})
+
+many.run()
