@@ -18,7 +18,9 @@ const chromiumPath = process.env.MMAPFILE_CHROMIUM || '/usr/bin/chromium'
 // Without these, and a profile of its own, Chromium reaches for the network this machine closes.
 const chromiumArgs = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--disable-quic', '--no-first-run'
+  '--disable-sync', '--disable-quic', '--no-first-run',
+  // gc() in the page, for the gccreate case
+  '--js-flags=--expose-gc'
 ]
 /** How long the page may take to report before we give up on it: a guard against a hang, not a measure. */
 const PAGE_DEADLINE_MS = 120_000

@@ -4,7 +4,7 @@
 // them out. Every case uses its own paths.
 
 import mmapfile, {
-  create, open, close, sync, syncAsync, malloc, free, gcmalloc, resize, advise, info, struct, files,
+  create, open, close, sync, syncAsync, malloc, free, gccreate, gcmalloc, resize, advise, info, struct, files,
   PAGE_SIZE, capabilities, backend, backendError, StructArray
 } from '/mmapfile.mjs'
 
@@ -308,6 +308,7 @@ test('RangeErrors for numbers out of their domain', () => {
   throws(() => create('/range.bin', 1.5), RangeError)
   throws(() => malloc(NaN), RangeError)
   throws(() => create('/range.bin', 2, Uint8Array, new Uint8Array(3)), RangeError)
+  eq(files.list().includes('/range.bin'), false, 'a failed create leaves no file')
   throws(() => malloc(capabilities.maxViewBytes + 1), RangeError)
   files.put('/range-open.bin', pattern(10))
   throws(() => open('/range-open.bin', Uint8Array, 'r', { offset: -1 }), RangeError)
@@ -347,6 +348,42 @@ test('only the changed chunks are written back; the rest of the file is left to 
   const last = files.get('/chunks.bin')
   eq(last[G + 1], 1, 'chunk 1 written at close')
   bytesEq(last.subarray(2 * G), other.subarray(2 * G), 'chunk 2 still untouched')
+})
+
+test('an unaligned rw window writes back only its own bytes of its partial chunks', () => {
+  const G = capabilities.writeBackGranularity
+  const before = pattern(3 * G, 6)
+  files.put('/edges.bin', before)
+  const offset = G / 2 + 3
+  const view = open('/edges.bin', Uint8Array, 'rw', { offset, length: G })
+  view[0] ^= 1
+  view[G - 1] ^= 1
+  // Another writer changes the bytes just outside the window, in the same chunks.
+  const other = before.slice()
+  other[offset - 1] ^= 0x80
+  other[offset + G] ^= 0x80
+  files.put('/edges.bin', other)
+  close(view)
+  const after = files.get('/edges.bin')
+  eq(after[offset], before[offset] ^ 1, 'first byte of the window')
+  eq(after[offset + G - 1], before[offset + G - 1] ^ 1, 'last byte of the window')
+  eq(after[offset - 1], other[offset - 1], 'the byte before the window is the other writer\'s')
+  eq(after[offset + G], other[offset + G], 'the byte after the window is the other writer\'s')
+  eq(after.length, 3 * G, 'file length')
+})
+
+test('gccreate: the view is written back and closed once collected', async () => {
+  ok(typeof globalThis.gc === 'function', 'the page needs gc(): chromium runs with --js-flags=--expose-gc')
+  ;(() => {
+    const view = gccreate('/gc.bin', 4)
+    view.set([1, 2, 3, 4])
+  })()
+  // Collection and the finalization callback come when the engine decides: ask, then wait a turn.
+  for (let i = 0; i < 100 && files.get('/gc.bin')[3] !== 4; i++) {
+    globalThis.gc()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  bytesEq(files.get('/gc.bin'), [1, 2, 3, 4], 'written back at collection')
 })
 
 test('an open view does not see later changes to the file until reopened', () => {
