@@ -13,11 +13,16 @@ export const nodePaths: PathRules = {
 
 declare const __dirname: string | undefined
 
+/** The folder of the running module: dist/esm/ or dist/cjs/, or the folder of an app's bundle. */
+function moduleDir(): string {
+  // esbuild gives the CommonJS build __dirname and the ESM build import.meta.url.
+  if (typeof __dirname === 'string') return __dirname
+  return fileURLToPath(new URL('.', import.meta.url))
+}
+
 /** The package root: dist/esm/ and dist/cjs/ both sit two levels below it. */
 export function packageRoot(): string {
-  // esbuild gives the CommonJS build __dirname and the ESM build import.meta.url.
-  if (typeof __dirname === 'string') return resolve(__dirname, '..', '..')
-  return fileURLToPath(new URL('../../', import.meta.url))
+  return resolve(moduleDir(), '..', '..')
 }
 
 /** The addon's file name beside a bundle, where the esbuild plugin (mmapfile/esbuild) copies it. */
@@ -28,8 +33,7 @@ export const ADDON_FILE = 'mmapfile.node'
  * dist/esm/ or dist/cjs/, which hold no addon; in an app's single-file bundle it is the bundle's folder.
  */
 export function addonBesideBundle(): string | undefined {
-  const here = typeof __dirname === 'string' ? __dirname : fileURLToPath(new URL('.', import.meta.url))
-  const file = join(here, ADDON_FILE)
+  const file = join(moduleDir(), ADDON_FILE)
   return existsSync(file) ? file : undefined
 }
 
