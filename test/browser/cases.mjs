@@ -484,6 +484,30 @@ test('round trip through OPFS: a File from the origin private file system in, by
   await dir.removeEntry('mmapfile-opfs.bin')
 })
 
+test('in a module worker too, with a file system of its own', async () => {
+  files.put('/only-in-the-page.bin', new Uint8Array(1))
+  const source = `
+    import { create, close, files, backend } from '${location.origin}/mmapfile.mjs'
+    const view = create('/worker.bin', 3)
+    view.set([1, 2, 3])
+    close(view)
+    postMessage({ backend, bytes: [...files.get('/worker.bin')], list: files.list() })`
+  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }))
+  const worker = new Worker(url, { type: 'module' })
+  try {
+    const reply = await new Promise((resolve, reject) => {
+      worker.onmessage = (event) => resolve(event.data)
+      worker.onerror = (event) => reject(new Error(`the worker failed: ${event.message}`))
+    })
+    eq(reply.backend, 'wasm', 'backend')
+    bytesEq(reply.bytes, [1, 2, 3], 'bytes written in the worker')
+    eq(JSON.stringify(reply.list), JSON.stringify(['/worker.bin']), "the worker's files")
+  } finally {
+    worker.terminate()
+    URL.revokeObjectURL(url)
+  }
+})
+
 /** Runs every case in order; never throws. */
 export async function run () {
   const results = []
