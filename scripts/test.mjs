@@ -9,7 +9,8 @@
 // the files whose name contains "native".
 import { build } from 'esbuild'
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -96,14 +97,17 @@ if (!existsSync(join(root, 'dist', 'esm', 'index.mjs'))) {
   log('# dist/ is missing: run `npm install` (or `npm run build`) before `npm test`; the tests below will fail')
 }
 
+// build/test is shared with other runs (another `npm test` in the same checkout): bundles are
+// written whole and renamed into place, and nothing of build/test is removed here. Each test
+// process removes its own children (build/test/children/<pid>-*).
 const outdir = join('build', 'test')
-rmSync(outdir, { recursive: true, force: true })
 const sources = readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort()
 const plain = readdirSync('test').filter((f) => f.endsWith('.test.mjs')).sort()
 
 let bundled = []
 try {
-  await build({
+  const result = await build({
+    write: false,
     entryPoints: sources.map((f) => join('test', f)),
     outdir,
     outExtension: { '.js': '.mjs' },
@@ -116,6 +120,12 @@ try {
     sourcemap: 'inline',
     logLevel: 'warning'
   })
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true })
+    const tmp = `${file.path}.${process.pid}.tmp`
+    writeFileSync(tmp, file.contents)
+    renameSync(tmp, file.path)
+  }
   bundled = sources.map((f) => join(outdir, f.replace(/\.ts$/, '.mjs')))
 } catch (error) {
   totals.failed += 1
@@ -136,8 +146,6 @@ if (existsSync(win32) && wanted(win32)) {
   // one check, whatever the script prints
   account(win32, { ...result, output: '' })
 }
-
-rmSync(join(outdir, 'children'), { recursive: true, force: true })
 
 log('')
 for (const p of problems) log(`# FAILED ${p}`)

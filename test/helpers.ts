@@ -14,8 +14,13 @@ export const childDir = path.join(repoRoot, 'build', 'test', 'children')
 // Temp files: one directory per test process, removed at exit (also on Ctrl-C).
 
 export const tmpDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-test-')))
+const childFiles: string[] = []
 const removeTmp = (): void => {
   try { fs.rmSync(tmpDir, { recursive: true, force: true }) } catch { /* best effort */ }
+  // this process's children, unless a test failed (then they are kept for a look)
+  if (process.exitCode === 0 || process.exitCode === undefined) {
+    for (const f of childFiles) try { fs.rmSync(f, { force: true }) } catch { /* best effort */ }
+  }
 }
 process.on('exit', removeTmp)
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -238,6 +243,7 @@ export function runChild (
   fs.mkdirSync(childDir, { recursive: true })
   const file = path.join(childDir, `${process.pid}-${++childCount}.mjs`)
   fs.writeFileSync(file, source)
+  childFiles.push(file)
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && k !== 'MMAPFILE_BACKEND' && !k.startsWith('MMAPFILE_INJECT_')) env[k] = v

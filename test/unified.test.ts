@@ -193,11 +193,11 @@ ex('TypeScript: create(p, n, Int32Array) is an Int32Array, for every entry, ESM 
   fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { strict: true, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: [], skipLibCheck: false, lib: ['ES2022'] },
+    compilerOptions: { strict: true, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: ['node'], skipLibCheck: false, lib: ['ES2022'] },
     files: ['check.mts', 'check.cts']
   }))
   fs.writeFileSync(path.join(dir, 'check.mts'), `
-import { create, open, malloc, resize, struct } from 'mmapfile'
+import { create, open, malloc, resize, struct, close, sync, info } from 'mmapfile'
 import mm from 'mmapfile'
 import * as nat from 'mmapfile/native'
 import * as wasm from 'mmapfile/wasm'
@@ -205,7 +205,11 @@ const a: Int32Array = create('x', 1, Int32Array)
 const b: Uint8Array = create('x', 1)
 const c: Float64Array = open('x', Float64Array, 'rw', { offset: 1, length: 8 })
 const d: BigInt64Array = malloc(2, BigInt64Array)
+// a view annotated as the plain typed-array type goes back into every function
 const e: Int32Array = resize(a, 4)
+sync(a)
+close(a)
+const i: number = info(c).byteLength
 const f: Int32Array = nat.create('x', 1, Int32Array)
 const g: Int32Array = wasm.open('x', Int32Array)
 const h: Int32Array = mm.create('x', 1, Int32Array)
@@ -216,7 +220,7 @@ const n: number = s.length
 const wrong: Float64Array = create('x', 1, Int32Array)
 // @ts-expect-error mode 'w' does not exist
 open('x', Uint8Array, 'w')
-export { a, b, c, d, e, f, g, h, n, wrong }
+export { a, b, c, d, e, f, g, h, i, n, wrong }
 `)
   fs.writeFileSync(path.join(dir, 'check.cts'), `
 import m = require('mmapfile')
