@@ -3,22 +3,29 @@
 // `files` puts bytes in (from a Uint8Array, a Blob or File, a fetch Response) and takes them out.
 // Nothing here may need Node: no node: modules, Buffer, process or require (test/browser.test.mjs).
 
-import { Directory } from '@bjorn3/browser_wasi_shim'
+import { ConsoleStdout, File, OpenFile, PreopenDirectory } from '@bjorn3/browser_wasi_shim'
 import { createApi } from './api.js'
 import type { Api } from './api.js'
 import { createFiles } from './browser-files.js'
 import type { Files } from './browser-files.js'
 import { browserPaths } from './browser-paths.js'
-import { createBrowserWasiHost } from './browser-wasi.js'
 import { createWasmBackend } from './wasm-backend.js'
+import { createShimWasiHost } from './wasm-shim-host.js'
 
 /** A page has no system page size to report; 64 KiB is WebAssembly's page and the write-back chunk. */
 const WASM_PAGE_SIZE = 65536
 
-const root = new Directory(new Map())
-const api = createApi(createWasmBackend({ wasi: createBrowserWasiHost(root), pageSize: WASM_PAGE_SIZE }), null, browserPaths)
+// The file system: '/' preopened as fd 3, as the module expects; stdout and stderr go to the console.
+const root = new PreopenDirectory('/', new Map())
+const fds = [
+  new OpenFile(new File([])),
+  ConsoleStdout.lineBuffered((line) => console.log(line)),
+  ConsoleStdout.lineBuffered((line) => console.warn(line)),
+  root
+]
+const api = createApi(createWasmBackend({ wasi: createShimWasiHost(fds), pageSize: WASM_PAGE_SIZE }), null, browserPaths)
 
-export const files: Files = createFiles(root)
+export const files: Files = createFiles(root.dir)
 
 export type {
   Advice, Api, Capabilities, Mode, OpenOptions, SyncOptions, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
