@@ -69,12 +69,15 @@ const HOW_CREATE_OR_TRUNCATE: u32 = 3
 // map()'s flags.
 const MAP_READ: u32 = 1
 const MAP_TRACK: u32 = 2
+const MAP_UNSYNCED: u32 = 4
 
 let lastOp: i32 = 0
 let mapFd: i32 = -1
 let mapOffset: u64 = 0
 let mapLength: usize = 0
 let tracked: bool = false
+/** Whether the file has changes of ours (bytes or size) that no fd_sync has made durable yet. */
+let unsynced: bool = false
 let keyBytes: usize = 0
 let fps: usize = WINDOW
 let written: f64 = 0
@@ -191,6 +194,7 @@ function writeFully(p: usize, n: usize, at: u64): i32 {
     done += put
   }
   written += <f64>n
+  unsynced = true
   return 0
 }
 
@@ -321,13 +325,15 @@ export function close_fd(fd: i32): i32 {
 
 /** Sets this instance up as the mapping of `length` bytes at file `offset` of fd (-1 for memory with
  *  no file): grows memory once, then with flags & 1 reads the window, with flags & 2 fingerprints it
- *  (the bytes read, or zeros). Returns the window's address or -errno. */
+ *  (the bytes read, or zeros); flags & 4 says the file was just created or sized, so that the next
+ *  durable flush syncs it even if no chunk changed. Returns the window's address or -errno. */
 export function map(fd: i32, offset: f64, length: usize, flags: u32): i32 {
   if (length > MAX_WINDOW) return fail(OP_MMAP, ERRNO_NOMEM)
   mapFd = fd
   mapOffset = <u64>offset
   mapLength = length
   tracked = (flags & MAP_TRACK) != 0
+  unsynced = (flags & MAP_UNSYNCED) != 0
   fps = (WINDOW + length + 15) & ~(<usize>15)
   if (!ensureMemory(bytesNeeded(mapOffset, length, tracked))) return fail(OP_MMAP, ERRNO_NOMEM)
   if (tracked) {
@@ -346,8 +352,9 @@ export function map(fd: i32, offset: f64, length: usize, flags: u32): i32 {
 }
 
 /** Writes back the changed chunks that meet window bytes [start, end), then with `durable` makes the
- *  file durable (fd_sync); 0 or -errno. Chunks written get their new fingerprints; on failure the
- *  chunks not yet written keep their old ones, so a later flush retries them. */
+ *  file durable (fd_sync, skipped when nothing of ours is left unsynced); 0 or -errno. Chunks written
+ *  get their new fingerprints; on failure the chunks not yet written keep their old ones, so a later
+ *  flush retries them. */
 export function flush(start: usize, end: usize, durable: u32): i32 {
   if (mapFd < 0) return 0
   if (tracked && start < end && end <= mapLength) {
@@ -378,7 +385,10 @@ export function flush(start: usize, end: usize, durable: u32): i32 {
     const err = writeRun()
     if (err < 0) return err
   }
-  return durable != 0 ? sync_fd(mapFd) : 0
+  if (durable == 0 || !unsynced) return 0
+  const err = sync_fd(mapFd)
+  if (err == 0) unsynced = false
+  return err
 }
 
 /** Resizes the window to `length` bytes: the file to offset + length (for a file), memory grown once
@@ -401,6 +411,7 @@ export function resize(length: usize): i32 {
   if (mapFd >= 0) {
     const err = set_file_size(mapFd, <f64>(mapOffset + length))
     if (err < 0) return err
+    unsynced = true
   }
   if (!ensureMemory(bytesNeeded(mapOffset, length, tracked))) {
     if (mapFd >= 0) set_file_size(mapFd, <f64>(mapOffset + old))

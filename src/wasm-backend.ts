@@ -73,6 +73,7 @@ const HOW_CREATE_NEW = 2
 const HOW_CREATE_OR_TRUNCATE = 3
 const MAP_READ = 1
 const MAP_TRACK = 2
+const MAP_UNSYNCED = 4
 const PATH_BYTES = 4096
 const ERRNO_EXIST = 20
 const SYSCALLS = ['', 'open', 'read', 'write', 'fsync', 'ftruncate', 'fstat', 'close', 'unlink', 'getrandom', 'mmap']
@@ -262,7 +263,7 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
         check(control.set_file_size(fd, byteLength), control)
         const mapping = new WasmMapping('rw', fd, 0, null)
         if (byteLength > 0) {
-          const { exports, address } = mapInstance(fd, 0, byteLength, MAP_TRACK)
+          const { exports, address } = mapInstance(fd, 0, byteLength, MAP_TRACK | MAP_UNSYNCED)
           attach(mapping, exports, address, byteLength)
         }
         return mapping
@@ -322,7 +323,7 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
       const { exports } = mapping
       if (exports === null) {
         // An empty mapping has no instance yet: make one of length 0, then resize it as any other.
-        const fresh = mapInstance(mapping.fd, mapping.offset, 0, mapping.kind === 'rw' ? MAP_TRACK : 0)
+        const fresh = mapInstance(mapping.fd, mapping.offset, 0, mapping.kind === 'rw' ? MAP_TRACK | MAP_UNSYNCED : 0)
         const result = fresh.exports.resize(byteLength)
         count(fresh.exports)
         if (result < 0) {
