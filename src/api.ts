@@ -193,7 +193,8 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
 
   function checkFits(fn: string, byteLength: number): void {
     if (byteLength > capabilities.maxViewBytes) {
-      throw rangeError(fn, `${byteLength} bytes is larger than the largest view (${capabilities.maxViewBytes} bytes)`)
+      const advice = fn.endsWith('open') ? '; map a window with options.offset and options.length' : ''
+      throw rangeError(fn, `${byteLength} bytes is larger than the largest view (${capabilities.maxViewBytes} bytes)${advice}`)
     }
   }
 
