@@ -12,7 +12,7 @@
 // make it impossible to detach one view without the others.
 
 import wasmBytes from '../build/mmapfile.wasm'
-import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
+import type { Backend, Capabilities, Mapping } from './backend.js'
 import { describeErrno } from './wasm-errno.js'
 
 /**
@@ -348,4 +348,3 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
   return backend
 }
 
-export type { Advice }
