@@ -222,7 +222,8 @@ report({ grown: status() - before })
 `, { timeoutMs: 600_000 })
     assertChildOk(r, '80 gcmalloc views of 64 MiB, each dropped')
     const { grown } = childReport(r, '80 gcmalloc views')
-    if (native) assert.ok(grown < 2 ** 31, `VmSize grew by ${Math.round(grown / 2 ** 20)} MiB: collected views were not freed`)
+    // 80 leaked views would be 5 GiB (native) or 80 memory reservations of ~10 GiB each (wasm)
+    assert.ok(grown < 2 ** 31, `VmSize grew by ${Math.round(grown / 2 ** 20)} MiB: collected views were not freed`)
   })
 
   g('explicit free stops the automatic one (no double free)', async () => {
