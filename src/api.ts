@@ -24,7 +24,13 @@ export type ViewOf<T extends ViewType> =
   : T extends StructType<infer F> ? StructArray<F>
   : never
 
-export type View = ViewOf<TypedArrayConstructor> | StructArray<Fields>
+/** Any typed array over any buffer: since TypeScript 5.7 a plain `Int32Array` is `Int32Array<ArrayBufferLike>`. */
+export type TypedArray =
+  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array
+  | Float32Array | Float64Array | BigInt64Array | BigUint64Array
+
+/** What the mapping functions return, and what the other functions take. */
+export type View = TypedArray | StructArray<Fields>
 
 export type Mode = 'r' | 'rw'
 export type { Advice, Capabilities }

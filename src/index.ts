@@ -29,7 +29,7 @@ const chosen = choose()
 const api = createApi(chosen.backend, chosen.backendError, nodePaths)
 
 export type {
-  Advice, Api, Capabilities, Mode, OpenOptions, SyncOptions, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
+  Advice, Api, Capabilities, Mode, OpenOptions, SyncOptions, TypedArray, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
 } from './api.js'
 export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './struct.js'
 export { StructArray } from './struct.js'
