@@ -1,0 +1,231 @@
+// npm run bench: mmapfile against plain node:fs on one 256 MiB file, in one run.
+// Every figure is a median over ROUNDS rounds, and every ratio is against node:fs measured in the
+// same run (the machine is shared and noisy: ratios travel, absolute times do not).
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const MiB = 1024 * 1024
+const FILE_BYTES = Number(process.env.BENCH_MIB ?? 256) * MiB
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const PAGE = 4096
+const RANDOM_READS = 20_000
+const SMALL_OPENS = 1_000
+
+const backends = []
+for (const name of ['native', 'wasm']) {
+  try {
+    backends.push({ name, api: (await import(`mmapfile/${name}`)).default })
+  } catch (error) {
+    console.log(`(${name} backend not available: ${error.message})`)
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'mmapfile-bench-'))
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+const big = join(dir, 'big.bin')
+const small = join(dir, 'small.bin')
+const scratch = join(dir, 'scratch.bin')
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/** Median milliseconds of `fn` over ROUNDS rounds; `setup` runs untimed before each round. */
+function measure(fn, setup = () => {}) {
+  const times = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const state = setup()
+    globalThis.gc?.()
+    const start = process.hrtime.bigint()
+    fn(state)
+    times.push(Number(process.hrtime.bigint() - start) / 1e6)
+  }
+  return median(times)
+}
+
+function sumWords(words) {
+  let sum = 0
+  for (let i = 0; i < words.length; i++) sum = (sum + words[i]) | 0
+  return sum
+}
+
+function fillPattern(bytes) {
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2)
+  for (let i = 0; i < words.length; i++) words[i] = i * 2654435761
+}
+
+/** Bytes this process has passed to write(2)/pwrite(2) (Linux /proc/self/io wchar); page-cache write-back of a shared mapping is not counted. */
+function writtenBytes() {
+  const match = /^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))
+  return match ? Number(match[1]) : NaN
+}
+
+function fsyncWrite(path, data) {
+  writeFileSync(path, data)
+  const fd = openSync(path, 'r+')
+  fsyncSync(fd)
+  closeSync(fd)
+}
+
+// The data: a 256 MiB file of a known pattern, and a 4 KiB one.
+const pattern = new Uint8Array(FILE_BYTES)
+fillPattern(pattern)
+fsyncWrite(big, pattern)
+fsyncWrite(small, pattern.subarray(0, PAGE))
+const expectedSum = sumWords(new Uint32Array(pattern.buffer))
+
+// The same pseudo-random page numbers for every contender.
+const pages = Uint32Array.from({ length: RANDOM_READS }, (_, i) => ((i + 1) * 2654435761 >>> 0) % (FILE_BYTES / PAGE))
+
+const rows = []
+function row(task, target, baseline, perBackend, note = '') {
+  rows.push({ task, target, baseline, perBackend, note })
+}
+
+// 1. Sequential scan: sum every Uint32 of the file.
+{
+  const baseline = measure(() => {
+    const data = readFileSync(big)
+    if (sumWords(new Uint32Array(data.buffer, data.byteOffset, data.byteLength >> 2)) !== expectedSum) throw new Error('scan')
+  })
+  const perBackend = backends.map(({ api }) => measure(() => {
+    const view = api.open(big, Uint32Array)
+    if (sumWords(view) !== expectedSum) throw new Error('scan')
+    api.close(view)
+  }))
+  row('scan 256 MiB (open + sum u32 + close)', 'native >= 3x faster', baseline, perBackend)
+}
+
+// 2. Random page reads: sum the 1024 words of 20,000 random 4 KiB pages.
+{
+  const page = new Uint32Array(PAGE / 4)
+  const pageBytes = new Uint8Array(page.buffer)
+  const fd = openSync(big, 'r')
+  const baseline = measure(() => {
+    let sum = 0
+    for (let i = 0; i < RANDOM_READS; i++) {
+      readSync(fd, pageBytes, 0, PAGE, pages[i] * PAGE)
+      sum = (sum + sumWords(page)) | 0
+    }
+    return sum
+  })
+  closeSync(fd)
+  const perBackend = backends.map(({ api }) => {
+    const view = api.open(big, Uint32Array)
+    const time = measure(() => {
+      let sum = 0
+      for (let i = 0; i < RANDOM_READS; i++) {
+        const first = pages[i] * 1024
+        for (let j = first; j < first + 1024; j++) sum = (sum + view[j]) | 0
+      }
+      return sum
+    })
+    api.close(view)
+    return time
+  })
+  row('20,000 random 4 KiB pages read and summed (file open)', 'native >= 3x faster', baseline, perBackend)
+}
+
+// 3. Small files: 1,000 times open + read one word + close of a 4 KiB file.
+{
+  const baseline = measure(() => {
+    for (let i = 0; i < SMALL_OPENS; i++) readFileSync(small)
+  })
+  const perBackend = backends.map(({ api }) => measure(() => {
+    for (let i = 0; i < SMALL_OPENS; i++) {
+      const view = api.open(small)
+      if (view[0] !== pattern[0]) throw new Error('small')
+      api.close(view)
+    }
+  }))
+  row('1,000 x open + close of a 4 KiB file', 'native <= 1x', baseline, perBackend)
+}
+
+// 4. Create, fill and close (durable) 256 MiB. The node:fs side fills a fresh buffer too: both pay
+// for the pages the data is produced in.
+{
+  const baseline = measure(() => {
+    const data = Buffer.allocUnsafeSlow(FILE_BYTES)
+    data.set(pattern)
+    fsyncWrite(scratch, data)
+  })
+  const perBackend = backends.map(({ api }) => measure(() => {
+    const view = api.create(scratch, FILE_BYTES)
+    view.set(pattern)
+    api.close(view)
+  }))
+  row('create + fill + close 256 MiB (vs fill a buffer + writeFileSync + fsync)', 'native <= 1x; wasm <= 1.25x', baseline, perBackend)
+}
+
+// 5. Open alone: what the wasm backend pays to read the file in.
+{
+  const baseline = measure(() => readFileSync(big))
+  const perBackend = backends.map(({ api }) => {
+    let view = null
+    const time = measure(() => { view = api.open(big, Uint8Array, 'rw') }, () => { if (view) api.close(view) })
+    api.close(view)
+    return time
+  })
+  row('open 256 MiB rw (vs readFileSync)', 'wasm <= 1.25x', baseline, perBackend)
+}
+
+// 6. Write-back after changing one byte, and after changing everything.
+{
+  const full = backends.map(({ api }) => measure((view) => api.close(view), () => {
+    const view = api.open(big, Uint8Array, 'rw')
+    for (let i = 0; i < view.length; i += 4096) view[i] ^= 0xff
+    return view
+  }))
+  const written = []
+  const one = backends.map(({ api }) => {
+    let before = 0
+    const time = measure((view) => { before = writtenBytes(); api.close(view); written.push(writtenBytes() - before) }, () => {
+      const view = api.open(big, Uint8Array, 'rw')
+      view[FILE_BYTES >> 1] ^= 0xff
+      return view
+    })
+    return time
+  })
+  const baseline = measure(() => fsyncWrite(scratch, pattern))
+  row('close after changing every page (vs writeFileSync + fsync)', 'wasm <= 1.25x', baseline, full)
+  const perClose = written.length / backends.length
+  const note = backends.map(({ name }, i) => `${name}: ${median(written.slice(i * perClose, (i + 1) * perClose))} bytes written by close`).join('; ')
+  row('close after changing one byte (vs the line above)', 'wasm <= 0.1x, one chunk written', null, one, note)
+  rows.at(-1).relativeTo = full
+}
+
+// 7. Resident memory after open, against the mapped length.
+{
+  const perBackend = backends.map(({ api }) => {
+    globalThis.gc?.()
+    const before = process.memoryUsage().rss
+    const view = api.open(big, Uint8Array, 'rw')
+    let touch = 0
+    for (let i = 0; i < view.length; i += PAGE) touch ^= view[i]
+    const grown = (process.memoryUsage().rss - before) / FILE_BYTES
+    api.close(view)
+    return grown + touch * 0
+  })
+  rows.push({ task: 'resident memory after open + touch, x mapped length', target: 'wasm <= 1.1x', memory: perBackend })
+}
+
+const table = rows.map((r) => {
+  const line = { task: r.task, target: r.target }
+  if (r.memory) {
+    backends.forEach(({ name }, i) => { line[name] = `${r.memory[i].toFixed(2)}x` })
+    return line
+  }
+  line['node:fs ms'] = r.baseline === null ? '' : r.baseline.toFixed(1)
+  backends.forEach(({ name }, i) => {
+    const reference = r.relativeTo ? r.relativeTo[i] : r.baseline
+    line[`${name} ms`] = r.perBackend[i].toFixed(1)
+    line[`${name} ratio`] = `${(r.perBackend[i] / reference).toFixed(2)}x`
+  })
+  return line
+})
+console.log(`mmapfile bench: ${FILE_BYTES / MiB} MiB file, median of ${ROUNDS} rounds, ratio = time / node:fs time (lower is better)`)
+console.table(table)
+for (const r of rows) if (r.note) console.log(`${r.task}: ${r.note}`)
