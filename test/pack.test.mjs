@@ -171,6 +171,28 @@ for (const [name, args] of [['plain', []], ['ignore-scripts', ['--ignore-scripts
     })
   }
 
+  if (name === 'plain') {
+    s('mmapfile/esbuild bundles an app that runs native, alone with the copied prebuild', () => {
+      const dir = need(state.projects[name], 'project')
+      fs.writeFileSync(path.join(dir, 'app.mjs'), `import m from 'mmapfile'; import fs from 'node:fs'; import path from 'node:path'
+        import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);${ROUND_TRIP}`)
+      fs.writeFileSync(path.join(dir, 'bundle.mjs'), `
+        import { build } from ${JSON.stringify(path.join(root, 'node_modules', 'esbuild', 'lib', 'main.js'))}
+        import mmapfile from 'mmapfile/esbuild'
+        await build({ entryPoints: ['app.mjs'], bundle: true, platform: 'node', target: 'node20', format: 'esm',
+          outfile: 'out/app.mjs', plugins: [mmapfile({ required: true })], logLevel: 'error' })`)
+      assertOk(run(process.execPath, ['bundle.mjs'], { cwd: dir }), 'bundling')
+      const alone = path.join(tmp, 'bundle-alone')
+      fs.mkdirSync(alone)
+      for (const f of ['app.mjs', 'mmapfile.node']) fs.copyFileSync(path.join(dir, 'out', f), path.join(alone, f))
+      const child = run(process.execPath, ['app.mjs'], { cwd: alone })
+      assertOk(child, 'the bundle')
+      const got = JSON.parse(child.stdout.trim().split('\n').pop())
+      assert.is(got.backend, 'native', `backendError: ${got.backendError}`)
+      assert.equal(got.values, [1, 0, 0, -7])
+    })
+  }
+
   s.run()
 }
 
