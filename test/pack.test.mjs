@@ -207,7 +207,8 @@ import * as wasm from 'mmapfile/wasm'
 import esbuildPlugin from 'mmapfile/esbuild'
 const view = create('x.bin', 4, Int32Array)
 const typed: Int32Array = view
-close(view)
+const release = (v: Int32Array): void => close(v)
+release(typed)
 const backends: Array<'native' | 'wasm'> = [mmapfile.backend, native.backend, wasm.backend]
 const plugin: { name: string } = esbuildPlugin({ required: true })
 export { backends, plugin, typed }
