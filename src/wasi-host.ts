@@ -9,7 +9,7 @@
 
 import { randomFillSync } from 'node:crypto'
 import {
-  closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync,
+  closeSync, constants, fdatasyncSync, fsync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync,
   unlinkSync, writeSync
 } from 'node:fs'
 import { resolve } from 'node:path'
@@ -64,8 +64,14 @@ export interface NodeWasiHostOptions {
   root?: string
 }
 
+/** Our Node host: a WasiHost plus an fsync that waits on the libuv thread pool, not on the caller's thread. */
+export type NodeWasiHost = WasiHost & {
+  /** fsync of a WASI fd off the main thread; resolves to a WASI errno, never rejects. */
+  fdSyncAsync(fd: number): Promise<number>
+}
+
 /** A WASI host over node:fs for the mmapfile module (see the top of this file). */
-export function createNodeWasiHost(options: NodeWasiHostOptions = {}): WasiHost {
+export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiHost {
   const root = resolve(options.root ?? '/')
   /** WASI fd -> Node fd; fds below FIRST_FD are never handed out. */
   const files = new Map<number, number>()
@@ -76,7 +82,13 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): WasiHost 
     return files.get(fd)
   }
 
-  return (memory) => {
+  const fdSyncAsync = (fd: number): Promise<number> => new Promise((resolvePromise) => {
+    const node = nodeFd(fd)
+    if (node === undefined) return resolvePromise(ERRNO_BADF)
+    fsync(node, (error) => resolvePromise(error ? errnoFrom(error) : ERRNO_SUCCESS))
+  })
+
+  const host: WasiHost = (memory) => {
     const bytes = (ptr: number, len: number): Uint8Array => new Uint8Array(memory().buffer, ptr, len)
     const view = (): DataView => new DataView(memory().buffer)
     const pathAt = (dirfd: number, ptr: number, len: number): string | null =>
@@ -237,6 +249,7 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): WasiHost 
     }
     return { wasi_snapshot_preview1: wasi }
   }
+  return Object.assign(host, { fdSyncAsync })
 }
 
 /** The system's page size: AT_PAGESZ from /proc/self/auxv on Linux, 16 KiB on Apple silicon, else 4 KiB. */

@@ -30,6 +30,9 @@ export interface WasmBackendOptions {
   module?: WebAssembly.Module | BufferSource
   /** What PAGE_SIZE reports: the system's page size (default 4096). */
   pageSize?: number
+  /** fsync of a WASI fd that does not block the caller's thread, resolving to a WASI errno. Without it,
+   *  syncAsync runs the whole sync on a later turn of the event loop. */
+  fdSyncAsync?: (fd: number) => Promise<number>
 }
 
 /** Counters for benchmarks and tests, since the backend was created. */
@@ -83,8 +86,12 @@ const encoder = new TextEncoder()
 
 /** The Node-style error for a negative errno the module returned. */
 function systemError(result: number, exports: Exports): Error {
-  const [code, description] = describeErrno(-result)
-  return Object.assign(new Error(description), { code, syscall: SYSCALLS[exports.last_syscall()] ?? 'open' })
+  return errnoError(-result, SYSCALLS[exports.last_syscall()] ?? 'open')
+}
+
+function errnoError(errno: number, syscall: string): Error {
+  const [code, description] = describeErrno(errno)
+  return Object.assign(new Error(description), { code, syscall })
 }
 
 /** One mapping: the front reads buffer, byteOffset and byteLength; the rest is ours. */
@@ -204,15 +211,15 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     return mapping
   }
 
-  /** Writes back the changed chunks meeting [start, end) and makes the file durable. */
-  function flush(mapping: WasmMapping, start: number, end: number): void {
+  /** Writes back the changed chunks meeting [start, end) and, if `durable`, makes the file durable. */
+  function flush(mapping: WasmMapping, start: number, end: number, durable = true): void {
     if (mapping.kind !== 'rw') return
     const { exports } = mapping
     if (exports === null) {
-      check(control.sync_fd(mapping.fd), control)
+      if (durable) check(control.sync_fd(mapping.fd), control)
       return
     }
-    const result = exports.flush(start, end, 1)
+    const result = exports.flush(start, end, durable ? 1 : 0)
     count(exports)
     check(result, exports)
   }
@@ -303,7 +310,25 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     },
 
     syncAsync(view, offset, length) {
-      // The WASI host is synchronous: the best this backend can do is not to block the caller's turn.
+      const { fdSyncAsync } = options
+      if (fdSyncAsync !== undefined) {
+        try {
+          const mapping = asMapping(view)
+          if (mapping.fd < 0 || mapping.kind !== 'rw') return Promise.resolve()
+          // The changed chunks go to the file (the page cache) now, at memory speed; only the wait
+          // for the disk leaves this thread. Their fingerprints are refreshed, so a write to the view
+          // after this call is seen by the next sync.
+          flush(mapping, offset, offset + length, false)
+          const fd = mapping.fd
+          return fdSyncAsync(fd).then((errno) => {
+            // A close meanwhile made the file durable itself, and its fd may be gone or reused.
+            if (errno !== 0 && mapping.fd === fd) throw errnoError(errno, 'fsync')
+          })
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
+      // A synchronous WASI host: the best this backend can do is not to block the caller's turn.
       return new Promise<void>((resolve, reject) => {
         defer(() => {
           try {

@@ -9,12 +9,15 @@ import type { WasmBackend } from './wasm-backend.js'
 export { createWasmBackend } from './wasm-backend.js'
 export type { WasiHost, WasmBackend, WasmBackendOptions, WasmStats } from './wasm-backend.js'
 export { createNodeWasiHost } from './wasi-host.js'
-export type { NodeWasiHostOptions } from './wasi-host.js'
+export type { NodeWasiHost, NodeWasiHostOptions } from './wasi-host.js'
 
 let loaded: WasmBackend | null = null
 
 /** The WebAssembly backend on Node's file system (made once, then the same object). */
 export function loadWasmBackend(): WasmBackend & Backend {
-  loaded ??= createWasmBackend({ wasi: createNodeWasiHost(), pageSize: systemPageSize() })
+  if (loaded === null) {
+    const wasi = createNodeWasiHost()
+    loaded = createWasmBackend({ wasi, pageSize: systemPageSize(), fdSyncAsync: wasi.fdSyncAsync })
+  }
   return loaded
 }
