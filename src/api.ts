@@ -271,13 +271,14 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
     try {
       backend.close(open.mapping)
     } catch (error) {
+      // Writing back failed. The view stays registered: where the backend kept the mapping (wasm
+      // keeps the only copy of the data), a later close can retry; where it released it, that close
+      // is a no-op.
       throw withContext(error, fn, open.path)
-    } finally {
-      // Even when writing back failed, the backend has released the mapping: the view is closed.
-      views.set(view as object, null)
-      if (open.autoClose) collector.unregister(open)
-      open.autoClose = false
     }
+    views.set(view as object, null)
+    if (open.autoClose) collector.unregister(open)
+    open.autoClose = false
   }
 
   function syncRange(fn: string, open: Open, options: unknown): { offset: number; length: number } {

@@ -48,7 +48,11 @@ export interface Backend {
   create(path: string, byteLength: number): Mapping
   /** Zero-filled memory backed by no file. */
   alloc(byteLength: number): Mapping
-  /** Writes back ('rw'), makes it durable, releases. Afterwards `buffer` reads as length 0. */
+  /**
+   * Writes back ('rw'), makes it durable, releases. Afterwards `buffer` reads as length 0. If writing
+   * back fails it throws, and either keeps the mapping whole (so that close can be retried) or has
+   * released it (then a second close is a no-op).
+   */
   close(mapping: Mapping): void
   /** Makes `[offset, offset + length)` of the mapping (relative, any alignment) durable in the file. */
   sync(mapping: Mapping, offset: number, length: number): void
