@@ -153,8 +153,9 @@ for (const runtime of runtimes) {
     const ok = r.finished && r.status === 0 && r.failed === 0
     const result = ok ? 'passed' : r.finished ? 'failed' : 'crashed'
     console.log(result)
+    const log = path.join(cache, `${runtime.name}-${backend}.log`)
+    fs.rmSync(log, { force: true })
     if (!ok) {
-      const log = path.join(cache, `${runtime.name}-${backend}.log`)
       fs.writeFileSync(log, r.output)
       const failures = r.output.split('\n').filter((l) => /^\s*FAIL\s/.test(l)).map((l) => l.trim())
       const shown = r.finished ? failures : [...failures, ...r.output.trimEnd().split('\n').slice(-12)]
