@@ -249,6 +249,14 @@ bare('npm install succeeds: the install script tries to build, fails, and says w
   assert.match(result.output, /WebAssembly backend will be used/)
 })
 
+bare('outside npm (no node-gyp at all, as under other package managers), the install script still exits 0', () => {
+  const dir = need(state.projects['no-compiler'], 'project')
+  const result = run(process.execPath, [path.join('node_modules', 'mmapfile', 'scripts', 'install.cjs')],
+    { cwd: dir, env: cleanEnv({ PATH: path.join(tmp, 'bin-without-compiler') }) })
+  assertOk(result, 'scripts/install.cjs')
+  assert.match(result.output, /WebAssembly backend will be used/)
+})
+
 for (const how of ['require', 'import']) {
   bare(`${how}('mmapfile') is wasm, says why, and round-trips a file`, () => {
     const got = load(need(state.projects['no-compiler'], 'project'), how)
