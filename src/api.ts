@@ -3,9 +3,9 @@
 // `createApi` over the backend it chose.
 
 import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
-import {
-  argTypeError, argValueError, closedError, rangeError, systemError, withContext
-} from './errors.js'
+import { argTypeError, argValueError, closedError, describe, rangeError, withContext } from './errors.js'
+import { checkPath } from './paths.js'
+import type { PathRules } from './paths.js'
 import { isStructType, StructArray, struct } from './struct.js'
 import type { Fields, StructType } from './struct.js'
 
@@ -57,11 +57,7 @@ export interface ViewInfo {
   backend: 'native' | 'wasm'
 }
 
-/** How the host names files: node:path and node:url on Node, plain POSIX rules in browsers. */
-export interface PathRules {
-  resolve(path: string): string
-  fromFileURL(url: URL): string
-}
+export type { PathRules } from './paths.js'
 
 export interface Api {
   create<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView): ViewOf<T>
@@ -105,14 +101,6 @@ interface Open {
 
 /** Every view handed out, open (an `Open`) or closed (null). */
 type Registry = WeakMap<object, Open | null>
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`
-  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`
-  if (typeof value === 'string') return `'${value}'`
-  return `${typeof value} ${String(value)}`
-}
 
 function checkType(fn: string, type: unknown): ViewType {
   if (type === undefined) return Uint8Array
@@ -166,22 +154,6 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
     }
   })
 
-  function checkPath(fn: string, path: unknown): { given: string; absolute: string } {
-    let given: string
-    if (typeof path === 'string') {
-      given = path
-    } else if (path instanceof URL) {
-      if (path.protocol !== 'file:') throw argValueError(fn, `path must be a file: URL, got ${path.protocol} URL`)
-      given = paths.fromFileURL(path)
-    } else {
-      throw argTypeError(fn, `path must be a string or a file: URL, got ${describe(path)}`)
-    }
-    if (given.includes('\0')) throw argValueError(fn, 'path must not contain null bytes')
-    // An empty path names no file (node:fs agrees), although it would resolve to the directory.
-    if (given === '') throw withContext(systemError('ENOENT', 'open', 'no such file or directory'), fn, given)
-    return { given, absolute: paths.resolve(given) }
-  }
-
   function lookUp(fn: string, view: unknown): Open {
     const open = typeof view === 'object' && view !== null ? views.get(view) : undefined
     if (open === undefined) throw argTypeError(fn, `expected a view made by mmapfile, got ${describe(view)}`)
@@ -206,7 +178,7 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
 
   function mapFile(fn: string, path: unknown, type: ViewType, map: (absolute: string) => Mapping,
     mode: Mode, offset: number, autoClose: boolean): View {
-    const { given, absolute } = checkPath(fn, path)
+    const { given, absolute } = checkPath(fn, path, paths)
     let mapping: Mapping
     try {
       mapping = map(absolute)

@@ -4,7 +4,8 @@
 
 import { Directory, File } from '@bjorn3/browser_wasi_shim'
 import type { Inode } from '@bjorn3/browser_wasi_shim'
-import { argTypeError, argValueError, systemError, withContext } from './errors.js'
+import { argTypeError, describe, systemError, withContext } from './errors.js'
+import { checkPath } from './paths.js'
 import { browserPaths } from './browser-paths.js'
 
 /** What `put` takes: bytes, or something that gives bytes later (Blob, File, Response). */
@@ -30,12 +31,6 @@ export interface Files {
   list(): string[]
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`
-  return `${typeof value} ${String(value)}`
-}
-
 function isBytes(data: unknown): data is FileSource {
   return ArrayBuffer.isView(data) || data instanceof ArrayBuffer ||
     (typeof SharedArrayBuffer === 'function' && data instanceof SharedArrayBuffer)
@@ -56,21 +51,6 @@ const failure = (code: string, syscall: string, description: string): Error => s
 const ENOENT = 'no such file or directory'
 
 export function createFiles(root: Directory): Files {
-  function checkPath(fn: string, path: unknown): { given: string; absolute: string } {
-    let given: string
-    if (typeof path === 'string') {
-      given = path
-    } else if (path instanceof URL) {
-      if (path.protocol !== 'file:') throw argValueError(fn, `path must be a file: URL, got ${path.protocol} URL`)
-      given = browserPaths.fromFileURL(path)
-    } else {
-      throw argTypeError(fn, `path must be a string or a file: URL, got ${describe(path)}`)
-    }
-    if (given.includes('\0')) throw argValueError(fn, 'path must not contain null bytes')
-    if (given === '') throw withContext(failure('ENOENT', 'open', ENOENT), fn, given)
-    return { given, absolute: browserPaths.resolve(given) }
-  }
-
   /** The directory holding `absolute` and the name in it; `create` makes missing directories. */
   function parentOf(absolute: string, syscall: string, create: boolean): { dir: Directory; name: string } {
     const parts = absolute.split('/').filter((part) => part !== '')
@@ -121,14 +101,14 @@ export function createFiles(root: Directory): Files {
   function put(path: string | URL, data: AsyncFileSource): Promise<void>
   function put(path: unknown, data: unknown): void | Promise<void> {
     if (isBytes(data)) {
-      const { given, absolute } = checkPath('files.put', path)
+      const { given, absolute } = checkPath('files.put', path, browserPaths)
       write('files.put', given, absolute, copyOf(data))
       return
     }
     if (isAsyncSource(data)) {
       // A Promise-returning call rejects; it never throws.
       try {
-        const { given, absolute } = checkPath('files.put', path)
+        const { given, absolute } = checkPath('files.put', path, browserPaths)
         return putLater(given, absolute, data)
       } catch (error) {
         return Promise.reject(error)
@@ -141,7 +121,7 @@ export function createFiles(root: Directory): Files {
     put,
 
     get(path: unknown): Uint8Array {
-      const { given, absolute } = checkPath('files.get', path)
+      const { given, absolute } = checkPath('files.get', path, browserPaths)
       try {
         return fileAt(absolute, 'open').data.slice()
       } catch (error) {
@@ -150,7 +130,7 @@ export function createFiles(root: Directory): Files {
     },
 
     remove(path: unknown): void {
-      const { given, absolute } = checkPath('files.remove', path)
+      const { given, absolute } = checkPath('files.remove', path, browserPaths)
       try {
         fileAt(absolute, 'unlink')
         const { dir, name } = parentOf(absolute, 'unlink', false)

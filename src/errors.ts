@@ -51,3 +51,12 @@ export function rangeError(fn: string, message: string): RangeError & { code: st
 export function systemError(code: string, syscall: string, description: string): SystemError {
   return Object.assign(new Error(description), { code, syscall })
 }
+
+/** A value as an error message names it: 'null', "'text'", "number 3", "an instance of Object". */
+export function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`
+  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`
+  if (typeof value === 'string') return `'${value}'`
+  return `${typeof value} ${String(value)}`
+}
