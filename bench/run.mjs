@@ -2,8 +2,10 @@
 // Every figure is a median over ROUNDS rounds, and every ratio is against node:fs measured in the
 // same run (the machine is shared and noisy: ratios travel, absolute times do not).
 import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 const MiB = 1024 * 1024
 const FILE_BYTES = Number(process.env.BENCH_MIB ?? 256) * MiB
@@ -239,4 +241,14 @@ const table = rows.map((r) => {
 })
 console.log(`mmapfile bench: ${FILE_BYTES / MiB} MiB file, median of ${ROUNDS} rounds, ratio = time / node:fs time (lower is better)`)
 console.table(table)
+
+// What the small-file row cannot go below here: the system calls alone, in C.
+const floor = join(dir, 'syscall-floor')
+const compiled = spawnSync('cc', ['-O2', '-o', floor, fileURLToPath(new URL('syscall-floor.c', import.meta.url))])
+const floorRun = compiled.status === 0 ? spawnSync(floor, [small], { encoding: 'utf8' }) : null
+if (floorRun?.status === 0) {
+  const [mapped, read] = floorRun.stdout.trim().split(' ').map(Number)
+  console.log(`4 KiB file in C (bench/syscall-floor.c): open+fstat+mmap+touch+munmap ${mapped} µs, ` +
+    `open+fstat+read+close ${read} µs: the mapping path costs ${(mapped / read).toFixed(1)}x before any JavaScript`)
+}
 for (const r of rows) if (r.note) console.log(`${r.task}: ${r.note}`)
