@@ -20,8 +20,10 @@
 // `buffer` is the mapping's current buffer (anything else is a TypeError: detaching is for good).
 // A view of 0 bytes maps nothing: its buffer is a plain empty ArrayBuffer.
 //
-// Errors: file-system failures throw an Error whose message is libuv's description ('no such file
-// or directory') with `code` ('ENOENT'), `syscall` ('open') and `errno`. A window past the end of
+// Errors: file-system failures throw an Error with `errno` (negative, libuv's numbering: -2 for
+// ENOENT on Linux) and `syscall` ('open'), and no `code`: the glue calls no libuv (Bun and Deno do
+// not export it), so src/native.ts sets `code` ('ENOENT') and `message` ('no such file or
+// directory') from util.getSystemErrorMap(). A window past the end of
 // the file or larger than maxBytes throws a RangeError with the final message. A closed handle
 // throws a TypeError with code 'ERR_MMAPFILE_CLOSED'. Where external ArrayBuffers are refused (V8
 // memory cage, e.g. Electron; or MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS=1 when the addon loads), map,
@@ -38,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #include "platform.h"
 
@@ -88,11 +89,13 @@ static napi_value fail(napi_env env) {
     if ((call) != napi_ok) return fail(env); \
   } while (0)
 
+// A system error: `errno` and `syscall`; src/native.ts gives it its `code` and libuv's message.
 static napi_value sys_error(napi_env env, int err, const char *syscall) {
-  napi_value code, msg, error, name, number;
-  if (napi_create_string_utf8(env, uv_err_name(err), NAPI_AUTO_LENGTH, &code) != napi_ok ||
-      napi_create_string_utf8(env, uv_strerror(err), NAPI_AUTO_LENGTH, &msg) != napi_ok ||
-      napi_create_error(env, code, msg, &error) != napi_ok ||
+  napi_value msg, error, name, number;
+  char text[96];
+  snprintf(text, sizeof(text), "%s failed: system error %d", syscall != NULL ? syscall : "unknown", err);
+  if (napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+      napi_create_error(env, NULL, msg, &error) != napi_ok ||
       napi_create_string_utf8(env, syscall != NULL ? syscall : "unknown", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_set_named_property(env, error, "syscall", name) != napi_ok ||
       napi_create_int32(env, err, &number) != napi_ok ||
@@ -204,7 +207,7 @@ static char *get_path(napi_env env, napi_value v) {
     return NULL;
   }
   char *path = malloc(len + 1);
-  if (path == NULL) return (char *) throw_sys(env, UV_ENOMEM, "malloc");
+  if (path == NULL) return (char *) throw_sys(env, MF_ENOMEM, "malloc");
   napi_get_value_string_utf8(env, v, path, len + 1, &len);
   if (strlen(path) != len) {
     free(path);
@@ -295,7 +298,7 @@ static napi_value wrap(napi_env env, mapping_t *m, const char *path) {
 static mapping_t *new_mapping(napi_env env) {
   mapping_t *m = calloc(1, sizeof(*m));
   if (m == NULL) {
-    throw_sys(env, UV_ENOMEM, "malloc");
+    throw_sys(env, MF_ENOMEM, "malloc");
     return NULL;
   }
   mf_init(&m->map);
@@ -387,7 +390,7 @@ static void sync_complete(napi_env env, napi_status status, void *data) {
     napi_get_undefined(env, &value);
     napi_resolve_deferred(env, w->deferred, value);
   } else {
-    value = sys_error(env, w->err != 0 ? w->err : UV_ECANCELED, w->snap.syscall != NULL ? w->snap.syscall : "msync");
+    value = sys_error(env, w->err != 0 ? w->err : MF_ECANCELED, w->snap.syscall != NULL ? w->snap.syscall : "msync");
     if (value == NULL) napi_get_undefined(env, &value);
     napi_reject_deferred(env, w->deferred, value);
   }
@@ -404,7 +407,7 @@ static napi_value js_syncAsync(napi_env env, napi_callback_info info) {
   ARG_INT64(length, 2, 0)
   napi_value promise, name, undefined;
   sync_work_t *w = calloc(1, sizeof(*w));
-  if (w == NULL) return throw_sys(env, UV_ENOMEM, "malloc");
+  if (w == NULL) return throw_sys(env, MF_ENOMEM, "malloc");
   if (napi_create_promise(env, &w->deferred, &promise) != napi_ok) {
     free(w);
     return fail(env);
@@ -421,13 +424,13 @@ static napi_value js_syncAsync(napi_env env, napi_callback_info info) {
   w->length = (size_t) length;
   if (napi_create_string_utf8(env, "mmapfile.syncAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, sync_execute, sync_complete, w, &w->work) != napi_ok) {
-    napi_value error = sys_error(env, UV_ENOMEM, "uv_queue_work");
+    napi_value error = sys_error(env, MF_ENOMEM, "uv_queue_work");
     napi_reject_deferred(env, w->deferred, error);
     free(w);
     return promise;
   }
   if (napi_queue_async_work(env, w->work) != napi_ok) {
-    napi_reject_deferred(env, w->deferred, sys_error(env, UV_ENOMEM, "uv_queue_work"));
+    napi_reject_deferred(env, w->deferred, sys_error(env, MF_ENOMEM, "uv_queue_work"));
     napi_delete_async_work(env, w->work);
     free(w);
     return promise;
@@ -461,7 +464,7 @@ static napi_value js_resize(napi_env env, napi_callback_info info) {
   mf_map_t *old = NULL; // while a syncAsync runs, the old region must stay mapped
   if (m->pending > 0) {
     mf_map_t *zombies = realloc(m->zombies, (m->nzombies + 1) * sizeof(*zombies));
-    if (zombies == NULL) return throw_sys(env, UV_ENOMEM, "malloc");
+    if (zombies == NULL) return throw_sys(env, MF_ENOMEM, "malloc");
     m->zombies = zombies;
     old = &zombies[m->nzombies];
     mf_init(old);

@@ -1,10 +1,12 @@
 // The contract between the Node-API glue (binding.c) and one platform file (posix.c or win32.c),
 // which binding.gyp picks at build time. The glue never includes a system header of its own.
 //
-// Errors: every fallible function returns 0, or a libuv error number (negative: UV_ENOENT, ...;
-// on POSIX that is -errno, on Windows the translation of GetLastError()) and sets `m->syscall`
-// to the call that failed. mf_open also returns one of the positive MF_E* codes below for a
-// window that does not fit, so that the glue can throw a RangeError with the file's size.
+// Errors: every fallible function returns 0, or a negative error number in libuv's numbering
+// (on POSIX that is -errno, on Windows the translation of GetLastError()) and sets `m->syscall`
+// to the call that failed. Nobody here calls libuv on POSIX: Bun and Deno do not provide it. The
+// glue throws the number as `errno`; src/native.ts names it ('ENOENT', 'no such file or
+// directory') from the runtime's own table. mf_open also returns one of the positive MF_E* codes
+// below for a window that does not fit, so that the glue can throw a RangeError with the file's size.
 //
 // A region is what one map/alloc gave: the OS mapping at `base` (aligned), of which the view is
 // `[base + delta, base + delta + length)`. A region whose length is 0 maps nothing (base NULL).
@@ -25,6 +27,10 @@ enum { MF_NORMAL = 0, MF_SEQUENTIAL, MF_RANDOM, MF_WILLNEED, MF_DONTNEED }; /* m
 #define MF_ETOOBIG 3 /* window > max bytes */
 
 #define MF_NO_FILE ((intptr_t) -1)
+
+/* The errors the glue raises itself, in the platform's numbering (posix.c: -ENOMEM, -ECANCELED). */
+extern const int MF_ENOMEM;
+extern const int MF_ECANCELED;
 
 typedef struct {
   int kind;            /* MF_ANON (alloc), MF_PRIVATE ('r'), MF_SHARED ('rw', create) */

@@ -11,11 +11,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include "platform.h"
 
-#define FAIL(m, name) ((m)->syscall = (name), uv_translate_sys_error(errno))
+// libuv numbers errors -errno on POSIX, so errno itself is all the glue needs.
+#define FAIL(m, name) ((m)->syscall = (name), -errno)
+
+const int MF_ENOMEM = -ENOMEM;
+const int MF_ECANCELED = -ECANCELED;
 
 void mf_init(mf_map_t *m) {
   memset(m, 0, sizeof(*m));
@@ -66,12 +69,12 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
   }
   if (S_ISDIR(st.st_mode)) { // O_RDONLY opens a directory on Linux: refuse it as open(O_RDWR) would
     m->syscall = "open";
-    err = UV_EISDIR;
+    err = -EISDIR;
     goto fail;
   }
   if (!S_ISREG(st.st_mode)) { // fifo, socket, device: what mmap itself answers for a fifo
     m->syscall = "mmap";
-    err = UV_ENODEV;
+    err = -ENODEV;
     goto fail;
   }
 
@@ -207,7 +210,7 @@ int mf_resize(mf_map_t *m, size_t length, mf_map_t *old) {
   if (m->kind == MF_ANON) return resize_anon(m, length, old);
   if (m->kind != MF_SHARED || m->file == MF_NO_FILE) {
     m->syscall = "mremap";
-    return UV_EINVAL;
+    return -EINVAL;
   }
   char *base = NULL;
   if (length > 0) {

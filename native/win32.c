@@ -24,7 +24,11 @@
 
 #include "platform.h"
 
+// Node on Windows exports libuv, so its translation of GetLastError() can be used here (only here).
 #define FAIL(m, name) ((m)->syscall = (name), uv_translate_sys_error((int) GetLastError()))
+
+const int MF_ENOMEM = UV_ENOMEM;
+const int MF_ECANCELED = UV_ECANCELED;
 
 void mf_init(mf_map_t *m) {
   memset(m, 0, sizeof(*m));

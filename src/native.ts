@@ -4,6 +4,7 @@
 import { constants } from 'node:buffer'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { getSystemErrorMap } from 'node:util'
 import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
 import { addonBesideBundle } from './node-host.js'
 
@@ -42,6 +43,35 @@ class NativeMapping implements Mapping {
   }
 }
 
+let errorNames: Map<number, [string, string]> | null = null
+
+/**
+ * The addon throws file-system failures with `errno` (negative, libuv's numbering) and `syscall`
+ * only: it calls no libuv, which Bun and Deno do not provide. This gives such an error the `code`
+ * and bare `message` the front expects ('ENOENT', 'no such file or directory'), from the runtime's
+ * table of libuv's names and texts (Node, Bun and Deno all have it); other errors pass unchanged.
+ */
+function named(error: unknown): unknown {
+  const e = error as { errno?: unknown; syscall?: unknown; code?: unknown; message?: unknown }
+  if (!(error instanceof Error) || typeof e.errno !== 'number' || typeof e.syscall !== 'string' || e.code !== undefined) {
+    return error
+  }
+  errorNames ??= getSystemErrorMap()
+  // libuv's uv_err_name and uv_strerror say this for a number they do not know
+  const unknown = `Unknown system error ${e.errno}`
+  const [code, message] = errorNames.get(e.errno) ?? [unknown, unknown]
+  return Object.assign(error, { code, message })
+}
+
+/** Calls the addon, naming the system errors it throws. */
+function call<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (error) {
+    throw named(error)
+  }
+}
+
 function closedError(): TypeError {
   return Object.assign(new TypeError('the mapping is closed'), { code: 'ERR_MMAPFILE_CLOSED' })
 }
@@ -59,7 +89,7 @@ function live(mapping: Mapping): Handle {
 
 /** Maps and releases a page: fails where this process cannot hold external memory (Electron). */
 function probe(addon: Addon): void {
-  const [buffer, handle] = addon.alloc(addon.pageSize, MAX_BYTES)
+  const [buffer, handle] = call(() => addon.alloc(addon.pageSize, MAX_BYTES))
   new Uint8Array(buffer)[0] = 1
   addon.close(handle, buffer)
   if (buffer.byteLength !== 0) throw new Error('close did not release the probe mapping')
@@ -74,32 +104,32 @@ function backendOver(addon: Addon): Backend {
     capabilities,
     pageSize: addon.pageSize,
     open: (path: string, mode: 'r' | 'rw', offset: number, length: number | null) =>
-      wrap(addon.map(path, mode === 'r' ? 0 : 1, offset, length ?? -1, MAX_BYTES)),
-    create: (path: string, byteLength: number) => wrap(addon.map(path, 2, 0, byteLength, MAX_BYTES)),
-    alloc: (byteLength: number) => wrap(addon.alloc(byteLength, MAX_BYTES)),
+      wrap(call(() => addon.map(path, mode === 'r' ? 0 : 1, offset, length ?? -1, MAX_BYTES))),
+    create: (path: string, byteLength: number) => wrap(call(() => addon.map(path, 2, 0, byteLength, MAX_BYTES))),
+    alloc: (byteLength: number) => wrap(call(() => addon.alloc(byteLength, MAX_BYTES))),
     close(mapping: Mapping): void {
       const m = native(mapping)
       if (m.handle === null) return
       const handle = m.handle
       m.handle = null // the addon releases the mapping even when writing back fails
-      addon.close(handle, m.buffer)
+      call(() => addon.close(handle, m.buffer))
     },
-    sync: (mapping: Mapping, offset: number, length: number) => addon.sync(live(mapping), offset, length),
+    sync: (mapping: Mapping, offset: number, length: number) => call(() => addon.sync(live(mapping), offset, length)),
     syncAsync(mapping: Mapping, offset: number, length: number): Promise<void> {
       try {
-        return addon.syncAsync(live(mapping), offset, length)
+        return addon.syncAsync(live(mapping), offset, length).catch((error: unknown) => { throw named(error) })
       } catch (error) {
-        return Promise.reject(error)
+        return Promise.reject(named(error))
       }
     },
     resize(mapping: Mapping, byteLength: number): Mapping {
       const m = native(mapping)
       const handle = live(m)
-      const buffer = addon.resize(handle, m.buffer, byteLength, MAX_BYTES)
+      const buffer = call(() => addon.resize(handle, m.buffer, byteLength, MAX_BYTES))
       m.handle = null
       return new NativeMapping(buffer, handle)
     },
-    advise: (mapping: Mapping, advice: Advice) => addon.advise(live(mapping), ADVICE[advice])
+    advise: (mapping: Mapping, advice: Advice) => call(() => addon.advise(live(mapping), ADVICE[advice]))
   })
 }
 
