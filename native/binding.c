@@ -58,6 +58,7 @@ typedef struct {
 typedef struct {
   mapping_t *m;
   uint32_t gen;
+  int creating; // napi_create_external_arraybuffer has not returned yet
 } buffer_ref_t;
 
 typedef struct {
@@ -251,6 +252,7 @@ static void finalize_buffer(napi_env env, void *data, void *hint) {
   buffer_ref_t *b = hint;
   (void) env;
   (void) data;
+  if (b->creating) return; // the runtime refused to make the buffer: new_buffer cleans up
   if (!b->m->closed && b->gen == b->m->gen) release(b->m);
   unref(b->m);
   free(b);
@@ -264,11 +266,15 @@ static napi_status new_buffer(napi_env env, mapping_t *m, napi_value *result) {
   if (b == NULL) return napi_generic_failure;
   b->m = m;
   b->gen = m->gen;
+  // A runtime that refuses the buffer (larger than it allows) may call the finalizer before it
+  // returns, as Node 20 does, or never, as Bun does: either way nothing was made, and b is ours.
+  b->creating = 1;
   napi_status status = napi_create_external_arraybuffer(env, m->map.base + m->map.delta, m->map.length, finalize_buffer, b, result);
   if (status != napi_ok) {
     free(b);
     return status;
   }
+  b->creating = 0;
   m->refs++;
   return napi_ok;
 }

@@ -400,6 +400,30 @@ function child(source, env = {}) {
   return result.stdout.trim()
 }
 
+test('a buffer larger than the runtime allows: its error, no crash, nothing left behind', () => {
+  // Node 20 refuses external buffers over 4 GiB, and calls the finalizer before it returns.
+  if (MAX >= 2 ** 40) return
+  const p = file()
+  const out = child(`
+    import { createRequire } from 'node:module'
+    import fs from 'node:fs'
+    const addon = createRequire(${JSON.stringify(root + '/')})('node-gyp-build')(${JSON.stringify(root)})
+    const size = ${MAX} + ${PAGE}
+    const codes = []
+    for (const call of [() => addon.alloc(size, Number.MAX_SAFE_INTEGER), () => addon.map(${JSON.stringify(p)}, 2, 0, size, Number.MAX_SAFE_INTEGER)]) {
+      try { call(); codes.push('none') } catch (e) { codes.push(e instanceof Error ? 'Error' : typeof e) }
+    }
+    globalThis.gc()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const [b, h] = addon.alloc(10, 100)
+    new Uint8Array(b).fill(7)
+    addon.close(h, b)
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8').includes(${JSON.stringify(p)})
+    console.log(JSON.stringify({ codes, exists: fs.existsSync(${JSON.stringify(p)}), maps }))
+  `)
+  assert.equal(JSON.parse(out), { codes: ['Error', 'Error'], exists: false, maps: false })
+})
+
 test('injected no-external-buffers: ERR_MMAPFILE_NO_EXTERNAL_BUFFERS, nothing left behind', () => {
   const p = file()
   const out = child(`
