@@ -16,6 +16,8 @@
 //                                     'rw'/create (the file becomes offset + length) and alloc only;
 //                                     'r' is a TypeError. On failure nothing changed.
 //   pageSize, allocationGranularity   numbers
+//   maxMapBytes                       the largest region the process could map when the addon
+//                                     loaded (its largest free range of address space)
 //
 // `buffer` is the mapping's current buffer (anything else is a TypeError: detaching is for good).
 // A view of 0 bytes maps nothing: its buffer is a plain empty ArrayBuffer.
@@ -506,9 +508,10 @@ NAPI_MODULE_INIT() {
   const char *inject = getenv("MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS");
   no_external_buffers = inject != NULL && strcmp(inject, "1") == 0;
 
-  napi_value page_size, granularity;
+  napi_value page_size, granularity, max_map;
   CALL(napi_create_double(env, (double) mf_page_size(), &page_size));
   CALL(napi_create_double(env, (double) mf_granularity(), &granularity));
+  CALL(napi_create_double(env, (double) mf_max_map(), &max_map));
 
   napi_property_descriptor props[] = {
     {"map", NULL, js_map, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -520,6 +523,7 @@ NAPI_MODULE_INIT() {
     {"resize", NULL, js_resize, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pageSize", NULL, NULL, NULL, NULL, page_size, napi_enumerable, NULL},
     {"allocationGranularity", NULL, NULL, NULL, NULL, granularity, napi_enumerable, NULL},
+    {"maxMapBytes", NULL, NULL, NULL, NULL, max_map, napi_enumerable, NULL},
   };
   CALL(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

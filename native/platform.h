@@ -54,6 +54,10 @@ static inline int mf_check_window(int64_t size, int64_t offset, int64_t *length,
   return 0;
 }
 
+/* The largest region this process can map now: its largest free range of address space, under
+ * any limit such as RLIMIT_AS. Measured by reserving (inaccessible, uncommitted) and releasing. */
+size_t mf_max_map(void);
+
 size_t mf_page_size(void);
 /* The alignment of a mapping's file offset: the page size on POSIX, 64 KiB on Windows. */
 size_t mf_granularity(void);

@@ -56,6 +56,23 @@ size_t mf_granularity(void) {
   return system_info()->dwAllocationGranularity;
 }
 
+// A binary search over sizes: a reservation (MEM_RESERVE, no commit) takes only address space.
+size_t mf_max_map(void) {
+  size_t unit = mf_granularity();
+  size_t fits = 0, fails = SIZE_MAX / 2 + 1; // no process can map half of all addresses and more
+  while (fails - fits > unit) {
+    size_t size = (fits + (fails - fits) / 2) / unit * unit;
+    void *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
+    if (p == NULL) {
+      fails = size;
+    } else {
+      VirtualFree(p, 0, MEM_RELEASE);
+      fits = size;
+    }
+  }
+  return fits;
+}
+
 static WCHAR *wide(const char *path) {
   int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
   if (n <= 0) return NULL;

@@ -24,9 +24,10 @@ interface Addon {
   resize(handle: Handle, buffer: ArrayBuffer, length: number, maxBytes: number): ArrayBuffer
   readonly pageSize: number
   readonly allocationGranularity: number
+  /** the largest region the process could map when the addon loaded */
+  readonly maxMapBytes: number
 }
 
-const MAX_BYTES: number = constants.MAX_LENGTH
 const ADVICE: Readonly<Record<Advice, number>> = { normal: 0, sequential: 1, random: 2, willneed: 3, dontneed: 4 }
 const FUNCTIONS = ['map', 'alloc', 'close', 'sync', 'syncAsync', 'advise', 'resize'] as const
 
@@ -87,16 +88,25 @@ function live(mapping: Mapping): Handle {
   return handle
 }
 
+/**
+ * The largest view: what the engine lets an ArrayBuffer be (buffer.constants.MAX_LENGTH: 4 GiB on
+ * Node 20 and Bun, 2^53 - 1 on Node 22+ and Deno, whose V8 takes external buffers of terabytes),
+ * and what the process can map (its free address space: some 100 TiB on x86-64 Linux).
+ */
+function maxViewBytes(addon: Addon): number {
+  return Math.min(constants.MAX_LENGTH, addon.maxMapBytes)
+}
+
 /** Maps and releases a page: fails where this process cannot hold external memory (Electron). */
-function probe(addon: Addon): void {
-  const [buffer, handle] = call(() => addon.alloc(addon.pageSize, MAX_BYTES))
+function probe(addon: Addon, maxBytes: number): void {
+  const [buffer, handle] = call(() => addon.alloc(addon.pageSize, maxBytes))
   new Uint8Array(buffer)[0] = 1
   addon.close(handle, buffer)
   if (buffer.byteLength !== 0) throw new Error('close did not release the probe mapping')
 }
 
-function backendOver(addon: Addon): Backend {
-  const capabilities: Capabilities = Object.freeze({ coherent: true, writeBackGranularity: 1, maxViewBytes: MAX_BYTES })
+function backendOver(addon: Addon, maxBytes: number): Backend {
+  const capabilities: Capabilities = Object.freeze({ coherent: true, writeBackGranularity: 1, maxViewBytes: maxBytes })
   const wrap = ([buffer, handle]: [ArrayBuffer, Handle]): Mapping => new NativeMapping(buffer, handle)
 
   return Object.freeze({
@@ -104,9 +114,9 @@ function backendOver(addon: Addon): Backend {
     capabilities,
     pageSize: addon.pageSize,
     open: (path: string, mode: 'r' | 'rw', offset: number, length: number | null) =>
-      wrap(call(() => addon.map(path, mode === 'r' ? 0 : 1, offset, length ?? -1, MAX_BYTES))),
-    create: (path: string, byteLength: number) => wrap(call(() => addon.map(path, 2, 0, byteLength, MAX_BYTES))),
-    alloc: (byteLength: number) => wrap(call(() => addon.alloc(byteLength, MAX_BYTES))),
+      wrap(call(() => addon.map(path, mode === 'r' ? 0 : 1, offset, length ?? -1, maxBytes))),
+    create: (path: string, byteLength: number) => wrap(call(() => addon.map(path, 2, 0, byteLength, maxBytes))),
+    alloc: (byteLength: number) => wrap(call(() => addon.alloc(byteLength, maxBytes))),
     close(mapping: Mapping): void {
       const m = native(mapping)
       if (m.handle === null) return
@@ -125,7 +135,7 @@ function backendOver(addon: Addon): Backend {
     resize(mapping: Mapping, byteLength: number): Mapping {
       const m = native(mapping)
       const handle = live(m)
-      const buffer = call(() => addon.resize(handle, m.buffer, byteLength, MAX_BYTES))
+      const buffer = call(() => addon.resize(handle, m.buffer, byteLength, maxBytes))
       m.handle = null
       return new NativeMapping(buffer, handle)
     },
@@ -143,14 +153,15 @@ export function loadNativeBackend(root: string, addonPath?: string): Backend {
   const require = createRequire(join(root, 'package.json'))
   const path = addonPath ?? addonBesideBundle()
   const addon = (path === undefined ? require('node-gyp-build')(root) : require(path)) as Addon
-  if (FUNCTIONS.some((name) => typeof addon[name] !== 'function')) {
-    throw new Error(`mmapfile: the native addon lacks one of ${FUNCTIONS.join(', ')}; rebuild it (npm run build:addon)`)
+  if (FUNCTIONS.some((name) => typeof addon[name] !== 'function') || typeof addon.maxMapBytes !== 'number') {
+    throw new Error(`mmapfile: the native addon lacks one of ${FUNCTIONS.join(', ')}, maxMapBytes; rebuild it (npm run build:addon)`)
   }
+  const maxBytes = maxViewBytes(addon)
   try {
-    probe(addon)
+    probe(addon, maxBytes)
   } catch (error) {
     if (error instanceof Error) error.message = `mmapfile: the native addon cannot work here: ${error.message}`
     throw error
   }
-  return backendOver(addon)
+  return backendOver(addon, maxBytes)
 }

@@ -400,6 +400,42 @@ function child(source, env = {}) {
   return result.stdout.trim()
 }
 
+test('maxMapBytes: whole pages, terabytes in a 64-bit process; a create beyond it fails at mmap and removes its file', () => {
+  const max = addon.maxMapBytes
+  assert.ok(Number.isSafeInteger(max) && max % PAGE === 0, `maxMapBytes ${max}`)
+  assert.ok(max >= 2 ** 40, `maxMapBytes ${max}: less than 1 TiB of address space`)
+  const p = file()
+  throwsWith(() => addon.map(p, CREATE, 0, max + 2 ** 40, Number.MAX_SAFE_INTEGER), (e) => {
+    assert.is(e.errno, errno('ENOMEM'))
+    assert.is(e.syscall, 'mmap')
+  })
+  assert.not.ok(fs.existsSync(p), 'the file the failed create made is gone')
+  assert.not.ok(mapsMention(p))
+})
+
+test('maxMapBytes is the address space left under RLIMIT_AS, and src/native.ts keeps maxViewBytes within it', () => {
+  const script = `
+    const esbuild = await import(${JSON.stringify(require.resolve('esbuild'))})
+    const { outputFiles } = await esbuild.build({ entryPoints: [${JSON.stringify(path.join(root, 'src/native.ts'))}],
+      bundle: true, platform: 'node', format: 'esm', write: false, external: ['node-gyp-build', 'esbuild'] })
+    const fs = await import('node:fs')
+    const { pathToFileURL } = await import('node:url')
+    const bundle = ${JSON.stringify(path.join(dir, 'native-bundle-as.mjs'))}
+    fs.writeFileSync(bundle, outputFiles[0].text)
+    const { loadNativeBackend } = await import(pathToFileURL(bundle).href)
+    const { createRequire } = await import('node:module')
+    const addon = createRequire(${JSON.stringify(root + '/')})('node-gyp-build')(${JSON.stringify(root)})
+    console.log(JSON.stringify({ maxMap: addon.maxMapBytes, maxView: loadNativeBackend(${JSON.stringify(root)}).capabilities.maxViewBytes }))
+  `
+  const limitKiB = 6 * 2 ** 20 // 6 GiB: room for Node, not for a 6 GiB mapping besides
+  const result = spawnSync('/bin/sh', ['-c', `ulimit -v ${limitKiB} && exec "$0" "$@"`, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' })
+  if (result.error?.code === 'ENOENT') return // no /bin/sh
+  assert.is(result.status, 0, result.stderr)
+  const { maxMap, maxView } = JSON.parse(result.stdout.trim())
+  assert.ok(maxMap > 0 && maxMap < limitKiB * 1024, `maxMapBytes ${maxMap} under a limit of ${limitKiB * 1024} bytes`)
+  assert.is(maxView, Math.min(MAX, maxMap), 'maxViewBytes')
+})
+
 test('a buffer larger than the runtime allows: its error, no crash, nothing left behind', () => {
   // Node 20 refuses external buffers over 4 GiB, and calls the finalizer before it returns.
   if (MAX >= 2 ** 40) return
@@ -497,7 +533,10 @@ function backendScript() {
 }
 
 test('src/native.ts loads and probes; a resized-away mapping acts as closed', () => {
-  assert.equal(JSON.parse(child(backendScript())), ['native', 0, 200, MAX, 'ERR_MMAPFILE_CLOSED'])
+  const [name, before, after, maxView, code] = JSON.parse(child(backendScript()))
+  assert.equal([name, before, after, code], ['native', 0, 200, 'ERR_MMAPFILE_CLOSED'])
+  // the engine's limit, or the address space where that is smaller (never on 64-bit Node 20)
+  assert.ok(maxView <= MAX && maxView >= Math.min(MAX, 2 ** 40), `maxViewBytes ${maxView}`)
 })
 
 test('src/native.ts fails catchably under the injected cage', () => {

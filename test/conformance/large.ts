@@ -3,7 +3,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import type { Ctx } from './ctx'
-import { heldSnapshot, bytesOf, expectThrow, readAt, sameBytes, tmpFile } from '../helpers'
+import { heldSnapshot, bytesOf, expectThrow, readAt, sameBytes, tmpFile, writeAt } from '../helpers'
 
 const GiB = 2 ** 30
 const SIZE = 6 * GiB
@@ -32,24 +32,13 @@ export default function register (ctx: Ctx): void {
   })
 
   // --- errors first
-  s('mapping the whole file without a window is a RangeError that says to use offset/length', () => {
-    const held = heldSnapshot()
-    const max: number = api.capabilities.maxViewBytes
-    assert.ok(SIZE > max, `maxViewBytes ${max} is at least 6 GiB: the whole file would be mapped`)
-    for (const mode of ['r', 'rw']) {
-      const e = expectThrow(() => api.open(p, Uint8Array, mode), { type: RangeError }, `open(<6 GiB>, Uint8Array, '${mode}')`)
-      assert.match(e.message, /offset/, 'the message mentions offset')
-      assert.match(e.message, /length/, 'the message mentions length')
-      expectThrow(() => api.open(p, Float64Array, mode, { offset: 3 }), { type: RangeError }, `open(<6 GiB>, Float64Array, '${mode}', { offset: 3 })`)
-    }
-    held('after the refused opens')
-  })
-
-  s('a window one byte larger than maxViewBytes is a RangeError; offsets past the end too', () => {
+  s('a window one byte larger than maxViewBytes is a RangeError that says to use offset/length; offsets past the end too', () => {
     const held = heldSnapshot()
     const max: number = api.capabilities.maxViewBytes
     // API.md: for open, the message says to map a window with offset/length
-    for (const [opts, what] of [[{ offset: 0, length: max + 1 }, '{ length: maxViewBytes + 1 }'], [{ offset: SIZE - max - 1 }, '{ offset: size - maxViewBytes - 1 }']] as const) {
+    const tooLarge: Array<[object, string]> = [[{ offset: 0, length: max + 1 }, '{ length: maxViewBytes + 1 }']]
+    if (SIZE > max) tooLarge.push([{ offset: SIZE - max - 1 }, '{ offset: size - maxViewBytes - 1 }'])
+    for (const [opts, what] of tooLarge) {
       const e = expectThrow(() => api.open(p, Uint8Array, 'r', opts), { type: RangeError }, `open(<6 GiB>, ${what})`)
       assert.match(e.message, /offset/, `${what}: the message mentions offset`)
       assert.match(e.message, /length/, `${what}: the message mentions length`)
@@ -58,6 +47,46 @@ export default function register (ctx: Ctx): void {
     expectThrow(() => api.open(p, Uint8Array, 'r', { offset: SIZE - 4, length: 5 }), { type: RangeError }, 'open(<6 GiB>, { offset: size - 4, length: 5 })')
     expectThrow(() => api.open(p, Uint8Array, 'r', { offset: 2 ** 53, length: 1 }), { type: RangeError }, 'open(<6 GiB>, { offset: 2 ** 53 })')
     held('after the refused opens')
+  })
+
+  // Where maxViewBytes is under 6 GiB (Node 20 and Bun: 4 GiB; wasm), the whole file is refused;
+  // where it is not (Node 22+ and Deno take views of terabytes), it is mapped whole.
+  s('the whole file: a RangeError that says to use offset/length if larger than maxViewBytes, else one view of 6 GiB', () => {
+    const held = heldSnapshot()
+    const max: number = api.capabilities.maxViewBytes
+    if (SIZE > max) {
+      for (const mode of ['r', 'rw']) {
+        const e = expectThrow(() => api.open(p, Uint8Array, mode), { type: RangeError }, `open(<6 GiB>, Uint8Array, '${mode}')`)
+        assert.match(e.message, /offset/, 'the message mentions offset')
+        assert.match(e.message, /length/, 'the message mentions length')
+        expectThrow(() => api.open(p, Float64Array, mode, { offset: 3 }), { type: RangeError }, `open(<6 GiB>, Float64Array, '${mode}', { offset: 3 })`)
+      }
+    } else {
+      for (const mode of ['r', 'rw']) {
+        const v = api.open(p, Uint8Array, mode)
+        assert.is(v.length, SIZE, `'${mode}': the view's length`)
+        assert.is(api.info(v).byteLength, SIZE, `'${mode}': info().byteLength`)
+        for (const [at, byte] of MARKS) assert.is(v[at], byte, `'${mode}': the marker at ${at}`)
+        api.close(v)
+        const f = api.open(p, Float64Array, mode, { offset: 3 })
+        assert.is(f.length, Math.floor((SIZE - 3) / 8), `'${mode}': a Float64Array from offset 3`)
+        const bytes = bytesOf(f)
+        for (const [at, byte] of MARKS.filter(([at]) => at - 3 < f.byteLength)) {
+          assert.is(bytes[at - 3], byte, `'${mode}': the marker at ${at} through the Float64Array's bytes`)
+        }
+        api.close(f)
+      }
+      // a write through the whole 'rw' view reaches the file past 4 GiB
+      const at = 2 ** 32 + 2
+      const before = readAt(p, at, 1)
+      const w = api.open(p, Uint8Array, 'rw')
+      w[at] = 0x5a
+      api.close(w)
+      sameBytes(readAt(p, at, 1), [0x5a], `the byte at ${at} written through the whole view`)
+      writeAt(p, at, before)
+      assert.is(fs.statSync(p).size, SIZE, 'the file keeps its size')
+    }
+    held('after the whole-file views')
   })
 
   // --- happy path
