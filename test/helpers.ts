@@ -110,6 +110,43 @@ export function vmSizeBytes (): number {
   return m === null ? NaN : Number(m[1]) * 1024
 }
 
+// ---------------------------------------------------------------------------------------------
+// Garbage collection. The runners give every runtime a way: node --expose-gc, bun --expose-gc
+// (or Bun.gc), deno --v8-flags=--expose-gc.
+
+/** One full, synchronous collection. */
+export function collectGarbage (): void {
+  const g = globalThis as { gc?: () => void, Bun?: { gc: (force: boolean) => void } }
+  if (typeof g.gc === 'function') g.gc()
+  else if (g.Bun !== undefined) g.Bun.gc(true)
+  else throw new Error('the tests need to collect garbage: run them with --expose-gc')
+}
+
+/**
+ * Collections with turns of the event loop between them, where finalizers run (later than the
+ * collection in JavaScriptCore) and engines free what was swept (V8 on a background thread).
+ */
+export async function collect (rounds = 4): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    collectGarbage()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/**
+ * How much VmSize has grown since `before` once garbage is collected: collects until the growth is
+ * under `bound`, for at most `rounds` rounds. Memory that is only waiting for the collector comes
+ * back; memory that leaked does not.
+ */
+export async function vmGrowthOnceCollected (before: number, bound: number, rounds = 40): Promise<number> {
+  let grown = vmSizeBytes() - before
+  for (let i = 0; i < rounds && grown >= bound; i++) {
+    await collect(1)
+    grown = vmSizeBytes() - before
+  }
+  return grown
+}
+
 /** Asserts that nothing under `prefix` is mapped or held open by this process. */
 export function assertNothingHeld (what: string, prefix: string): void {
   assert.equal(mapsLines(prefix), [], `${what}: mappings left in /proc/self/maps`)
@@ -305,7 +342,12 @@ import * as fs from 'node:fs'
 const report = (o) => process.stdout.write(JSON.stringify(o, (k, v) => typeof v === 'bigint' ? v.toString() : v) + '\\n')
 const maps = (needle) => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes(needle))
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
-const collect = async (rounds = 6) => { for (let i = 0; i < rounds; i++) { globalThis.gc(); await tick() } }
+const gc = typeof globalThis.gc === 'function' ? globalThis.gc : () => globalThis.Bun.gc(true)
+const collect = async (rounds = 6) => { for (let i = 0; i < rounds; i++) { gc(); await tick() } }
+// Collects until done() holds, for at most that many rounds: a dropped view is closed once the
+// collector has found it unreachable and its finalizer has run, which can take JavaScriptCore
+// (Bun: conservative stack scanning, finalizers on a later turn) more rounds than V8.
+const collectUntil = async (done, rounds = 100) => { for (let i = 0; i < rounds && !done(); i++) { gc(); await tick() } }
 const args = process.argv.slice(2)
 `
 }

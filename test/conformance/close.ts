@@ -5,18 +5,9 @@ import * as fs from 'node:fs'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  assertChildOk, heldSnapshot, childPrelude, childReport, closedError, expectReject, expectThrow, fds,
+  assertChildOk, collect, heldSnapshot, childPrelude, childReport, closedError, expectReject, expectThrow, fds,
   fileBytes, fileWith, mapsLines, pattern, runChild, sameBytes, tmpDir, tmpFile, vmSizeBytes
 } from '../helpers'
-
-/** Full collections with turns of the event loop between them (the runner passes --expose-gc). */
-async function collect (rounds = 4): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc
-  for (let i = 0; i < rounds; i++) {
-    gc?.()
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 /** Every kind of view, made fresh. */
 function makers (api: any): Array<[string, () => any]> {
