@@ -8,7 +8,7 @@
 //   node scripts/test-runtimes.mjs bun deno            only these runtimes
 //   node scripts/test-runtimes.mjs --no-bundle         run build/test/*.mjs as they are
 //
-// Prints a table runtime × backend × result and ends with 'N passed, N failed' over all runs;
+// Prints a table runtime × backend × result and ends with 'N passed, N failed' over the tests of all runs;
 // exits 1 if a run that should pass did not.
 import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -145,6 +145,8 @@ if (!process.argv.includes('--no-bundle')) bundleSuite()
 const rows = []
 let runsPassed = 0
 let runsFailed = 0
+let testsPassed = 0
+let testsFailed = 0
 for (const runtime of runtimes) {
   const v = version(runtime)
   for (const backend of BACKENDS) {
@@ -162,6 +164,9 @@ for (const runtime of runtimes) {
       console.log(`  exit ${r.status}; the whole output is in ${path.relative(root, log)}\n${shown.map((l) => `    ${l}`).join('\n')}`)
     }
     ok ? runsPassed++ : runsFailed++
+    testsPassed += r.passed
+    // A run that crashed or exited non-zero counts as at least one failed test.
+    testsFailed += ok ? 0 : Math.max(r.failed, 1)
     rows.push([runtime.name, v, backend, result, String(r.passed), String(r.failed), r.finished ? '' : reason(r.output, r.status)])
   }
 }
@@ -174,5 +179,6 @@ console.log(line(header))
 console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`)
 for (const row of rows) console.log(line(row))
 console.log('')
-console.log(`test-runtimes: ${runsPassed} passed, ${runsFailed} failed`)
+console.log(`test-runtimes: ${runsPassed} of ${runsPassed + runsFailed} runs passed`)
+console.log(`test-runtimes: ${testsPassed} passed, ${testsFailed} failed`)
 process.exit(runsFailed === 0 ? 0 : 1)
