@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { pattern } from './pattern.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bundlePath = join(root, 'dist', 'browser', 'index.mjs')
@@ -25,16 +26,6 @@ const chromiumArgs = [
 /** How long the page may take to report before we give up on it: a guard against a hang, not a measure. */
 const PAGE_DEADLINE_MS = 120_000
 
-/** The same bytes as pattern(4096, 7) in cases.mjs, served for the fetch Response case. */
-function pattern (n, seed = 1) {
-  const out = new Uint8Array(n)
-  let x = (seed * 2654435761) >>> 0
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0
-    out[i] = (x >>> 16) & 0xff
-  }
-  return out
-}
 
 // ---------------------------------------------------------------------------------------------
 // The page run, once, before the tests are declared: each reported case becomes a test.
@@ -48,6 +39,7 @@ function serve () {
   const routes = {
     '/': () => ['text/html', readFileSync(join(root, 'test', 'browser', 'page.html'))],
     '/cases.mjs': () => ['text/javascript', readFileSync(join(root, 'test', 'browser', 'cases.mjs'))],
+    '/pattern.mjs': () => ['text/javascript', readFileSync(join(root, 'test', 'pattern.mjs'))],
     '/mmapfile.mjs': () => ['text/javascript', readFileSync(bundlePath)],
     '/fixture.bin': () => ['application/octet-stream', pattern(4096, 7)]
   }

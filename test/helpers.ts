@@ -6,6 +6,7 @@ import * as path from 'node:path'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import * as assert from 'uvu/assert'
+import { pattern as patternBytes } from './pattern.mjs'
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 export const childDir = path.join(repoRoot, 'build', 'test', 'children')
@@ -40,16 +41,8 @@ export function fileWith (bytes: Uint8Array | number, name = 'f.bin'): string {
   return p
 }
 
-/** Deterministic, non-repeating-looking bytes: byte i of the file is pattern(...)[i]. */
-export function pattern (n: number, seed = 1): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n)
-  let x = (seed * 2654435761) >>> 0
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0
-    out[i] = (x >>> 16) & 0xff
-  }
-  return out
-}
+/** Deterministic bytes: see pattern.mjs, which the browser page shares. */
+export const pattern: (n: number, seed?: number) => Uint8Array<ArrayBuffer> = patternBytes
 
 export function fileBytes (p: string): Uint8Array {
   return new Uint8Array(fs.readFileSync(p))

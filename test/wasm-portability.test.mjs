@@ -4,22 +4,16 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { build } from 'esbuild'
-import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { buildModuleIfStale } from './wasm-module.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const CHUNK = 65536
 
-const wasm = path.join(root, 'build/mmapfile.wasm')
-const sources = [path.join(root, 'asconfig.json'),
-  ...fs.readdirSync(path.join(root, 'assembly')).map((name) => path.join(root, 'assembly', name))]
-const built = fs.existsSync(wasm) ? fs.statSync(wasm).mtimeMs : 0
-if (sources.some((source) => fs.statSync(source).mtimeMs > built)) {
-  execFileSync(process.execPath, ['scripts/build-wasm.mjs'], { cwd: root, stdio: 'inherit' })
-}
+buildModuleIfStale(root)
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-wasm-shim-'))
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))

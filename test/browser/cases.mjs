@@ -7,6 +7,7 @@ import mmapfile, {
   create, open, close, sync, syncAsync, malloc, free, gccreate, gcmalloc, resize, advise, info, struct, files,
   PAGE_SIZE, capabilities, backend, backendError, StructArray
 } from '/mmapfile.mjs'
+import { pattern } from '/pattern.mjs'
 
 // ---------------------------------------------------------------------------------------------
 // A few asserts, enough to say what went wrong.
@@ -61,16 +62,6 @@ async function rejects (promise, type, expect = {}) {
   throw new Failure(`expected a rejected promise (${type.name}), it resolved`)
 }
 
-/** Deterministic bytes: pattern(n, seed)[i] is the same every run. */
-function pattern (n, seed = 1) {
-  const out = new Uint8Array(n)
-  let x = (seed * 2654435761) >>> 0
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0
-    out[i] = (x >>> 16) & 0xff
-  }
-  return out
-}
 
 const bytesOf = (view) => new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
 
