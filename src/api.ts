@@ -99,8 +99,22 @@ interface Open {
   autoClose: boolean
 }
 
-/** Every view handed out, open (an `Open`) or closed (null). */
-type Registry = WeakMap<object, Open | null>
+/** What the front remembers of a closed view: only what it was, so that free can tell. */
+interface Closed {
+  readonly closed: true
+  readonly kind: Open['kind']
+}
+const CLOSED: { readonly [K in Open['kind']]: Closed } = {
+  file: Object.freeze({ closed: true, kind: 'file' }),
+  memory: Object.freeze({ closed: true, kind: 'memory' })
+}
+
+/** Every view handed out, open or closed. */
+type Registry = WeakMap<object, Open | Closed>
+
+function isClosed(entry: Open | Closed): entry is Closed {
+  return 'closed' in entry
+}
 
 function checkType(fn: string, type: unknown): ViewType {
   if (type === undefined) return Uint8Array
@@ -157,7 +171,7 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
   function lookUp(fn: string, view: unknown): Open {
     const open = typeof view === 'object' && view !== null ? views.get(view) : undefined
     if (open === undefined) throw argTypeError(fn, `expected a view made by mmapfile, got ${describe(view)}`)
-    if (open === null) throw closedError(fn)
+    if (isClosed(open)) throw closedError(fn)
     return open
   }
 
@@ -198,12 +212,17 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
       throw rangeError(fn, `data is ${data.byteLength} bytes, longer than the file's ${byteLength}`)
     }
     checkFits(fn, byteLength)
+    // The source bytes are taken before the file is touched: data over a detached buffer (a closed
+    // view, say) must fail here, not after the file was created.
+    let source: Uint8Array | null = null
+    try {
+      if (data !== undefined) source = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    } catch {
+      throw argTypeError(fn, 'data is over a detached buffer (a closed view?)')
+    }
     return mapFile(fn, path, viewType, (absolute) => {
       const mapping = backend.create(absolute, byteLength)
-      if (data !== undefined) {
-        new Uint8Array(mapping.buffer, mapping.byteOffset, mapping.byteLength)
-          .set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
-      }
+      if (source !== null) new Uint8Array(mapping.buffer, mapping.byteOffset, mapping.byteLength).set(source)
       return mapping
     }, 'rw', 0, autoClose)
   }
@@ -235,11 +254,11 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
 
   function release(fn: string, view: unknown, kinds: 'any' | 'memory'): void {
     const open = typeof view === 'object' && view !== null ? views.get(view) : undefined
-    if (open === null) return
     if (open === undefined) throw argTypeError(fn, `expected a view made by mmapfile, got ${describe(view)}`)
     if (kinds === 'memory' && open.kind !== 'memory') {
       throw argTypeError(fn, 'free releases malloc views; use close for a file view')
     }
+    if (isClosed(open)) return
     try {
       backend.close(open.mapping)
     } catch (error) {
@@ -248,7 +267,7 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
       // is a no-op.
       throw withContext(error, fn, open.path)
     }
-    views.set(view as object, null)
+    views.set(view as object, CLOSED[open.kind])
     if (open.autoClose) collector.unregister(open)
     open.autoClose = false
   }
@@ -313,7 +332,7 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
       } catch (error) {
         throw withContext(error, 'resize', open.path)
       }
-      views.set(view, null)
+      views.set(view, CLOSED[open.kind])
       if (open.autoClose) collector.unregister(open)
       return register(open, open.autoClose) as typeof view
     },

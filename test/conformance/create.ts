@@ -45,6 +45,21 @@ export default function register (ctx: Ctx): void {
     })
   }
 
+  s('data over a detached buffer (a closed view) is a TypeError; no file is left, an existing file is untouched', () => {
+    const held = heldSnapshot()
+    const closed = api.malloc(8)
+    api.free(closed)
+    const p = tmpFile()
+    expectThrow(() => api.create(p, 8, Uint8Array, closed), { type: TypeError }, 'create(p, 8, Uint8Array, a freed view)')
+    assert.not.ok(fs.existsSync(p), 'a file was left behind')
+    const existing = tmpFile()
+    const old = pattern(100)
+    fs.writeFileSync(existing, old)
+    expectThrow(() => api.create(existing, 8, Uint8Array, closed), { type: TypeError }, 'create(existing, 8, Uint8Array, a freed view)')
+    sameBytes(fileBytes(existing), old, 'an existing file after a create refused for its data')
+    held('after the failed creates')
+  })
+
   s('data longer than the file is a RangeError; no file is left, an existing file is untouched', () => {
     const held = heldSnapshot()
     const p = tmpFile()

@@ -134,6 +134,7 @@ export default function register (ctx: Ctx): void {
     c[0] = 5
     api.close(c)
     assert.is(fileBytes(q)[0], 5, 'the created view still wrote back')
+    expectThrow(() => api.free(c), { type: TypeError }, 'free(<closed file view>): still a file view')
   })
 
   f('free empties the view and every view over its buffer; a second free is a no-op', () => {
