@@ -344,7 +344,3 @@ const collectUntil = async (done, rounds = 100) => { for (let i = 0; i < rounds 
 const args = process.argv.slice(2)
 `
 }
-
-export function entryOf (backend: 'native' | 'wasm'): string {
-  return `mmapfile/${backend}`
-}

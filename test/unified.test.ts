@@ -227,7 +227,7 @@ import m = require('mmapfile')
 import w = require('mmapfile/wasm')
 const a: Int32Array = m.create('x', 1, Int32Array)
 const b: Int32Array = w.create('x', 1, Int32Array)
-// @ts-expect-error an Int32Array view is not a Uint8Array
+// @ts-expect-error an Int32Array view is not a Uint16Array
 const c: Uint16Array = m.create('x', 1, Int32Array)
 export = { a, b, c }
 `)
