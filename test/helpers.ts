@@ -3,7 +3,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import * as assert from 'uvu/assert'
 import { pattern as patternBytes } from './pattern.mjs'
@@ -322,6 +322,23 @@ export function childReport<T = any> (r: ChildResult, what: string): T {
   } catch {
     return assert.unreachable(`${what}: no JSON report from the child: ${describeChild(r)}`) as never
   }
+}
+
+let witnessLibrary: string | null = null
+
+/**
+ * The LD_PRELOAD library of test/sync-witness.c, compiled once per run: a child run with it logs
+ * every msync/fsync/fdatasync it makes to $MMAPFILE_SYNC_LOG, so that a durability test can see
+ * that sync really asked the disk (on native, the bytes alone would survive SIGKILL anyway).
+ */
+export function syncWitness (): string {
+  if (witnessLibrary === null) {
+    const out = path.join(tmpDir, 'sync-witness.so')
+    const r = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', out, path.join(repoRoot, 'test', 'sync-witness.c'), '-ldl'], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`compiling test/sync-witness.c failed: ${r.error?.message ?? r.stderr}`)
+    witnessLibrary = out
+  }
+  return witnessLibrary
 }
 
 /**

@@ -7,7 +7,7 @@ import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
   childPrelude, describeChild, expectReject, expectThrow, fileBytes, fileWith, pattern, runChild, sameBytes,
-  tmpFile, writeAt
+  syncWitness, tmpFile, writeAt
 } from '../helpers'
 import type { ChildResult } from '../helpers'
 
@@ -165,15 +165,25 @@ v.set([1, 2, 3], 0); v[4095] = 9
 m.close(v)`]
   ]
   for (const [name, body] of durability) {
-    s(`durable: ${name}, then SIGKILL: the file holds the bytes`, async () => {
+    s(`durable: ${name}, then SIGKILL: the file holds the bytes, and the disk was asked`, async () => {
       const p = tmpFile()
+      const log = tmpFile('sync.log')
       if (name.startsWith('open')) fs.writeFileSync(p, new Uint8Array(4096))
+      // The last line of each body is the call that must make the bytes durable; the witness
+      // library logs what it asks of the disk after the mark.
+      const lines = body.trim().split('\n')
+      const call = lines.pop()
       const r = await runChild(`${prelude}
-${body}
+${lines.join('\n')}
+fs.appendFileSync(process.env.MMAPFILE_SYNC_LOG, 'mark\\n')
+${call}
 process.stdout.write('synced\\n')
 process.kill(process.pid, 'SIGKILL')
-`, { args: [p] })
+`, { args: [p], env: { LD_PRELOAD: syncWitness(), MMAPFILE_SYNC_LOG: log } })
       assertKilled(r, name)
+      const asked = fs.readFileSync(log, 'utf8').split('mark\n')[1] ?? ''
+      assert.ok(/^(msync \d+ MS_SYNC 0|fsync 0|fdatasync 0)$/m.test(asked),
+        `${name}: no successful msync(MS_SYNC), fsync or fdatasync after the writes; the log after the mark: ${JSON.stringify(asked)}`)
       const expected = new Uint8Array(4096)
       if (name.includes('odd offset')) {
         expected.set([1, 2, 3], 1)
