@@ -17,12 +17,12 @@
 
 import {
   path_open, path_unlink_file, fd_pread, fd_pwrite, fd_sync, fd_filestat_get, fd_filestat_set_size,
-  fd_close, random_get, ROOT_FD, LOOKUP_SYMLINK_FOLLOW, O_CREAT, O_EXCL, O_TRUNC, RIGHT_FD_DATASYNC,
+  fd_close, random_get, ROOT_FD, LOOKUP_SYMLINK_FOLLOW, O_CREAT, O_EXCL, RIGHT_FD_DATASYNC,
   RIGHT_FD_READ, RIGHT_FD_SEEK, RIGHT_FD_SYNC, RIGHT_FD_WRITE, RIGHT_FD_FILESTAT_GET,
   RIGHT_FD_FILESTAT_SET_SIZE, FILETYPE_DIRECTORY, FILETYPE_REGULAR_FILE, FDFLAGS_NONBLOCK, ERRNO_IO, ERRNO_NODEV, ERRNO_ISDIR,
   ERRNO_NAMETOOLONG, ERRNO_NOMEM
 } from './wasi'
-import { CHUNK, FP_BYTES, KEY1, KEY2, KEY_BYTES, hashChunk, hashTwoChunks, hashZeros, sameFingerprint } from './hash'
+import { CHUNK, FP_BYTES, KEY1, KEY2, hashChunk, hashTwoChunks, hashZeros, sameFingerprint } from './hash'
 
 const PAGE: usize = 65536
 /** Where the mapped bytes start. */
@@ -64,7 +64,7 @@ const OP_MMAP: i32 = 10
 const HOW_READ: u32 = 0
 const HOW_READ_WRITE: u32 = 1
 const HOW_CREATE_NEW: u32 = 2
-const HOW_CREATE_OR_TRUNCATE: u32 = 3
+const HOW_CREATE_OR_OPEN: u32 = 3
 
 // map()'s flags.
 const MAP_READ: u32 = 1
@@ -265,7 +265,8 @@ function relativePath(length: usize): usize {
 }
 
 /** Opens the absolute path (pathLength bytes in the path buffer): `how` 0 read, 1 read-write,
- *  2 create a new file (fails if it exists), 3 create or truncate; returns the fd or -errno. */
+ *  2 create a new file (fails if it exists), 3 create or open (never truncates: the caller sizes the
+ *  file once everything else has worked); returns the fd or -errno. */
 export function open_path(pathLength: usize, how: u32): i32 {
   if (pathLength > PATH_BYTES) return fail(OP_OPEN, ERRNO_NAMETOOLONG)
   let skip = relativePath(pathLength)
@@ -279,7 +280,7 @@ export function open_path(pathLength: usize, how: u32): i32 {
   if (how != HOW_READ) rights |= RIGHT_FD_WRITE | RIGHT_FD_FILESTAT_SET_SIZE
   let oflags: u16 = 0
   if (how == HOW_CREATE_NEW) oflags = O_CREAT | O_EXCL
-  else if (how == HOW_CREATE_OR_TRUNCATE) oflags = O_CREAT | O_TRUNC
+  else if (how == HOW_CREATE_OR_OPEN) oflags = O_CREAT
   // Non-blocking, so that opening a FIFO does not wait for a writer (file_size then refuses it).
   const err = path_open(ROOT_FD, LOOKUP_SYMLINK_FOLLOW, PATH + skip, length, oflags, rights, 0, FDFLAGS_NONBLOCK, RESULT)
   if (err != 0) return fail(OP_OPEN, err)
@@ -392,8 +393,12 @@ export function flush(start: usize, end: usize, durable: u32): i32 {
 }
 
 /** Resizes the window to `length` bytes: the file to offset + length (for a file), memory grown once
- *  if needed, growth zero-filled. Returns 0 or -errno; on failure the window is as it was (the chunk
- *  at the old or new end may have been written back: that is all). */
+ *  if needed, growth zero-filled in memory and in the file (a window that ended before the end of the
+ *  file does not show the file's old bytes there, and neither does the file). Returns 0 or -errno.
+ *  On failure the window is as it was (the chunk at the old or new end may have been written back:
+ *  that is all) and so is the file: it is changed only once memory has room, but for growing past its
+ *  end, which is undone if memory cannot grow. Memory that grew stays grown (the caller sees a new
+ *  buffer): only a cut failing right after memory grew does that. */
 export function resize(length: usize): i32 {
   if (length > MAX_WINDOW) return fail(OP_MMAP, ERRNO_NOMEM)
   const old = mapLength
@@ -408,14 +413,37 @@ export function resize(length: usize): i32 {
     const err = fillKeys(keyBytesFor(length))
     if (err < 0) return err
   }
-  if (mapFd >= 0) {
-    const err = set_file_size(mapFd, <f64>(mapOffset + length))
-    if (err < 0) return err
-    unsynced = true
+  // Growing: first what can be undone, the file growing past its end (or failing to: too large, no
+  // space), then memory, which detaches the view's buffer and cannot be undone.
+  let size: u64 = 0
+  let extended = false
+  if (mapFd >= 0 && length > old) {
+    const got = file_size(mapFd)
+    if (got < 0) return <i32>got
+    size = <u64>got
+    if (mapOffset + length > size) {
+      const err = set_file_size(mapFd, <f64>(mapOffset + length))
+      if (err < 0) return err
+      extended = true
+      unsynced = true
+    }
   }
   if (!ensureMemory(bytesNeeded(mapOffset, length, tracked))) {
-    if (mapFd >= 0) set_file_size(mapFd, <f64>(mapOffset + old))
+    if (extended) set_file_size(mapFd, <f64>size)
     return fail(OP_MMAP, ERRNO_NOMEM)
+  }
+  // Cut the file at the window's new end (shrinking, or the same length), or at its old end and then
+  // extend it (growing a window that ended before the end of the file: the file then holds zeros
+  // there, as the view does, and a zero written there later is not taken for unchanged).
+  if (mapFd >= 0 && (length <= old || size > mapOffset + old)) {
+    let err = set_file_size(mapFd, <f64>(mapOffset + common))
+    if (err == 0 && length > old) err = set_file_size(mapFd, <f64>(mapOffset + length))
+    if (err < 0) {
+      // Unlikely (the file just took a size): undo what can be; bytes past the window may be gone.
+      if (extended) set_file_size(mapFd, <f64>size)
+      return err
+    }
+    unsynced = true
   }
   const newFps = (WINDOW + length + 15) & ~(<usize>15)
   if (tracked) {
@@ -461,9 +489,4 @@ export function last_syscall(): i32 {
 /** The largest window in bytes. */
 export function max_window(): f64 {
   return <f64>MAX_WINDOW
-}
-
-/** Window address (fixed). */
-export function window(): usize {
-  return WINDOW
 }

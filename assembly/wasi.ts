@@ -44,7 +44,6 @@ export const ROOT_FD: u32 = 3
 export const LOOKUP_SYMLINK_FOLLOW: u32 = 1
 export const O_CREAT: u16 = 1
 export const O_EXCL: u16 = 4
-export const O_TRUNC: u16 = 8
 
 export const RIGHT_FD_DATASYNC: u64 = 1
 export const RIGHT_FD_READ: u64 = 2
@@ -59,7 +58,6 @@ export const FDFLAGS_NONBLOCK: u16 = 4
 export const FILETYPE_DIRECTORY: u8 = 3
 export const FILETYPE_REGULAR_FILE: u8 = 4
 
-export const ERRNO_EXIST: i32 = 20
 export const ERRNO_IO: i32 = 29
 export const ERRNO_ISDIR: i32 = 31
 export const ERRNO_NAMETOOLONG: i32 = 37

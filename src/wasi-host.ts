@@ -9,7 +9,7 @@
 
 import { randomFillSync } from 'node:crypto'
 import {
-  closeSync, constants, fdatasyncSync, fsync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync,
+  closeSync, constants, fsync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync,
   unlinkSync, writeSync
 } from 'node:fs'
 import { resolve } from 'node:path'
@@ -174,17 +174,6 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
         if (node === undefined) return ERRNO_BADF
         try {
           fsyncSync(node)
-          return ERRNO_SUCCESS
-        } catch (error) {
-          return errnoFrom(error)
-        }
-      },
-
-      fd_datasync(fd: number): number {
-        const node = nodeFd(fd)
-        if (node === undefined) return ERRNO_BADF
-        try {
-          fdatasyncSync(node)
           return ERRNO_SUCCESS
         } catch (error) {
           return errnoFrom(error)

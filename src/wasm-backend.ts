@@ -13,7 +13,7 @@
 
 import wasmBytes from '../build/mmapfile.wasm'
 import type { Backend, Capabilities, Mapping } from './backend.js'
-import { describeErrno } from './wasm-errno.js'
+import { ERRNO_EXIST, describeErrno } from './wasm-errno.js'
 
 /**
  * A WASI preview1 host. Called once per module instance with a getter of that instance's memory (read
@@ -73,12 +73,12 @@ interface Exports {
 const HOW_READ = 0
 const HOW_READ_WRITE = 1
 const HOW_CREATE_NEW = 2
-const HOW_CREATE_OR_TRUNCATE = 3
+const HOW_CREATE_OR_OPEN = 3
 const MAP_READ = 1
 const MAP_TRACK = 2
 const MAP_UNSYNCED = 4
 const PATH_BYTES = 4096
-const ERRNO_EXIST = 20
+const ERRNO_BUSY = 10
 const SYSCALLS = ['', 'open', 'read', 'write', 'fsync', 'ftruncate', 'fstat', 'close', 'unlink', 'getrandom', 'mmap']
 
 const EMPTY = new ArrayBuffer(0)
@@ -169,6 +169,12 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     if (fd >= 0) control.close_fd(fd)
   }
 
+  // The fd of an 'rw' mapping dropped without close is closed once the mapping is collected (the
+  // front holds it only while a view of it lives). The held value is the fd alone: holding the
+  // mapping or its buffer would keep the mapping alive. What was not written back is lost, as the
+  // view that held it is. Registered by open and create; close unregisters; resize keeps the mapping.
+  const dropped = new FinalizationRegistry<number>(closeQuietly)
+
   function tooLarge(byteLength: number): RangeError {
     return new RangeError(`the window of ${byteLength} bytes is larger than the largest view (${maxViewBytes} bytes); ` +
       'map a window with options.offset and options.length')
@@ -224,6 +230,56 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     check(result, exports)
   }
 
+  // The live file mappings, by the absolute path the front passes, with their window ends. Native
+  // keeps the same table by inode (native/registry.c), where cutting a file under another mapping
+  // would kill the process (SIGBUS); wasm views are copies and cannot crash, but both backends keep
+  // one rule: create of a file with another non-empty live mapping, and a resize that would cut the
+  // file below another live mapping's window end, fail with EBUSY and change nothing. By path, so
+  // another name of the same file (a link) is not seen. Weak, as native's finalizer unmaps a view
+  // dropped without close: such a mapping no longer counts once it is collected.
+  interface Tracked { path: string, ref: WeakRef<WasmMapping> }
+  const mapped = new Map<string, Set<WeakRef<WasmMapping>>>()
+  const trackedAs = new WeakMap<WasmMapping, Tracked>()
+  const untrackLost = new FinalizationRegistry<Tracked>((tracked) => forget(tracked))
+
+  function track(path: string, mapping: WasmMapping): WasmMapping {
+    const tracked = { path, ref: new WeakRef(mapping) }
+    let refs = mapped.get(path)
+    if (refs === undefined) mapped.set(path, refs = new Set())
+    refs.add(tracked.ref)
+    trackedAs.set(mapping, tracked)
+    untrackLost.register(mapping, tracked, mapping)
+    return mapping
+  }
+
+  function forget({ path, ref }: Tracked): void {
+    const refs = mapped.get(path)
+    refs?.delete(ref)
+    if (refs?.size === 0) mapped.delete(path)
+  }
+
+  function untrack(mapping: WasmMapping): void {
+    const tracked = trackedAs.get(mapping)
+    if (tracked === undefined) return
+    trackedAs.delete(mapping)
+    untrackLost.unregister(mapping)
+    forget(tracked)
+  }
+
+  /** The largest window end among the live mappings of `path` other than `except`; 0 if none. */
+  function mappedEnd(path: string, except?: WasmMapping): number {
+    let end = 0
+    for (const ref of mapped.get(path) ?? []) {
+      const other = ref.deref()
+      if (other !== undefined && other !== except && other.byteLength > 0) end = Math.max(end, other.offset + other.byteLength)
+    }
+    return end
+  }
+
+  function busy(syscall: string): Error {
+    return errnoError(ERRNO_BUSY, syscall)
+  }
+
   const defer: (callback: () => void) => void =
     typeof setImmediate === 'function' ? setImmediate : (callback) => setTimeout(callback, 0)
 
@@ -250,7 +306,8 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
         }
         // 'r' has everything it will ever read: the file's fd is not needed any more.
         if (mode === 'r') control.close_fd(fd)
-        return mapping
+        else dropped.register(mapping, fd, mapping)
+        return track(path, mapping)
       } catch (error) {
         closeQuietly(fd)
         throw error
@@ -259,22 +316,32 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
 
     create(path, byteLength) {
       if (byteLength > maxViewBytes) throw tooLarge(byteLength)
+      if (mappedEnd(path) > 0) throw busy('open') // emptying the file would cut another live view
       let created = true
       let fd = control.open_path(putPath(path), HOW_CREATE_NEW)
       if (fd === -ERRNO_EXIST) {
         created = false
-        fd = control.open_path(putPath(path), HOW_CREATE_OR_TRUNCATE)
+        fd = control.open_path(putPath(path), HOW_CREATE_OR_OPEN)
       }
       check(fd, control)
+      const mapping = new WasmMapping('rw', fd, 0, null)
       try {
-        check(control.set_file_size(fd, byteLength), control)
-        const mapping = new WasmMapping('rw', fd, 0, null)
+        // An existing file keeps its bytes until everything else has worked: it is a regular file
+        // and the instance is mapped (zeros, with their fingerprints).
+        const size = check(control.file_size(fd), control)
         if (byteLength > 0) {
           const { exports, address } = mapInstance(fd, 0, byteLength, MAP_TRACK | MAP_UNSYNCED)
           attach(mapping, exports, address, byteLength)
         }
-        return mapping
+        // Grown first, so that a size the file cannot take (EFBIG, ENOSPC) fails while its bytes are
+        // all there; then emptied and sized, so that no old byte shows.
+        if (size > 0 && byteLength > size) check(control.set_file_size(fd, byteLength), control)
+        if (size > 0) check(control.set_file_size(fd, 0), control)
+        check(control.set_file_size(fd, byteLength), control)
+        dropped.register(mapping, fd, mapping)
+        return track(path, mapping)
       } catch (error) {
+        release(mapping)
         closeQuietly(fd)
         if (created) control.unlink_path(putPath(path))
         throw error
@@ -296,11 +363,14 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
         flush(mapping, 0, mapping.byteLength)
         const fd = mapping.fd
         mapping.fd = -1
+        dropped.unregister(mapping)
         release(mapping)
+        untrack(mapping)
         check(control.close_fd(fd), control)
         return
       }
       release(mapping)
+      untrack(mapping)
     },
 
     sync(view, offset, length) {
@@ -345,6 +415,10 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
       const mapping = asMapping(view)
       if (mapping.kind === 'r') throw new TypeError('a read-only mapping cannot be resized')
       if (byteLength > maxViewBytes) throw tooLarge(byteLength)
+      // The file is cut at the smaller window end (growth first cuts what was past the window).
+      const tracked = trackedAs.get(mapping)
+      const keep = mapping.offset + Math.min(byteLength, mapping.byteLength)
+      if (tracked !== undefined && mappedEnd(tracked.path, mapping) > keep) throw busy('ftruncate')
       const { exports } = mapping
       if (exports === null) {
         // An empty mapping has no instance yet: make one of length 0, then resize it as any other.
@@ -360,6 +434,9 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
       const old = exports.memory.buffer
       const result = exports.resize(byteLength)
       count(exports)
+      // A failure after memory grew (a cut of the file failing right after another worked) leaves
+      // the window as it was, in the new buffer: keep the mapping whole for close.
+      if (result < 0 && exports.memory.buffer !== old) attach(mapping, exports, mapping.byteOffset, mapping.byteLength)
       check(result, exports)
       // Growing gave the memory a new buffer; if it did not grow, detach the old one here.
       if (exports.memory.buffer === old) exports.memory.grow(0)

@@ -85,6 +85,7 @@ const TABLE: ReadonlyArray<readonly [string, string]> = [
 
 export const ERRNO_SUCCESS = 0
 export const ERRNO_BADF = 8
+export const ERRNO_EXIST = 20
 export const ERRNO_INVAL = 28
 export const ERRNO_IO = 29
 export const ERRNO_NOTSUP = 58

@@ -29,6 +29,18 @@ await build({
   logLevel: 'warning'
 })
 const { loadWasmBackend, createWasmBackend, createNodeWasiHost } = await import(pathToFileURL(bundle).href)
+/** The public API on this backend (src/wasm-entry.ts), for child processes. */
+const entryBundle = path.join(dir, 'wasm-entry.mjs')
+await build({
+  entryPoints: [path.join(root, 'src/wasm-entry.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  loader: { '.wasm': 'binary' },
+  outfile: entryBundle,
+  logLevel: 'warning'
+})
 const backend = loadWasmBackend()
 
 let serial = 0
@@ -51,6 +63,16 @@ function pattern (n, seed = 1) {
 }
 
 const bytesOf = (m) => new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
+
+/** The file at p holds exactly `expected` (a short message, not a diff of every byte). */
+function sameFile (p, expected, what) {
+  const now = new Uint8Array(fs.readFileSync(p))
+  let at = 0
+  while (at < now.length && at < expected.length && now[at] === expected[at]) at++
+  if (at < now.length || at < expected.length) {
+    assert.unreachable(`${what}: ${now.length} bytes, expected ${expected.length}; first difference at ${at}`)
+  }
+}
 const openFds = () => fs.readdirSync('/proc/self/fd').length
 
 /** A backend whose WASI calls are counted and can be made to fail: faults[name] = errno. */
@@ -169,7 +191,7 @@ errors('create in a missing directory is ENOENT and leaves nothing', () => {
   assert.not.ok(fs.existsSync(path.dirname(p)))
 })
 
-errors('create that fails after making the file removes it; one that truncated a file keeps it', () => {
+errors('create that fails after making the file removes it; an existing file keeps its bytes', () => {
   const { backend: b, faults } = instrumented()
   faults.fd_filestat_set_size = 51 // ENOSPC
   const p = path.join(dir, 'never.bin')
@@ -178,10 +200,39 @@ errors('create that fails after making the file removes it; one that truncated a
     assert.is(e.message, 'no space left on device')
   })
   assert.not.ok(fs.existsSync(p), 'the file it created is gone')
-  const existing = file(pattern(10))
+  const data = pattern(1000)
+  const existing = file(data)
   throwsWith(() => b.create(existing, 100), systemError('ENOSPC', 'ftruncate'))
-  assert.ok(fs.existsSync(existing), 'a file that was there stays')
+  sameFile(existing, data, 'a file that was there keeps its bytes (sizing failed)')
+  delete faults.fd_filestat_set_size
+  // Mapping fails (no random bytes for the fingerprint keys), after the file was opened.
+  faults.random_get = 29 // EIO
+  throwsWith(() => b.create(p, 100), systemError('EIO', 'getrandom'))
+  assert.not.ok(fs.existsSync(p), 'the file it created is gone (mapping failed)')
+  throwsWith(() => b.create(existing, 100), systemError('EIO', 'getrandom'))
+  sameFile(existing, data, 'a file that was there keeps its bytes (mapping failed)')
   assert.is(b.stats.liveInstances, 0)
+})
+
+errors('create beyond the file size limit (EFBIG) keeps an existing file whole', () => {
+  const data = pattern(1000)
+  const existing = file(data)
+  const fresh = path.join(dir, 'efbig-new.bin')
+  // ulimit -f is in blocks of 512 or 1024 bytes depending on the shell: the limit is 10 or 20 KiB.
+  const child = `
+    import { loadWasmBackend } from ${JSON.stringify(pathToFileURL(bundle).href)}
+    const b = loadWasmBackend()
+    const codes = []
+    for (const p of ${JSON.stringify([existing, fresh])}) {
+      try { b.create(p, 1 << 20); codes.push('created') } catch (e) { codes.push(e.code + ' ' + e.syscall) }
+    }
+    console.log(JSON.stringify(codes))
+  `
+  const result = spawnSync('sh', ['-c', 'ulimit -f 20 && exec "$0" --input-type=module -e "$1"', process.execPath, child], { encoding: 'utf8' })
+  assert.is(result.status, 0, result.stderr)
+  assert.equal(JSON.parse(result.stdout), ['EFBIG ftruncate', 'EFBIG ftruncate'])
+  sameFile(existing, data, 'the existing file keeps its bytes')
+  assert.not.ok(fs.existsSync(fresh), 'the file it created is gone')
 })
 
 errors('a failed read leaves no mapping and no fd', () => {
@@ -426,6 +477,41 @@ close('a failed write-back keeps the mapping open and whole; the retry writes it
   assert.equal(new Uint8Array(fs.readFileSync(p)), expected)
 })
 
+close('views dropped without close give their descriptors back once collected', () => {
+  const n = 100
+  const child = `
+    import * as m from ${JSON.stringify(pathToFileURL(entryBundle).href)}
+    import fs from 'node:fs'
+    const dir = ${JSON.stringify(dir)}
+    const openFds = () => fs.readdirSync('/proc/self/fd').length
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
+    const paths = []
+    for (let i = 0; i < ${n}; i++) {
+      for (const kind of ['rw', 'empty', 'resized']) {
+        const p = dir + '/drop-' + kind + '-' + i + '.bin'
+        fs.writeFileSync(p, new Uint8Array(kind === 'empty' ? 0 : 1000))
+        paths.push([kind, p])
+      }
+    }
+    const before = openFds()
+    ;(() => {
+      for (const [kind, p] of paths) {
+        const v = m.open(p, Uint8Array, 'rw')
+        if (kind === 'resized') m.resize(v, 2000)[1500] = 1
+      }
+      for (let i = 0; i < ${n}; i++) m.create(dir + '/drop-created-' + i + '.bin', 100)
+    })()
+    const dropped = openFds()
+    for (let i = 0; i < 100 && openFds() > before + 2; i++) { globalThis.gc(); await tick() }
+    console.log(JSON.stringify({ before, dropped, after: openFds() }))
+  `
+  const result = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', child], { encoding: 'utf8' })
+  assert.is(result.status, 0, result.stderr)
+  const { before, dropped, after } = JSON.parse(result.stdout)
+  assert.ok(dropped >= before + 3 * n, `the views held their descriptors while alive (${before} -> ${dropped})`)
+  assert.ok(after <= before + 2, `open descriptors: ${before} before, ${dropped} with ${4 * n} views, ${after} once they were collected`)
+})
+
 close.run()
 
 // --- resize
@@ -520,6 +606,34 @@ resize('beyond maxViewBytes is a RangeError; a failed resize leaves the mapping 
   const expected = new Uint8Array(v)
   b.close(m)
   assert.equal(new Uint8Array(fs.readFileSync(p)), expected)
+})
+
+resize('memory that cannot grow fails the resize with ENOMEM; the file keeps its size and its bytes', () => {
+  const data = pattern(200000)
+  const inside = file(data)
+  const atEnd = file(data.subarray(0, 1000))
+  // The child's memories cannot grow past 64 pages (4 MiB): growing a window to 8 MiB fails.
+  const child = `
+    import { loadWasmBackend } from ${JSON.stringify(pathToFileURL(bundle).href)}
+    const b = loadWasmBackend()
+    const out = []
+    for (const [p, length] of ${JSON.stringify([[inside, 1000], [atEnd, 1000]])}) {
+      const m = b.open(p, 'rw', 0, length)
+      const v = new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
+      v[10] ^= 0xff
+      try { b.resize(m, 8 << 20); out.push('resized') } catch (e) { out.push(e.code + ' ' + e.syscall) }
+      out.push(v.length)
+      b.close(m)
+    }
+    console.log(JSON.stringify(out))
+  `
+  const result = spawnSync(process.execPath, ['--wasm-max-mem-pages=64', '--input-type=module', '-e', child], { encoding: 'utf8' })
+  assert.is(result.status, 0, result.stderr)
+  assert.equal(JSON.parse(result.stdout), ['ENOMEM mmap', 1000, 'ENOMEM mmap', 1000])
+  const expected = data.slice()
+  expected[10] ^= 0xff
+  sameFile(inside, expected, 'a window inside the file: the file is whole')
+  sameFile(atEnd, expected.subarray(0, 1000), 'a window to the end: the file is its old size')
 })
 
 resize.run()

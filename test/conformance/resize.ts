@@ -136,6 +136,32 @@ export default function register (ctx: Ctx): void {
     allZero(file.subarray(offset + 20), 'the file after the cut')
   })
 
+  s("growing an 'rw' window that ends before the end of the file: zeros in the view and in the file", () => {
+    // [file size, offset, length, new length]: growth inside the old file, and growth past its end
+    for (const [size, offset, length, grown] of [[1000, 0, 100, 200], [70000, 5, 100, 100000]]) {
+      const what = `${size}-byte file, [${offset}, ${offset + length}) grown to ${grown}`
+      const bytes = pattern(size, 8)
+      const p = fileWith(bytes)
+      let v = api.open(p, Uint8Array, 'rw', { offset, length })
+      v = api.resize(v, grown)
+      assert.is(fileSize(p), offset + grown, `${what}: the file is offset + the new length`)
+      sameBytes(v.subarray(0, length), bytes.subarray(offset, offset + length), `${what}: the window that fits`)
+      allZero(v.subarray(length), `${what}: growth in the view`)
+      allZero(fileBytes(p).subarray(offset + length), `${what}: growth in the file, right after resize`)
+      const at = length + 50
+      v[at] = 7
+      v[at + 10] = 0
+      api.close(v)
+      const file = fileBytes(p)
+      assert.is(file.length, offset + grown, `${what}: file size after close`)
+      sameBytes(file.subarray(0, offset + length), bytes.subarray(0, offset + length), `${what}: the file up to the growth`)
+      assert.is(file[offset + at], 7, `${what}: a write in the growth reached the file`)
+      file[offset + at] = 0
+      allZero(file.subarray(offset + length), `${what}: the rest of the growth in the file`)
+      assert.is.not(bytes[offset + at + 10], 0, `${what}: the test had an old byte to show`)
+    }
+  })
+
   s('a window past 4 GiB of a sparse file resizes the file to offset + bytes', () => {
     const p = tmpFile()
     const fd = fs.openSync(p, 'w+')
