@@ -608,6 +608,27 @@ resize('beyond maxViewBytes is a RangeError; a failed resize leaves the mapping 
   assert.equal(new Uint8Array(fs.readFileSync(p)), expected)
 })
 
+resize('a cut of the file failing after memory grew: the error, and the mapping whole for close', () => {
+  const { backend: b, faults } = instrumented()
+  const data = pattern(200000)
+  const p = file(data)
+  const m = b.open(p, 'rw', 0, 1000)
+  bytesOf(m)[10] ^= 0xff
+  const before = m.buffer
+  // Growing a window that ends before the end of the file, and stays inside it: the first size
+  // change is the cut, after memory grew.
+  faults.fd_filestat_set_size = 29 // EIO
+  throwsWith(() => b.resize(m, 150000), systemError('EIO', 'ftruncate'))
+  delete faults.fd_filestat_set_size
+  assert.is(before.byteLength, 0, 'memory grew (the case under test)')
+  assert.is(m.byteLength, 1000)
+  assert.is(bytesOf(m)[10], data[10] ^ 0xff, 'the mapping reads its bytes, in the new buffer')
+  b.close(m)
+  const expected = data.slice()
+  expected[10] ^= 0xff
+  sameFile(p, expected, 'the file after close')
+})
+
 resize('memory that cannot grow fails the resize with ENOMEM; the file keeps its size and its bytes', () => {
   const data = pattern(200000)
   const inside = file(data)
