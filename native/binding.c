@@ -15,6 +15,9 @@
 //   resize(handle, buffer, length, maxBytes) -> ArrayBuffer    the handle stays; `buffer` is detached.
 //                                     'rw'/create (the file becomes offset + length) and alloc only;
 //                                     'r' is a TypeError. On failure nothing changed.
+//                                     create (map mode 2) and resize fail with EBUSY where they would
+//                                     cut the file under another live mapping of this process
+//                                     (platform.h, registry; native/registry.c).
 //   pageSize, allocationGranularity   numbers
 //   maxMapBytes                       the largest region the process could map when the addon
 //                                     loaded (its largest free range of address space)

@@ -41,6 +41,8 @@ typedef struct {
   int64_t offset;      /* the view's file offset (0 for MF_ANON) */
   intptr_t file;       /* descriptor / HANDLE, kept open for MF_SHARED only; MF_NO_FILE otherwise */
   const char *syscall; /* set with a failure: 'open', 'mmap', ... */
+  uint64_t dev, ino;   /* the file's identity (st_dev, st_ino; on Windows volume serial, file index) */
+  void *reg;           /* its entry in the registry (below); NULL in copies that own nothing */
 } mf_map_t;
 
 void mf_init(mf_map_t *m);
@@ -86,5 +88,24 @@ void mf_close(mf_map_t *m);
 /* Undoes a successful mf_open whose result cannot be used: mf_close, and removes the file if
  * mf_open created it. */
 void mf_abort(mf_map_t *m, const char *path);
+
+/* The registry (native/registry.c): the live file mappings of this process, by file identity, with
+ * each one's window end (offset + length; 0 while it maps nothing). Touching a mapped page past the
+ * end of its file kills the process (SIGBUS), so no call here cuts a file under another live mapping:
+ * mf_open(MF_CREATE) of a file with another non-empty mapping, and mf_resize below another mapping's
+ * window end, fail with EBUSY and change nothing. mf_open registers every file mapping it makes,
+ * mf_resize updates the end, mf_unmap removes it; each checks and changes the file's size under the
+ * lock, and mf_open reads the size and maps under it, so worker threads cannot slip in between.
+ * Only what this addon mapped in this process counts: not other processes, nor fs.truncate. */
+void mf_registry_lock(void);
+void mf_registry_unlock(void);
+/* Under the lock: the largest window end among the other mappings of m's file (m->dev, m->ino); 0 if none. */
+int64_t mf_registry_end(const mf_map_t *m);
+/* Under the lock: registers m with its current end; -1 if out of memory. */
+int mf_registry_add(mf_map_t *m);
+/* Under the lock: sets m's entry to m's current end. */
+void mf_registry_update(mf_map_t *m);
+/* Takes the lock itself: drops m's entry, if it has one. */
+void mf_registry_remove(mf_map_t *m);
 
 #endif

@@ -85,6 +85,8 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
   if (fd < 0) return FAIL(m, "open");
   m->file = fd;
 
+  // From the size to the registration: no other thread's create or resize changes the size meanwhile.
+  mf_registry_lock();
   if (fstat(fd, &st) != 0) {
     err = FAIL(m, "fstat");
     goto fail;
@@ -97,6 +99,13 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
   if (!S_ISREG(st.st_mode)) { // fifo, socket, device: what mmap itself answers for a fifo
     m->syscall = "mmap";
     err = -ENODEV;
+    goto fail;
+  }
+  m->dev = (uint64_t) st.st_dev;
+  m->ino = (uint64_t) st.st_ino;
+  if (mode == MF_CREATE && mf_registry_end(m) > 0) { // emptying the file would cut another view
+    m->syscall = "open";
+    err = -EBUSY;
     goto fail;
   }
 
@@ -131,6 +140,12 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
       goto fail;
     }
   }
+  if (mf_registry_add(m) != 0) {
+    m->syscall = "malloc";
+    err = -ENOMEM;
+    goto fail;
+  }
+  mf_registry_unlock();
 
   if (mode == MF_READ) {
     close(fd);
@@ -139,6 +154,7 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
   return 0;
 
 fail:
+  mf_registry_unlock();
   mf_abort(m, path);
   return err;
 }
@@ -189,7 +205,8 @@ int mf_advise(mf_map_t *m, int advice) {
 // Puts the new region (base, length) in place and releases the old one, or hands it to `old`.
 static void replace(mf_map_t *m, char *base, size_t length, mf_map_t *old) {
   mf_map_t prev = *m;
-  prev.file = MF_NO_FILE; // the descriptor stays with m
+  prev.file = MF_NO_FILE; // the descriptor and the registry entry stay with m
+  prev.reg = NULL;
   m->base = base;
   m->length = length;
   if (old != NULL) *old = prev;
@@ -224,6 +241,38 @@ static int resize_anon(mf_map_t *m, size_t length, mf_map_t *old) {
   return 0;
 }
 
+// Sets the file of a shared mapping to offset + length, under the registry's lock. Growth must read
+// zeros, also where the window ended before the end of the file: then the bytes past the window are
+// cut first (they are past the new end or are to read as zeros: the file is offset + length bytes
+// after a resize). A cut cannot be undone, so when the file is to grow past its size, that growth
+// is tried first: once it has worked, the cut and the same growth again cannot fail for want of
+// room or a size limit. The cut is at the smaller of the two window ends, and refused (EBUSY) if
+// another live mapping of this process ends beyond it (platform.h, registry).
+static int set_file_size(mf_map_t *m, size_t length) {
+  int fd = (int) m->file;
+  int64_t end = m->offset + (int64_t) length;
+  int64_t keep = m->offset + (int64_t) (length < m->length ? length : m->length);
+  struct stat st;
+  if (mf_registry_end(m) > keep) {
+    m->syscall = "ftruncate";
+    return -EBUSY;
+  }
+  if (length > m->length) {
+    if (fstat(fd, &st) != 0) return FAIL(m, "fstat");
+    if (st.st_size > keep) {
+      if (end > st.st_size && ftruncate(fd, (off_t) end) != 0) return FAIL(m, "ftruncate");
+      if (ftruncate(fd, (off_t) keep) != 0) {
+        int err = FAIL(m, "ftruncate");
+        int undone = ftruncate(fd, st.st_size) == 0; // if not, only zeros were added at the end
+        (void) undone;
+        return err;
+      }
+    }
+  }
+  if (ftruncate(fd, (off_t) end) != 0) return FAIL(m, "ftruncate");
+  return 0;
+}
+
 // A shared file mapping: map the new size first (past the end of the file is allowed), then set
 // the file's size, then drop the old mapping. Each step that fails undoes the one before, so the
 // old view is never moved or touched by a failure. Both mappings show the same page cache, so
@@ -240,12 +289,16 @@ int mf_resize(mf_map_t *m, size_t length, mf_map_t *old) {
     if (p == MAP_FAILED) return FAIL(m, "mmap");
     base = p;
   }
-  if (ftruncate((int) m->file, (off_t) (m->offset + (int64_t) length)) != 0) {
-    int err = FAIL(m, "ftruncate");
+  mf_registry_lock();
+  int err = set_file_size(m, length);
+  if (err != 0) {
+    mf_registry_unlock();
     if (base != NULL) munmap(base, m->delta + length);
     return err;
   }
   replace(m, base, length, old);
+  mf_registry_update(m);
+  mf_registry_unlock();
   return 0;
 }
 
@@ -253,6 +306,7 @@ void mf_unmap(mf_map_t *m) {
   if (m->base != NULL) munmap(m->base, m->delta + m->length);
   m->base = NULL;
   m->length = 0;
+  mf_registry_remove(m);
 }
 
 void mf_close(mf_map_t *m) {

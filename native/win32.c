@@ -6,9 +6,12 @@
 // durability, and resize sets the size of the very file that is mapped.
 //
 // Windows cannot shrink a file while a view of it is mapped, so resize unmaps first, sets the size,
-// then maps again; if that fails it maps the old size back at the old address. It refuses (EBUSY)
-// to resize while a syncAsync holds the old view. create empties an existing file before mapping
-// it, so a create that fails after that leaves the file empty (POSIX leaves it untouched).
+// then maps again; if that fails it maps the old size back at the old address (growth of a window
+// that ended before the end of the file has then lost the bytes past the window: they read as zeros).
+// It refuses (EBUSY) to resize while a syncAsync holds the old view, and, as posix.c, to cut a file
+// under another view of this process (platform.h, registry), which Windows would refuse anyway.
+// create empties an existing file before mapping it, so a create that fails after that leaves the
+// file empty (POSIX leaves it untouched).
 
 #include <uv.h> // first: it includes winsock2.h before windows.h
 
@@ -111,8 +114,9 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
   DWORD access = mode == MF_READ ? GENERIC_READ : GENERIC_READ | GENERIC_WRITE;
   DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
   DWORD disposition = mode == MF_CREATE ? OPEN_ALWAYS : OPEN_EXISTING;
+  BY_HANDLE_FILE_INFORMATION id;
   LARGE_INTEGER size;
-  int err;
+  int err, locked = 0;
 
   mf_init(m);
   m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
@@ -138,8 +142,18 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
     err = UV_ENODEV;
     goto fail;
   }
-  if (!GetFileSizeEx(file, &size)) {
+  // From the size to the registration: no other thread's create or resize changes the size meanwhile.
+  mf_registry_lock();
+  locked = 1;
+  if (!GetFileInformationByHandle(file, &id) || !GetFileSizeEx(file, &size)) {
     err = FAIL(m, "fstat");
+    goto fail;
+  }
+  m->dev = id.dwVolumeSerialNumber;
+  m->ino = ((uint64_t) id.nFileIndexHigh << 32) | id.nFileIndexLow;
+  if (mode == MF_CREATE && mf_registry_end(m) > 0) { // Windows would refuse to empty a mapped file
+    m->syscall = "open";
+    err = UV_EBUSY;
     goto fail;
   }
   *file_size = mode == MF_CREATE ? length : size.QuadPart;
@@ -158,6 +172,12 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
     if (err != 0) goto fail;
   }
   m->length = (size_t) length;
+  if (mf_registry_add(m) != 0) {
+    m->syscall = "malloc";
+    err = UV_ENOMEM;
+    goto fail;
+  }
+  mf_registry_unlock();
 
   if (mode == MF_READ) {
     CloseHandle(file);
@@ -166,6 +186,7 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
   return 0;
 
 fail:
+  if (locked) mf_registry_unlock();
   mf_abort(m, path);
   return err;
 }
@@ -221,6 +242,7 @@ static int resize_anon(mf_map_t *m, size_t length, mf_map_t *old) {
   }
   mf_map_t prev = *m;
   prev.file = MF_NO_FILE;
+  prev.reg = NULL;
   m->base = base;
   m->length = length;
   if (old != NULL) *old = prev;
@@ -240,19 +262,36 @@ int mf_resize(mf_map_t *m, size_t length, mf_map_t *old) {
   }
   HANDLE file = handle_of(m);
   LARGE_INTEGER size;
-  if (!GetFileSizeEx(file, &size)) return FAIL(m, "fstat");
+  int64_t end = m->offset + (int64_t) length;
+  int64_t keep = m->offset + (int64_t) (length < m->length ? length : m->length);
+  mf_registry_lock();
+  if (mf_registry_end(m) > keep) { // another view of this process ends past the cut (platform.h)
+    mf_registry_unlock();
+    m->syscall = "ftruncate";
+    return UV_EBUSY;
+  }
+  if (!GetFileSizeEx(file, &size)) {
+    mf_registry_unlock();
+    return FAIL(m, "fstat");
+  }
 
   char *before = m->base;
   if (before != NULL) UnmapViewOfFile(before);
   m->base = NULL;
 
+  // Growth reads zeros, also where the window ended before the end of the file: as in posix.c, the
+  // bytes past the window are cut first, once the growth itself has been tried.
   char *base = NULL;
   int err = 0;
-  if (!set_size(file, m->offset + (int64_t) length)) err = FAIL(m, "ftruncate");
+  if (length > m->length && size.QuadPart > keep &&
+      ((end > size.QuadPart && !set_size(file, end)) || !set_size(file, keep))) err = FAIL(m, "ftruncate");
+  else if (!set_size(file, end)) err = FAIL(m, "ftruncate");
   else if (length > 0) err = map_view(m, file, 0, length, NULL, &base);
   if (err == 0) {
     m->base = base;
     m->length = length;
+    mf_registry_update(m);
+    mf_registry_unlock();
     return 0;
   }
 
@@ -262,7 +301,9 @@ int mf_resize(mf_map_t *m, size_t length, mf_map_t *old) {
     m->base = base;
   } else if (before != NULL) {
     m->length = 0;
+    mf_registry_update(m);
   }
+  mf_registry_unlock();
   return err;
 }
 
@@ -270,6 +311,7 @@ void mf_unmap(mf_map_t *m) {
   release_region(m->kind, m->base);
   m->base = NULL;
   m->length = 0;
+  mf_registry_remove(m);
 }
 
 void mf_close(mf_map_t *m) {
