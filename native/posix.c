@@ -135,7 +135,10 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
 
   if (mode == MF_CREATE) {
     // Mapping past the end of the file is allowed; the bytes exist once the file has its size.
-    if ((st.st_size != 0 && ftruncate(fd, 0) != 0) || ftruncate(fd, (off_t) length) != 0) {
+    // Growing first means a size the file cannot take (EFBIG, a quota) fails while the old bytes
+    // are whole; once it has worked, emptying and sizing again only give back what it took.
+    if ((length > st.st_size && ftruncate(fd, (off_t) length) != 0) ||
+        (st.st_size != 0 && ftruncate(fd, 0) != 0) || ftruncate(fd, (off_t) length) != 0) {
       err = FAIL(m, "ftruncate");
       goto fail;
     }

@@ -268,7 +268,7 @@ let childCount = 0
  */
 export function runChild (
   source: string,
-  opts: { env?: Record<string, string | undefined>, args?: string[], timeoutMs?: number } = {}
+  opts: { env?: Record<string, string | undefined>, args?: string[], timeoutMs?: number, fileSizeLimit?: number } = {}
 ): Promise<ChildResult> {
   fs.mkdirSync(childDir, { recursive: true })
   const file = path.join(childDir, `${process.pid}-${++childCount}.mjs`)
@@ -285,9 +285,11 @@ export function runChild (
   env.NO_COLOR = '1'
   env.FORCE_COLOR = '0'
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', file, ...(opts.args ?? [])], {
-      cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe']
-    })
+    const command = [process.execPath, '--expose-gc', file, ...(opts.args ?? [])]
+    // fileSizeLimit: `ulimit -f` for the child (blocks of 512 or 1024 bytes, as the shell counts).
+    const child = opts.fileSizeLimit === undefined
+      ? spawn(command[0], command.slice(1), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('sh', ['-c', `ulimit -f ${opts.fileSizeLimit} && exec "$0" "$@"`, ...command], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })

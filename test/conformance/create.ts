@@ -4,9 +4,9 @@ import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { TYPED_ARRAYS } from './ctx'
+import { TYPED_ARRAYS, entry } from './ctx'
 import type { Ctx } from './ctx'
-import { allZero, heldSnapshot, bytesOf, expectThrow, fileBytes, fileSize, pattern, sameBytes, tmpDir, tmpFile } from '../helpers'
+import { allZero, heldSnapshot, bytesOf, childPrelude, expectThrow, fileBytes, fileSize, childReport, pattern, runChild, sameBytes, tmpDir, tmpFile } from '../helpers'
 
 export default function register (ctx: Ctx): void {
   const api: any = ctx.api
@@ -253,6 +253,23 @@ export default function register (ctx: Ctx): void {
     expectThrow(() => api.create(p, 2 ** 50, Float64Array), { type: RangeError }, 'create(p, 2 ** 50, Float64Array)')
     assert.not.ok(fs.existsSync(p), 'a file was left behind')
     held('after the failed creates')
+  })
+
+  s('a size the file system refuses (EFBIG under ulimit -f): an existing file keeps its bytes, a new one is removed', async () => {
+    const existing = tmpFile()
+    const old = pattern(1000)
+    fs.writeFileSync(existing, old)
+    const fresh = tmpFile()
+    const r = await runChild(`${childPrelude(entry(ctx))}
+const codes = []
+for (const p of args) {
+  try { m.create(p, 1 << 20); codes.push('created') } catch (e) { codes.push(e.code) }
+}
+report(codes)
+`, { args: [existing, fresh], fileSizeLimit: 20 })
+    assert.equal(childReport<string[]>(r, 'create under ulimit -f'), ['EFBIG', 'EFBIG'])
+    sameBytes(fileBytes(existing), old, 'the existing file after the refused create')
+    assert.not.ok(fs.existsSync(fresh), 'the file the refused create made is gone')
   })
 
   s('MAX_SAFE_INTEGER bytes: a RangeError beyond maxViewBytes, else a file-system error; no file is left', () => {
