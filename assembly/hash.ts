@@ -98,6 +98,18 @@ export function hashZeros(n: usize, out: usize): void {
   store<u64>(out, fold(b), 8)
 }
 
+// The state digest (index.ts): xxHash64's round, acc' = rotl(acc + w * P2, 31) * P1, on four lanes that
+// start from random seeds, one 64-bit word per lane per 32 bytes. A round is a bijection of acc for
+// any w and of w for any acc, so a change of any single word always changes the final lanes; other
+// changes that do not depend on the seeds leave all four unchanged with negligible probability.
+const DIGEST_P1: u64 = 0x9E3779B185EBCA87
+const DIGEST_P2: u64 = 0xC2B2AE3D27D4EB4F
+
+// @ts-ignore: decorator
+@inline export function digestRound(acc: u64, w: u64): u64 {
+  return rotl<u64>(acc + w * DIGEST_P2, 31) * DIGEST_P1
+}
+
 /** Whether the fingerprints at x and y are equal. */
 // @ts-ignore: decorator
 @inline export function sameFingerprint(x: usize, y: usize): bool {

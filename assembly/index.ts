@@ -11,6 +11,12 @@
 //   [fingerprints, + 16 per chunk) right after the window (16-aligned), only for tracked mappings
 // Memory is grown once per map() or resize(), never otherwise, so a view over it stays attached.
 //
+// The view's buffer is this whole memory, so JavaScript can write anywhere in it, not only in the
+// window. What the module trusts from one call to the next lives in globals (fd, window offset and
+// length, where the fingerprints are, how many key bytes are drawn), except the keys and the
+// fingerprints: those are checked against a digest kept in globals (see trustState) before flush or
+// resize relies on them. Page 0 is scratch, written before it is read within each call.
+//
 // Chunks are CHUNK bytes aligned to file offsets: the first and last chunk of an unaligned window are
 // partial. A tracked ('rw') mapping remembers a fingerprint per chunk and writes back only the chunks
 // whose fingerprint changed, merging neighbours into one fd_pwrite.
@@ -22,7 +28,7 @@ import {
   RIGHT_FD_FILESTAT_SET_SIZE, FILETYPE_DIRECTORY, FILETYPE_REGULAR_FILE, FDFLAGS_NONBLOCK, ERRNO_IO, ERRNO_NODEV, ERRNO_ISDIR,
   ERRNO_NAMETOOLONG, ERRNO_NOMEM
 } from './wasi'
-import { CHUNK, FP_BYTES, KEY1, KEY2, hashChunk, hashTwoChunks, hashZeros, sameFingerprint } from './hash'
+import { CHUNK, FP_BYTES, KEY1, KEY2, digestRound, hashChunk, hashTwoChunks, hashZeros, sameFingerprint } from './hash'
 
 const PAGE: usize = 65536
 /** Where the mapped bytes start. */
@@ -47,6 +53,7 @@ const RESULT: usize = memory.data(8, 8)
 const FILESTAT: usize = memory.data(64, 8)
 const BATCH_FPS: usize = memory.data(<i32>(BATCH * FP_BYTES), 16)
 const RUN_FPS: usize = memory.data(<i32>(RUN_MAX * FP_BYTES), 16)
+const SEEDS: usize = memory.data(32, 8)
 
 // Which step failed last, for the error's `syscall` (src/wasm-backend.ts names them).
 const OP_OPEN: i32 = 1
@@ -84,6 +91,17 @@ let written: f64 = 0
 let readBytes: f64 = 0
 let runFirst: usize = 0
 let runCount: usize = 0
+/** Whether writeRun adopted new fingerprints since this was last cleared (the state must be sealed again). */
+let adopted: bool = false
+// The digest's random seeds and the digest of the state as the module last left it (see trustState).
+let seed0: u64 = 0
+let seed1: u64 = 0
+let seed2: u64 = 0
+let seed3: u64 = 0
+let sealed0: u64 = 0
+let sealed1: u64 = 0
+let sealed2: u64 = 0
+let sealed3: u64 = 0
 
 /** errno as the negative result, remembering which step failed. */
 function fail(op: i32, errno: i32): i32 {
@@ -207,7 +225,94 @@ function writeRun(): i32 {
   if (err < 0) return err
   memory.copy(fps + runFirst * FP_BYTES, RUN_FPS, runCount * FP_BYTES)
   runCount = 0
+  adopted = true
   return 0
+}
+
+/** Digest of the state in memory that flush and resize trust: both keys (keyBytes each) and the
+ *  fingerprints of the window's chunks. With `seal`, stores it as the state's digest and returns true;
+ *  otherwise returns whether it is the stored one. About 200 KiB for a 256 MiB window. */
+function digestState(seal: bool): bool {
+  let a = seed0
+  let b = seed1
+  let c = seed2
+  let d = seed3
+  for (let r = 0; r < 3; r++) {
+    const p: usize = r == 0 ? KEY1 : r == 1 ? KEY2 : fps
+    // Multiples of 32 (keys) and of 16 (fingerprints).
+    const n: usize = r < 2 ? keyBytes : chunkCount(mapOffset, mapLength) * FP_BYTES
+    let i: usize = 0
+    for (; i + 32 <= n; i += 32) {
+      a = digestRound(a, load<u64>(p + i))
+      b = digestRound(b, load<u64>(p + i, 8))
+      c = digestRound(c, load<u64>(p + i, 16))
+      d = digestRound(d, load<u64>(p + i, 24))
+    }
+    if (i < n) {
+      a = digestRound(a, load<u64>(p + i))
+      b = digestRound(b, load<u64>(p + i, 8))
+    }
+  }
+  if (seal) {
+    sealed0 = a
+    sealed1 = b
+    sealed2 = c
+    sealed3 = d
+    return true
+  }
+  return a == sealed0 && b == sealed1 && c == sealed2 && d == sealed3
+}
+
+/** Checks the keys and fingerprints of a tracked mapping against their digest. 0: intact. Otherwise
+ *  something wrote over them (JavaScript can: they share the view's buffer, e.g. through
+ *  `new Uint8Array(view.buffer).fill(0)`), and no chunk can be known unchanged: writes the whole window
+ *  back, draws new keys, fingerprints the window anew and seals that, so the next flush is incremental
+ *  again; returns 1. The whole window, not only a range being synced: the fingerprints of chunks
+ *  outside it are as lost, and taking their current bytes for written would lose their changes.
+ *  -errno if that fails, with the digest left unmatched, so the next flush or resize does it again. */
+function trustState(): i32 {
+  if (digestState(false)) return 0
+  if (mapLength > 0) {
+    const err = writeFully(WINDOW, mapLength, mapOffset)
+    if (err < 0) return err
+  }
+  keyBytes = 0
+  const err = fillKeys(keyBytesFor(mapLength))
+  if (err < 0) return err
+  hashChunks(0, chunkCount(mapOffset, mapLength), fps)
+  digestState(true)
+  return 1
+}
+
+/** Writes back the changed chunks that meet window bytes [start, end) (0 < end <= mapLength); 0 or
+ *  -errno. Chunks written get their new fingerprints (and `adopted` is set); on failure the chunks not
+ *  yet written keep their old ones, so a later flush retries them. */
+function writeChanged(start: usize, end: usize): i32 {
+  const base = mapOffset / CHUNK
+  let j = <usize>((mapOffset + start) / CHUNK - base)
+  const last = <usize>((mapOffset + end - 1) / CHUNK - base)
+  runCount = 0
+  while (j <= last) {
+    const n = last - j + 1 < BATCH ? last - j + 1 : BATCH
+    hashChunks(j, n, BATCH_FPS)
+    for (let i: usize = 0; i < n; i++) {
+      const now = BATCH_FPS + i * FP_BYTES
+      if (sameFingerprint(now, fps + (j + i) * FP_BYTES)) {
+        const err = writeRun()
+        if (err < 0) return err
+        continue
+      }
+      if (runCount == 0) runFirst = j + i
+      memory.copy(RUN_FPS + runCount * FP_BYTES, now, FP_BYTES)
+      runCount++
+      if (runCount == RUN_MAX) {
+        const err = writeRun()
+        if (err < 0) return err
+      }
+    }
+    j += n
+  }
+  return writeRun()
 }
 
 /** Reads the window in blocks, fingerprinting each block right after reading it; 0 or -errno. */
@@ -338,6 +443,12 @@ export function map(fd: i32, offset: f64, length: usize, flags: u32): i32 {
   fps = (WINDOW + length + 15) & ~(<usize>15)
   if (!ensureMemory(bytesNeeded(mapOffset, length, tracked))) return fail(OP_MMAP, ERRNO_NOMEM)
   if (tracked) {
+    const errno = random_get(SEEDS, 32)
+    if (errno != 0) return fail(OP_RANDOM, errno)
+    seed0 = load<u64>(SEEDS)
+    seed1 = load<u64>(SEEDS, 8)
+    seed2 = load<u64>(SEEDS, 16)
+    seed3 = load<u64>(SEEDS, 24)
     const err = fillKeys(keyBytesFor(length))
     if (err < 0) return err
   }
@@ -347,6 +458,7 @@ export function map(fd: i32, offset: f64, length: usize, flags: u32): i32 {
   } else if (tracked) {
     zeroFingerprints(0)
   }
+  if (tracked) digestState(true)
   // An untracked file mapping ('r') never writes: it needs the fd no more (the caller closes it).
   if (!tracked) mapFd = -1
   return <i32>WINDOW
@@ -355,36 +467,19 @@ export function map(fd: i32, offset: f64, length: usize, flags: u32): i32 {
 /** Writes back the changed chunks that meet window bytes [start, end), then with `durable` makes the
  *  file durable (fd_sync, skipped when nothing of ours is left unsynced); 0 or -errno. Chunks written
  *  get their new fingerprints; on failure the chunks not yet written keep their old ones, so a later
- *  flush retries them. */
+ *  flush retries them. If the keys or fingerprints were written over, writes the whole window back
+ *  (trustState). */
 export function flush(start: usize, end: usize, durable: u32): i32 {
   if (mapFd < 0) return 0
   if (tracked && start < end && end <= mapLength) {
-    const base = mapOffset / CHUNK
-    let j = <usize>((mapOffset + start) / CHUNK - base)
-    const last = <usize>((mapOffset + end - 1) / CHUNK - base)
-    runCount = 0
-    while (j <= last) {
-      const n = last - j + 1 < BATCH ? last - j + 1 : BATCH
-      hashChunks(j, n, BATCH_FPS)
-      for (let i: usize = 0; i < n; i++) {
-        const now = BATCH_FPS + i * FP_BYTES
-        if (sameFingerprint(now, fps + (j + i) * FP_BYTES)) {
-          const err = writeRun()
-          if (err < 0) return err
-          continue
-        }
-        if (runCount == 0) runFirst = j + i
-        memory.copy(RUN_FPS + runCount * FP_BYTES, now, FP_BYTES)
-        runCount++
-        if (runCount == RUN_MAX) {
-          const err = writeRun()
-          if (err < 0) return err
-        }
-      }
-      j += n
+    const trusted = trustState()
+    if (trusted < 0) return trusted
+    if (trusted == 0) {
+      adopted = false
+      const err = writeChanged(start, end)
+      if (adopted) digestState(true)
+      if (err < 0) return err
     }
-    const err = writeRun()
-    if (err < 0) return err
   }
   if (durable == 0 || !unsynced) return 0
   const err = sync_fd(mapFd)
@@ -395,19 +490,30 @@ export function flush(start: usize, end: usize, durable: u32): i32 {
 /** Resizes the window to `length` bytes: the file to offset + length (for a file), memory grown once
  *  if needed, growth zero-filled in memory and in the file (a window that ended before the end of the
  *  file does not show the file's old bytes there, and neither does the file). Returns 0 or -errno.
- *  On failure the window is as it was (the chunk at the old or new end may have been written back:
- *  that is all) and so is the file: it is changed only once memory has room, but for growing past its
+ *  On failure the window is as it was (the chunk at the old or new end may have been written back, or
+ *  the whole window if its keys or fingerprints had been written over: that is all) and so is the file: it is changed only once memory has room, but for growing past its
  *  end, which is undone if memory cannot grow. Memory that grew stays grown (the caller sees a new
  *  buffer): only a cut failing right after memory grew does that. */
 export function resize(length: usize): i32 {
   if (length > MAX_WINDOW) return fail(OP_MMAP, ERRNO_NOMEM)
+  if (!tracked) return resizeWindow(length)
+  // The fingerprints are carried over and the keys extended: check them first (trustState).
+  const trusted = trustState()
+  if (trusted < 0) return trusted
+  const err = resizeWindow(length)
+  digestState(true)
+  return err
+}
+
+/** resize, once the state is trusted. */
+function resizeWindow(length: usize): i32 {
   const old = mapLength
   const common = old < length ? old : length
   if (tracked) {
     // The chunk at the end changes length, so its old fingerprint cannot be carried over: write it
     // back first if it changed, then fingerprint it anew below.
     if (common > 0 && (mapOffset + common) % CHUNK != 0) {
-      const err = flush(common - 1, common, 0)
+      const err = writeChanged(common - 1, common)
       if (err < 0) return err
     }
     const err = fillKeys(keyBytesFor(length))

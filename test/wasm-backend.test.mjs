@@ -434,6 +434,86 @@ writeBack('a created file is written back where the view changed, and only there
   assert.is(now[3 * CHUNK + 9], 42)
 })
 
+// The view's buffer is the instance's whole memory: the keys and the stored fingerprints are in it
+// too. Written over (zeros made every fingerprint match: changes were never written back), they
+// cost one write-back of the whole window, never a lost change.
+/** Writes over the whole buffer of m: zeros, or bytes that differ everywhere. */
+function scribble (m, kind) {
+  const all = new Uint8Array(m.buffer)
+  if (kind === 'zeros') all.fill(0)
+  else all.set(pattern(all.length, 4242))
+}
+
+writeBack('writing over the whole buffer: one full write-back, then incremental again', () => {
+  for (const kind of ['zeros', 'random']) {
+    for (const [offset, length] of [[0, 6 * CHUNK], [1000, 4 * CHUNK + 5]]) {
+      const data = pattern(7 * CHUNK + 3)
+      const p = file(data)
+      const m = backend.open(p, 'rw', offset, length)
+      scribble(m, kind)
+      const expected = data.slice()
+      expected.set(bytesOf(m), offset)
+      let before = backend.stats.bytesWritten
+      backend.sync(m, 0, length)
+      const what = `${kind}, window [${offset}, ${offset + length})`
+      assert.is(backend.stats.bytesWritten - before, length, `${what}: the whole window written`)
+      sameFile(p, expected, `${what}: after sync`)
+      bytesOf(m)[2 * CHUNK + 7] ^= 0xff
+      expected[offset + 2 * CHUNK + 7] ^= 0xff
+      before = backend.stats.bytesWritten
+      backend.close(m)
+      assert.is(backend.stats.bytesWritten - before, CHUNK, `${what}: then only the chunk changed`)
+      sameFile(p, expected, `${what}: after close`)
+    }
+  }
+})
+
+writeBack('a sync of a range, after the buffer was written over, writes the whole window', () => {
+  const data = pattern(5 * CHUNK)
+  const p = file(data)
+  const m = backend.open(p, 'rw', 0, null)
+  bytesOf(m)[4 * CHUNK + 1] ^= 1 // a change outside the range synced
+  scribble(m, 'zeros')
+  bytesOf(m)[4 * CHUNK + 2] = 9
+  const expected = new Uint8Array(bytesOf(m))
+  backend.sync(m, 10, 20)
+  sameFile(p, expected, 'after a sync of 20 bytes')
+  const before = backend.stats.bytesWritten
+  backend.close(m)
+  assert.is(backend.stats.bytesWritten - before, 0, 'nothing left to write at close')
+  sameFile(p, expected, 'after close')
+})
+
+writeBack('resize after the buffer was written over keeps every change', () => {
+  for (const [from, to] of [[3 * CHUNK + 10, 5 * CHUNK], [3 * CHUNK + 10, CHUNK + 20], [2 * CHUNK, 4 * CHUNK]]) {
+    const p = file(pattern(from))
+    let m = backend.open(p, 'rw', 0, null)
+    scribble(m, 'zeros')
+    bytesOf(m)[from - 1] = 5
+    const expected = new Uint8Array(to)
+    expected.set(bytesOf(m).subarray(0, Math.min(from, to)))
+    m = backend.resize(m, to)
+    bytesOf(m)[to - 1] = 6
+    expected[to - 1] = 6
+    backend.close(m)
+    sameFile(p, expected, `${from} -> ${to}`)
+  }
+})
+
+writeBack('a failed full write-back is retried by the next close', () => {
+  const { backend: b, faults } = instrumented()
+  const data = pattern(3 * CHUNK)
+  const p = file(data)
+  const m = b.open(p, 'rw', 0, null)
+  scribble(m, 'zeros')
+  faults.fd_pwrite = 51 // ENOSPC
+  throwsWith(() => b.close(m), systemError('ENOSPC', 'write'))
+  delete faults.fd_pwrite
+  sameFile(p, data, 'nothing written yet')
+  b.close(m)
+  sameFile(p, new Uint8Array(3 * CHUNK), 'the zeros, after the retry')
+})
+
 writeBack.run()
 
 // --- close

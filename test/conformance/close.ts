@@ -91,6 +91,45 @@ export default function register (ctx: Ctx): void {
     sameBytes(fileBytes(q), expected, 'file after close of an rw window')
   })
 
+  s('writing through new Uint8Array(view.buffer, view.byteOffset, view.byteLength) is writing to the view', () => {
+    const data = pattern(5 * PAGE + 11)
+    const p = fileWith(data)
+    const offset = 3
+    const v = api.open(p, Int32Array, 'rw', { offset, length: 4000 + 3 })
+    const alias = new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+    assert.is(alias.length, 4000)
+    const bytes = pattern(4000, 5)
+    alias.set(bytes)
+    assert.is(v[1], new DataView(bytes.buffer).getInt32(4, true), 'the view reads what the alias wrote')
+    api.close(v)
+    const expected = data.slice()
+    expected.set(bytes, offset)
+    sameBytes(fileBytes(p), expected, 'the file after close')
+  })
+
+  s('writing over all of view.buffer never loses a change: the file holds the window as it is now', () => {
+    // On native, view.buffer is the window; on wasm it is more (the instance's memory).
+    for (const fill of ['zeros', 'bytes'] as const) {
+      for (const [offset, length, size] of [[0, 3 * 65536, 4 * 65536], [1000, 3 * 65536 + 5, 5 * 65536 + 7], [0, 100, 100]]) {
+        const what = `${fill}, window [${offset}, ${offset + length}) of ${size} bytes`
+        const data = pattern(size, 3)
+        const p = fileWith(data)
+        const v = api.open(p, Uint8Array, 'rw', { offset, length })
+        const all = new Uint8Array(v.buffer)
+        if (fill === 'zeros') all.fill(0)
+        else all.set(pattern(all.length, 77))
+        const expected = data.slice()
+        expected.set(v, offset)
+        api.sync(v)
+        sameBytes(fileBytes(p), expected, `${what}: after sync`)
+        v[length - 1] ^= 0xff
+        expected[offset + length - 1] ^= 0xff
+        api.close(v)
+        sameBytes(fileBytes(p), expected, `${what}: after a change and close`)
+      }
+    }
+  })
+
   s('afterwards the view and every other view over its buffer have length 0', () => {
     for (const [kind, make] of makers(api)) {
       const v = make()
