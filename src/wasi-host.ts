@@ -8,6 +8,7 @@
 // Every call returns a WASI errno and never throws.
 
 import { randomFillSync } from 'node:crypto'
+import { constants as osConstants } from 'node:os'
 import {
   closeSync, constants, fsync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync,
   unlinkSync, writeSync
@@ -55,8 +56,15 @@ function fileType(stats: { isFile(): boolean, isDirectory(): boolean, isBlockDev
 
 /** The errno for whatever a node:fs call threw. */
 function errnoFrom(error: unknown): number {
-  return errnoOf((error as { code?: unknown } | null)?.code)
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  if (typeof code === 'string') return errnoOf(code)
+  // Deno's node:fs throws some errors with no code, only a message like 'File too large (os error 27)'.
+  const osError = /\(os error (\d+)\)/.exec(String(message))
+  return errnoOf(osError === null ? undefined : ERRNO_NAMES.get(Number(osError[1])))
 }
+
+/** errno number -> name ('EFBIG'), from this system's own table. */
+const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, errno]) => [errno, name]))
 
 /** Options of createNodeWasiHost. */
 export interface NodeWasiHostOptions {
