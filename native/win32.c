@@ -160,7 +160,9 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
   err = mf_check_window(*file_size, offset, &length, max);
   if (err != 0) goto fail;
 
-  if (mode == MF_CREATE && ((size.QuadPart != 0 && !set_size(file, 0)) || !set_size(file, length))) {
+  // Growing first, as posix.c does: a size the volume refuses fails while the old bytes are whole.
+  if (mode == MF_CREATE && ((length > size.QuadPart && !set_size(file, length)) ||
+      (size.QuadPart != 0 && !set_size(file, 0)) || !set_size(file, length))) {
     err = FAIL(m, "ftruncate");
     goto fail;
   }
