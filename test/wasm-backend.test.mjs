@@ -17,30 +17,24 @@ const CHUNK = 65536
 buildModuleIfStale(root)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-wasm-test-'))
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
-const bundle = path.join(dir, 'wasm.mjs')
-await build({
-  entryPoints: [path.join(root, 'src/wasm.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  loader: { '.wasm': 'binary' },
-  outfile: bundle,
-  logLevel: 'warning'
-})
+/** src/<entry> bundled for Node into the temp dir, the .wasm embedded as the package build does. */
+async function bundleOf (entry, outfile) {
+  await build({
+    entryPoints: [path.join(root, 'src', entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    loader: { '.wasm': 'binary' },
+    outfile,
+    logLevel: 'warning'
+  })
+  return outfile
+}
+const bundle = await bundleOf('wasm.ts', path.join(dir, 'wasm.mjs'))
 const { loadWasmBackend, createWasmBackend, createNodeWasiHost } = await import(pathToFileURL(bundle).href)
 /** The public API on this backend (src/wasm-entry.ts), for child processes. */
-const entryBundle = path.join(dir, 'wasm-entry.mjs')
-await build({
-  entryPoints: [path.join(root, 'src/wasm-entry.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  loader: { '.wasm': 'binary' },
-  outfile: entryBundle,
-  logLevel: 'warning'
-})
+const entryBundle = await bundleOf('wasm-entry.ts', path.join(dir, 'wasm-entry.mjs'))
 const backend = loadWasmBackend()
 
 let serial = 0
