@@ -10,17 +10,18 @@
 // "UMAC: Fast and Secure Message Authentication", CRYPTO 1999, Theorem 1; the fixed order in which
 // words are paired does not matter). The two passes use independent keys, so a changed chunk keeps
 // its 128-bit fingerprint with probability at most 2^-64, each time it is checked, for changes that
-// do not depend on the keys. The keys come from WASI random_get, fresh for every mapping.
+// do not depend on the keys. The keys come from WASI random_get, drawn once per process by the
+// backend's control instance; the backend copies them into an instance before every call that hashes
+// (src/wasm-backend.ts), so that nothing the module trusts lives only where JavaScript can write.
 
 /** Bytes per chunk: the unit of write-back (capabilities.writeBackGranularity). */
 export const CHUNK: usize = 65536
 /** Bytes per fingerprint. */
 export const FP_BYTES: usize = 16
 
-/** The keys: KEY_BYTES each, at the start of pages 1 and 2. */
+/** The keys: CHUNK bytes each, at the start of pages 1 and 2. */
 export const KEY1: usize = 65536
 export const KEY2: usize = 131072
-export const KEY_BYTES: usize = 65536
 
 const TAIL: usize = memory.data(32, 16)
 
@@ -96,18 +97,6 @@ export function hashZeros(n: usize, out: usize): void {
   }
   store<u64>(out, fold(a))
   store<u64>(out, fold(b), 8)
-}
-
-// The state digest (index.ts): xxHash64's round, acc' = rotl(acc + w * P2, 31) * P1, on four lanes that
-// start from random seeds, one 64-bit word per lane per 32 bytes. A round is a bijection of acc for
-// any w and of w for any acc, so a change of any single word always changes the final lanes; other
-// changes that do not depend on the seeds leave all four unchanged with negligible probability.
-const DIGEST_P1: u64 = 0x9E3779B185EBCA87
-const DIGEST_P2: u64 = 0xC2B2AE3D27D4EB4F
-
-// @ts-ignore: decorator
-@inline export function digestRound(acc: u64, w: u64): u64 {
-  return rotl<u64>(acc + w * DIGEST_P2, 31) * DIGEST_P1
 }
 
 /** Whether the fingerprints at x and y are equal. */

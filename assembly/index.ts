@@ -9,17 +9,20 @@
 //   [KEY2, KEY2 + 65536)
 //   [WINDOW, WINDOW + length)      the mapped bytes; 64 KiB-aligned, so any element type is aligned
 //   [fingerprints, + 16 per chunk) right after the window (16-aligned), only for tracked mappings
-// Memory is grown once per map() or resize(), never otherwise, so a view over it stays attached.
+// Memory is grown once per reserve() or resize(), never otherwise, so a view over it stays attached.
 //
 // The view's buffer is this whole memory, so JavaScript can write anywhere in it, not only in the
-// window. What the module trusts from one call to the next lives in globals (fd, window offset and
-// length, where the fingerprints are, how many key bytes are drawn), except the keys and the
-// fingerprints: those are checked against a digest kept in globals (see trustState) before flush or
-// resize relies on them. Page 0 is scratch, written before it is read within each call.
+// window. So the module trusts nothing in memory from one call to the next: the backend keeps the keys
+// and the fingerprints outside (in memory no user can reach) and copies them in before each call that
+// hashes, and the fingerprints out after it. What the module keeps itself (fd, window offset and
+// length, where the fingerprints are) lives in globals. Page 0 is scratch, written before it is read
+// within each call.
 //
 // Chunks are CHUNK bytes aligned to file offsets: the first and last chunk of an unaligned window are
-// partial. A tracked ('rw') mapping remembers a fingerprint per chunk and writes back only the chunks
-// whose fingerprint changed, merging neighbours into one fd_pwrite.
+// partial. A tracked ('rw') mapping has a fingerprint per chunk; flush writes back only the chunks
+// whose fingerprint changed, merging neighbours into one fd_pwrite. Chunks that another view of the
+// same file also maps are written one by one (chunk_changed, write_chunk, rehash_chunk), so that the
+// backend can carry the change over to that view.
 
 import {
   path_open, path_unlink_file, fd_pread, fd_pwrite, fd_sync, fd_filestat_get, fd_filestat_set_size,
@@ -28,7 +31,7 @@ import {
   RIGHT_FD_FILESTAT_SET_SIZE, FILETYPE_DIRECTORY, FILETYPE_REGULAR_FILE, FDFLAGS_NONBLOCK, ERRNO_IO, ERRNO_NODEV, ERRNO_ISDIR,
   ERRNO_NAMETOOLONG, ERRNO_NOMEM
 } from './wasi'
-import { CHUNK, FP_BYTES, KEY1, KEY2, digestRound, hashChunk, hashTwoChunks, hashZeros, sameFingerprint } from './hash'
+import { CHUNK, FP_BYTES, KEY1, KEY2, hashChunk, hashTwoChunks, hashZeros, sameFingerprint } from './hash'
 
 const PAGE: usize = 65536
 /** Where the mapped bytes start. */
@@ -53,7 +56,6 @@ const RESULT: usize = memory.data(8, 8)
 const FILESTAT: usize = memory.data(64, 8)
 const BATCH_FPS: usize = memory.data(<i32>(BATCH * FP_BYTES), 16)
 const RUN_FPS: usize = memory.data(<i32>(RUN_MAX * FP_BYTES), 16)
-const SEEDS: usize = memory.data(32, 8)
 
 // Which step failed last, for the error's `syscall` (src/wasm-backend.ts names them).
 const OP_OPEN: i32 = 1
@@ -69,11 +71,10 @@ const OP_MMAP: i32 = 10
 
 // What the module opens and how: open_path's `how`.
 const HOW_READ: u32 = 0
-const HOW_READ_WRITE: u32 = 1
 const HOW_CREATE_NEW: u32 = 2
 const HOW_CREATE_OR_OPEN: u32 = 3
 
-// map()'s flags.
+// reserve()'s flags.
 const MAP_READ: u32 = 1
 const MAP_TRACK: u32 = 2
 const MAP_UNSYNCED: u32 = 4
@@ -82,26 +83,15 @@ let lastOp: i32 = 0
 let mapFd: i32 = -1
 let mapOffset: u64 = 0
 let mapLength: usize = 0
+let mapFlags: u32 = 0
 let tracked: bool = false
 /** Whether the file has changes of ours (bytes or size) that no fd_sync has made durable yet. */
 let unsynced: bool = false
-let keyBytes: usize = 0
 let fps: usize = WINDOW
 let written: f64 = 0
 let readBytes: f64 = 0
 let runFirst: usize = 0
 let runCount: usize = 0
-/** Whether writeRun adopted new fingerprints since this was last cleared (the state must be sealed again). */
-let adopted: bool = false
-// The digest's random seeds and the digest of the state as the module last left it (see trustState).
-let seed0: u64 = 0
-let seed1: u64 = 0
-let seed2: u64 = 0
-let seed3: u64 = 0
-let sealed0: u64 = 0
-let sealed1: u64 = 0
-let sealed2: u64 = 0
-let sealed3: u64 = 0
 
 /** errno as the negative result, remembering which step failed. */
 function fail(op: i32, errno: i32): i32 {
@@ -120,11 +110,15 @@ function chunkCount(offset: u64, length: usize): usize {
   return <usize>((offset + length - 1) / CHUNK - offset / CHUNK + 1)
 }
 
+/** Where the fingerprints of a window of `length` bytes start. */
+function fingerprintsAt(length: usize): usize {
+  return (WINDOW + length + 15) & ~(<usize>15)
+}
+
 /** Bytes of memory a mapping of `length` bytes needs (with fingerprints when tracked). */
 function bytesNeeded(offset: u64, length: usize, track: bool): u64 {
-  let end = <u64>WINDOW + length
-  if (track) end = ((end + 15) & ~15) + <u64>chunkCount(offset, length) * FP_BYTES
-  return end
+  if (!track) return <u64>WINDOW + length
+  return <u64>fingerprintsAt(length) + <u64>chunkCount(offset, length) * FP_BYTES
 }
 
 /** Grows memory once so that `bytes` fit; false if the runtime refuses. */
@@ -165,30 +159,14 @@ function hashChunks(j: usize, n: usize, out: usize): void {
   }
 }
 
-/** Fills key bytes [from, to) of both keys with random bytes; 0 or -errno. */
-function fillKeys(to: usize): i32 {
-  if (to <= keyBytes) return 0
-  let err = random_get(KEY1 + keyBytes, to - keyBytes)
-  if (err == 0) err = random_get(KEY2 + keyBytes, to - keyBytes)
-  if (err != 0) return fail(OP_RANDOM, err)
-  keyBytes = to
-  return 0
-}
-
-/** Key bytes a window of `length` bytes needs: its longest chunk, rounded up to 32. */
-function keyBytesFor(length: usize): usize {
-  const longest = length < CHUNK ? length : CHUNK
-  return (longest + 31) & ~(<usize>31)
-}
-
-/** Reads `n` bytes at file offset `at` to memory p; bytes read (short at end of file) or -errno. */
-function readFully(p: usize, n: usize, at: u64): i64 {
+/** Reads `n` bytes of fd at file offset `at` to memory p; bytes read (short at end of file) or -errno. */
+function readFully(fd: i32, p: usize, n: usize, at: u64): i64 {
   let done: usize = 0
   while (done < n) {
     const ask = n - done < IO_MAX ? n - done : IO_MAX
     store<u32>(IOV, p + done)
     store<u32>(IOV, ask, 4)
-    const err = fd_pread(mapFd, IOV, 1, at + done, RESULT)
+    const err = fd_pread(fd, IOV, 1, at + done, RESULT)
     if (err != 0) return fail(OP_READ, err)
     const got = load<u32>(RESULT)
     if (got == 0) break
@@ -198,7 +176,8 @@ function readFully(p: usize, n: usize, at: u64): i64 {
   return done
 }
 
-/** Writes `n` bytes from memory p at file offset `at`; 0 or -errno. */
+/** Writes `n` bytes from memory p at file offset `at`; 0 or -errno. A write that makes no progress
+ *  is EIO, not a loop. */
 function writeFully(p: usize, n: usize, at: u64): i32 {
   let done: usize = 0
   while (done < n) {
@@ -210,9 +189,9 @@ function writeFully(p: usize, n: usize, at: u64): i32 {
     const put = load<u32>(RESULT)
     if (put == 0) return fail(OP_WRITE, ERRNO_IO)
     done += put
+    unsynced = true
   }
   written += <f64>n
-  unsynced = true
   return 0
 }
 
@@ -225,68 +204,12 @@ function writeRun(): i32 {
   if (err < 0) return err
   memory.copy(fps + runFirst * FP_BYTES, RUN_FPS, runCount * FP_BYTES)
   runCount = 0
-  adopted = true
   return 0
 }
 
-/** Digest of the state in memory that flush and resize trust: both keys (keyBytes each) and the
- *  fingerprints of the window's chunks. With `seal`, stores it as the state's digest and returns true;
- *  otherwise returns whether it is the stored one. About 200 KiB for a 256 MiB window. */
-function digestState(seal: bool): bool {
-  let a = seed0
-  let b = seed1
-  let c = seed2
-  let d = seed3
-  for (let r = 0; r < 3; r++) {
-    const p: usize = r == 0 ? KEY1 : r == 1 ? KEY2 : fps
-    // Multiples of 32 (keys) and of 16 (fingerprints).
-    const n: usize = r < 2 ? keyBytes : chunkCount(mapOffset, mapLength) * FP_BYTES
-    let i: usize = 0
-    for (; i + 32 <= n; i += 32) {
-      a = digestRound(a, load<u64>(p + i))
-      b = digestRound(b, load<u64>(p + i, 8))
-      c = digestRound(c, load<u64>(p + i, 16))
-      d = digestRound(d, load<u64>(p + i, 24))
-    }
-    if (i < n) {
-      a = digestRound(a, load<u64>(p + i))
-      b = digestRound(b, load<u64>(p + i, 8))
-    }
-  }
-  if (seal) {
-    sealed0 = a
-    sealed1 = b
-    sealed2 = c
-    sealed3 = d
-    return true
-  }
-  return a == sealed0 && b == sealed1 && c == sealed2 && d == sealed3
-}
-
-/** Checks the keys and fingerprints of a tracked mapping against their digest. 0: intact. Otherwise
- *  something wrote over them (JavaScript can: they share the view's buffer, e.g. through
- *  `new Uint8Array(view.buffer).fill(0)`), and no chunk can be known unchanged: writes the whole window
- *  back, draws new keys, fingerprints the window anew and seals that, so the next flush is incremental
- *  again; returns 1. The whole window, not only a range being synced: the fingerprints of chunks
- *  outside it are as lost, and taking their current bytes for written would lose their changes.
- *  -errno if that fails, with the digest left unmatched, so the next flush or resize does it again. */
-function trustState(): i32 {
-  if (digestState(false)) return 0
-  if (mapLength > 0) {
-    const err = writeFully(WINDOW, mapLength, mapOffset)
-    if (err < 0) return err
-  }
-  keyBytes = 0
-  const err = fillKeys(keyBytesFor(mapLength))
-  if (err < 0) return err
-  hashChunks(0, chunkCount(mapOffset, mapLength), fps)
-  digestState(true)
-  return 1
-}
-
 /** Writes back the changed chunks that meet window bytes [start, end) (0 < end <= mapLength); 0 or
- *  -errno. Chunks written get their new fingerprints (and `adopted` is set); on failure the chunks not
- *  yet written keep their old ones, so a later flush retries them. */
+ *  -errno. Chunks written get their new fingerprints; on failure the chunks not yet written keep their
+ *  old ones, so a later flush retries them. */
 function writeChanged(start: usize, end: usize): i32 {
   const base = mapOffset / CHUNK
   let j = <usize>((mapOffset + start) / CHUNK - base)
@@ -325,7 +248,7 @@ function readWindow(): i32 {
   while (at < end) {
     const next = min(end, (at / CHUNK) * CHUNK + block)
     if (!atEnd) {
-      const got = readFully(addressOf(at), <usize>(next - at), at)
+      const got = readFully(mapFd, addressOf(at), <usize>(next - at), at)
       if (got < 0) return <i32>got
       // The file ended early (it shrank since fstat): the rest of the window stays zero.
       if (<u64>got < next - at) atEnd = true
@@ -360,6 +283,11 @@ function zeroFingerprints(j: usize): void {
 /** Address of the buffer (4096 bytes) where the caller writes a UTF-8 path before open_path or unlink_path. */
 export function path_buffer(): usize {
   return PATH
+}
+
+/** Address of the WASI filestat that file_size() filled in last (dev at +0, ino at +8, both u64). */
+export function filestat_buffer(): usize {
+  return FILESTAT
 }
 
 /** Skips the leading slashes of the path in the path buffer: the rest is relative to the root preopen. */
@@ -400,7 +328,8 @@ export function unlink_path(pathLength: usize): i32 {
   return err != 0 ? fail(OP_UNLINK, err) : 0
 }
 
-/** The size in bytes of the file open as fd, or -errno (-EISDIR for a directory, -ENODEV for what is not a file). */
+/** The size in bytes of the file open as fd, or -errno (-EISDIR for a directory, -ENODEV for what is
+ *  not a file). Leaves the file's whole filestat in filestat_buffer(). */
 export function file_size(fd: i32): f64 {
   const err = fd_filestat_get(fd, FILESTAT)
   if (err != 0) return fail(OP_FSTAT, err)
@@ -429,57 +358,69 @@ export function close_fd(fd: i32): i32 {
   return err != 0 ? fail(OP_CLOSE, err) : 0
 }
 
+/** Fills both keys (CHUNK bytes each, at KEY1 and KEY2) with random bytes, for the backend to copy
+ *  out: called once, on the control instance. 0 or -errno. */
+export function draw_keys(): i32 {
+  if (!ensureMemory(<u64>WINDOW)) return fail(OP_MMAP, ERRNO_NOMEM)
+  let err = random_get(KEY1, CHUNK)
+  if (err == 0) err = random_get(KEY2, CHUNK)
+  return err != 0 ? fail(OP_RANDOM, err) : 0
+}
+
+/** Reads up to `length` <= CHUNK bytes of fd at file `offset` to the window's address, for the
+ *  backend to copy out (the control instance: what a chunk held before a write). Bytes read (short at
+ *  the end of the file) or -errno. */
+export function read_at(fd: i32, offset: f64, length: usize): f64 {
+  if (length > CHUNK || !ensureMemory(<u64>WINDOW + CHUNK)) return fail(OP_MMAP, ERRNO_NOMEM)
+  return <f64>readFully(fd, WINDOW, length, <u64>offset)
+}
+
 /** Sets this instance up as the mapping of `length` bytes at file `offset` of fd (-1 for memory with
- *  no file): grows memory once, then with flags & 1 reads the window, with flags & 2 fingerprints it
- *  (the bytes read, or zeros); flags & 4 says the file was just created or sized, so that the next
- *  durable flush syncs it even if no chunk changed. Returns the window's address or -errno. */
-export function map(fd: i32, offset: f64, length: usize, flags: u32): i32 {
+ *  no file) and grows memory for it, once. flags & 1: fill_window() reads the window; flags & 2: the mapping
+ *  is tracked (fingerprints; the caller copies the keys in before fill_window()); flags & 4: the file was just
+ *  created or sized, so that the next durable flush syncs it even if no chunk changed. Returns the
+ *  window's address or -errno. */
+export function reserve(fd: i32, offset: f64, length: usize, flags: u32): i32 {
   if (length > MAX_WINDOW) return fail(OP_MMAP, ERRNO_NOMEM)
   mapFd = fd
   mapOffset = <u64>offset
   mapLength = length
+  mapFlags = flags
   tracked = (flags & MAP_TRACK) != 0
   unsynced = (flags & MAP_UNSYNCED) != 0
-  fps = (WINDOW + length + 15) & ~(<usize>15)
+  fps = fingerprintsAt(length)
   if (!ensureMemory(bytesNeeded(mapOffset, length, tracked))) return fail(OP_MMAP, ERRNO_NOMEM)
-  if (tracked) {
-    const errno = random_get(SEEDS, 32)
-    if (errno != 0) return fail(OP_RANDOM, errno)
-    seed0 = load<u64>(SEEDS)
-    seed1 = load<u64>(SEEDS, 8)
-    seed2 = load<u64>(SEEDS, 16)
-    seed3 = load<u64>(SEEDS, 24)
-    const err = fillKeys(keyBytesFor(length))
-    if (err < 0) return err
-  }
-  if ((flags & MAP_READ) != 0) {
+  return <i32>WINDOW
+}
+
+/** Fills the reserved window: reads it (flags & 1) and fingerprints it (the bytes read, or zeros)
+ *  into fingerprints_address(). 0 or -errno. */
+export function fill_window(): i32 {
+  if ((mapFlags & MAP_READ) != 0) {
     const err = readWindow()
     if (err < 0) return err
   } else if (tracked) {
     zeroFingerprints(0)
   }
-  if (tracked) digestState(true)
   // An untracked file mapping ('r') never writes: it needs the fd no more (the caller closes it).
   if (!tracked) mapFd = -1
-  return <i32>WINDOW
+  return 0
+}
+
+/** Where the fingerprints are now (16 bytes per chunk of the window). */
+export function fingerprints_address(): usize {
+  return fps
 }
 
 /** Writes back the changed chunks that meet window bytes [start, end), then with `durable` makes the
  *  file durable (fd_sync, skipped when nothing of ours is left unsynced); 0 or -errno. Chunks written
  *  get their new fingerprints; on failure the chunks not yet written keep their old ones, so a later
- *  flush retries them. If the keys or fingerprints were written over, writes the whole window back
- *  (trustState). */
+ *  flush retries them. An empty range only syncs. */
 export function flush(start: usize, end: usize, durable: u32): i32 {
   if (mapFd < 0) return 0
   if (tracked && start < end && end <= mapLength) {
-    const trusted = trustState()
-    if (trusted < 0) return trusted
-    if (trusted == 0) {
-      adopted = false
-      const err = writeChanged(start, end)
-      if (adopted) digestState(true)
-      if (err < 0) return err
-    }
+    const err = writeChanged(start, end)
+    if (err < 0) return err
   }
   if (durable == 0 || !unsynced) return 0
   const err = sync_fd(mapFd)
@@ -487,75 +428,83 @@ export function flush(start: usize, end: usize, durable: u32): i32 {
   return err
 }
 
-/** Resizes the window to `length` bytes: the file to offset + length (for a file), memory grown once
- *  if needed, growth zero-filled in memory and in the file (a window that ended before the end of the
- *  file does not show the file's old bytes there, and neither does the file). Returns 0 or -errno.
- *  On failure the window is as it was (the chunk at the old or new end may have been written back, or
- *  the whole window if its keys or fingerprints had been written over: that is all) and so is the file: it is changed only once memory has room, but for growing past its
- *  end, which is undone if memory cannot grow. Memory that grew stays grown (the caller sees a new
- *  buffer): only a cut failing right after memory grew does that. */
-export function resize(length: usize): i32 {
-  if (length > MAX_WINDOW) return fail(OP_MMAP, ERRNO_NOMEM)
-  if (!tracked) return resizeWindow(length)
-  // The fingerprints are carried over and the keys extended: check them first (trustState).
-  const trusted = trustState()
-  if (trusted < 0) return trusted
-  const err = resizeWindow(length)
-  digestState(true)
-  return err
+/** 1 if chunk j of the window differs from its fingerprint, 0 if not. */
+export function chunk_changed(j: usize): i32 {
+  hashChunks(j, 1, BATCH_FPS)
+  return sameFingerprint(BATCH_FPS, fps + j * FP_BYTES) ? 0 : 1
 }
 
-/** resize, once the state is trusted. */
-function resizeWindow(length: usize): i32 {
+/** Fingerprints chunk j of the window anew (its bytes are what the file holds now). */
+export function rehash_chunk(j: usize): void {
+  hashChunks(j, 1, fps + j * FP_BYTES)
+}
+
+/** Writes chunk j of the window to the file and adopts its fingerprint; 0 or -errno. */
+export function write_chunk(j: usize): i32 {
+  hashChunks(j, 1, RUN_FPS)
+  runFirst = j
+  runCount = 1
+  return writeRun()
+}
+
+/** resize's first step: sets the file to `end` bytes, growing it (EFBIG, EDQUOT fail here) or cutting
+ *  what is past the new window end (EPERM on a sealed file fails here). 0, or -errno with the file as
+ *  it was. */
+function resizeFile(size: u64, end: u64): i32 {
+  if (end == size) return 0
+  const err = set_file_size(mapFd, <f64>end)
+  if (err < 0) return err
+  unsynced = true
+  return 0
+}
+
+/** resize's last step, for a window that ended before the end of the file (`size` bytes before): the
+ *  file holds old bytes in [keep, min(size, end)) where the view now has zeros. A cut and an extension
+ *  make them zeros without writing them; where the file refuses the cut (a sealed one), their chunks
+ *  are marked changed instead, so that the next write-back writes the zeros. */
+function zeroPastOldEnd(size: u64, keep: u64, end: u64): void {
+  if (size <= keep) return
+  if (set_file_size(mapFd, <f64>keep) == 0) {
+    const err = set_file_size(mapFd, <f64>end)
+    if (err == 0) return
+  }
+  if (!tracked) return
+  const base = mapOffset / CHUNK
+  const last = <usize>((min(size, end) - 1) / CHUNK - base)
+  for (let j = <usize>(keep / CHUNK - base); j <= last; j++) {
+    // Any value but the chunk's own fingerprint: one bit flipped.
+    store<u8>(fps + j * FP_BYTES, load<u8>(fps + j * FP_BYTES) ^ 1)
+  }
+}
+
+/** Resizes the window to `length` bytes: the file first (resizeFile: what may fail for want of room
+ *  or permission fails while nothing else has changed), then memory (growing it detaches the view's
+ *  buffer, which cannot be undone; if it is refused, the file's size is put back), then zero-fills
+ *  growth in memory and in the file (zeroPastOldEnd) and fingerprints the chunk at the new end anew.
+ *  The caller writes that chunk back first if it changed, and copies the keys (for the longer of the
+ *  two windows) and the fingerprints in. 0 or -errno; on failure memory is untouched and the window as
+ *  it was; so is the file, but for bytes past the new window end when a window that did not reach the
+ *  end of the file grows and memory is then refused (they were to go anyway). */
+export function resize(length: usize): i32 {
+  if (length > MAX_WINDOW) return fail(OP_MMAP, ERRNO_NOMEM)
   const old = mapLength
   const common = old < length ? old : length
-  if (tracked) {
-    // The chunk at the end changes length, so its old fingerprint cannot be carried over: write it
-    // back first if it changed, then fingerprint it anew below.
-    if (common > 0 && (mapOffset + common) % CHUNK != 0) {
-      const err = writeChanged(common - 1, common)
-      if (err < 0) return err
-    }
-    const err = fillKeys(keyBytesFor(length))
-    if (err < 0) return err
-  }
-  // Growing: first what can be undone, the file growing past its end (or failing to: too large, no
-  // space), then memory, which detaches the view's buffer and cannot be undone.
+  const keep = mapOffset + common
+  const end = mapOffset + length
   let size: u64 = 0
-  let extended = false
-  if (mapFd >= 0 && length > old) {
+  if (mapFd >= 0) {
     const got = file_size(mapFd)
     if (got < 0) return <i32>got
     size = <u64>got
-    if (mapOffset + length > size) {
-      const err = set_file_size(mapFd, <f64>(mapOffset + length))
-      if (err < 0) return err
-      extended = true
-      unsynced = true
-    }
+    const err = resizeFile(size, end)
+    if (err < 0) return err
   }
   if (!ensureMemory(bytesNeeded(mapOffset, length, tracked))) {
-    if (extended) set_file_size(mapFd, <f64>size)
+    if (mapFd >= 0 && end > size) set_file_size(mapFd, <f64>size)
     return fail(OP_MMAP, ERRNO_NOMEM)
   }
-  // Cut the file at the window's new end (shrinking, or the same length), or at its old end and then
-  // extend it (growing a window that ended before the end of the file: the file then holds zeros
-  // there, as the view does, and a zero written there later is not taken for unchanged).
-  if (mapFd >= 0 && (length <= old || size > mapOffset + old)) {
-    let err = set_file_size(mapFd, <f64>(mapOffset + common))
-    if (err == 0 && length > old) err = set_file_size(mapFd, <f64>(mapOffset + length))
-    if (err < 0) {
-      // Unlikely (the file just took a size): undo what can be; bytes past the window may be gone.
-      if (extended) set_file_size(mapFd, <f64>size)
-      return err
-    }
-    unsynced = true
-  }
-  const newFps = (WINDOW + length + 15) & ~(<usize>15)
-  if (tracked) {
-    const keep = chunkCount(mapOffset, common)
-    memory.copy(newFps, fps, keep * FP_BYTES)
-  }
+  const newFps = fingerprintsAt(length)
+  if (tracked) memory.copy(newFps, fps, chunkCount(mapOffset, common) * FP_BYTES)
   if (length > old) memory.fill(WINDOW + old, 0, length - old)
   fps = newFps
   mapLength = length
@@ -563,12 +512,12 @@ function resizeWindow(length: usize): i32 {
     let j = chunkCount(mapOffset, common)
     if (common > 0 && (mapOffset + common) % CHUNK != 0) {
       j -= 1
-      const s = chunkStart(j)
-      hashChunk(addressOf(s), <usize>(chunkEnd(j) - s), fps + j * FP_BYTES)
+      rehash_chunk(j)
       j += 1
     }
     zeroFingerprints(j)
   }
+  if (mapFd >= 0 && length > old) zeroPastOldEnd(size, keep, end)
   return 0
 }
 

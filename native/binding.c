@@ -2,13 +2,16 @@
 // one platform call (platform.h), throw or return. src/native.ts checks arguments first; the checks
 // here only keep C safe. Numbers are integers in [min, 2^53 - 1] read as int64.
 //
-//   map(path, mode, offset, length, maxBytes) -> [ArrayBuffer, handle]
+//   map(path, mode, offset, length, maxBytes, flags) -> [ArrayBuffer, handle]
 //       mode 0 'r' (private copy-on-write), 1 'rw' (shared), 2 create (shared; the file is created or
 //       emptied to `length` zero bytes; offset must be 0). length -1: to the end of the file.
+//       flags: 1 autoClose (gc*: when the buffer is collected, write back durably first), 2 sparse
+//       (reserve no disk blocks: platform.h, mf_open). A create that failed after emptying an existing
+//       file throws an error with `emptied: true`.
 //   alloc(length, maxBytes) -> [ArrayBuffer, handle]     zero-filled anonymous memory
 //   close(handle, buffer)             writes back ('rw'/create), detaches `buffer`, unmaps at once.
-//                                     A failed write-back still releases everything, then throws.
-//                                     A second close is a no-op.
+//                                     If writing back fails, it throws and changes nothing, so
+//                                     that close can be retried. A second close is a no-op.
 //   sync(handle, offset, length)      writes back [offset, offset + length) of the view, durably
 //   syncAsync(handle, offset, length) -> Promise<void>     the same on the libuv thread pool
 //   advise(handle, advice)            0 normal, 1 sequential, 2 random, 3 willneed, 4 dontneed
@@ -36,8 +39,10 @@
 //
 // Lifetime: a mapping_t is shared by its handle (an external), each external ArrayBuffer made over
 // it, and each syncAsync in flight; it is freed when the last one lets go. Its region is released
-// by close(), or by the finalizer of its current buffer (the view was dropped without close): `gen`
-// tells a buffer that was resized away or closed, whose finalizer then releases nothing. While a
+// by close(), or by the finalizer of its current buffer (nothing refers to the bytes any more: every
+// view over them, and every Buffer a user made of them, is gone), which first writes an autoClose
+// (gc*) mapping back: `gen` tells a buffer that was resized away or closed, whose finalizer then
+// releases nothing. Finalizers run on the JavaScript thread, on a later turn of the event loop. While a
 // syncAsync runs on a worker, nothing it uses is unmapped: close() detaches at once and defers the
 // unmap, and resize keeps the old region (a "zombie") until the last work completes.
 
@@ -56,9 +61,13 @@ typedef struct {
   uint32_t gen;       // bumped when the current buffer stops being current
   uint32_t pending;   // syncAsync works in flight
   int closed;         // close() or the current buffer's finalizer ran
+  int autoclose;      // gc*: the finalizer writes back durably before it releases
+  char *path;         // for the warning of a write-back that fails in the finalizer ('rw' only)
   mf_map_t *zombies;  // regions replaced by resize while a work used them
   size_t nzombies;
 } mapping_t;
+
+enum { MAP_AUTOCLOSE = 1, MAP_SPARSE = 2 }; // map()'s flags
 
 typedef struct {
   mapping_t *m;
@@ -114,6 +123,17 @@ static napi_value sys_error(napi_env env, int err, const char *syscall) {
 static napi_value throw_sys(napi_env env, int err, const char *syscall) {
   napi_value error = sys_error(env, err, syscall);
   if (error == NULL) return fail(env);
+  napi_throw(env, error);
+  return NULL;
+}
+
+// mf_open's system error, with `emptied: true` where create had emptied an existing file first.
+static napi_value throw_open_error(napi_env env, int err, const mf_map_t *map) {
+  napi_value error = sys_error(env, err, map->syscall), yes;
+  if (error == NULL) return fail(env);
+  if (map->emptied && (napi_get_boolean(env, true, &yes) != napi_ok || napi_set_named_property(env, error, "emptied", yes) != napi_ok)) {
+    return fail(env);
+  }
   napi_throw(env, error);
   return NULL;
 }
@@ -244,6 +264,7 @@ static void unref(mapping_t *m) {
   if (--m->refs > 0) return;
   m->closed = 1;
   release_deferred(m);
+  free(m->path);
   free(m);
 }
 
@@ -258,7 +279,14 @@ static void finalize_buffer(napi_env env, void *data, void *hint) {
   (void) env;
   (void) data;
   if (b->creating) return; // the runtime refused to make the buffer: new_buffer cleans up
-  if (!b->m->closed && b->gen == b->m->gen) release(b->m);
+  if (!b->m->closed && b->gen == b->m->gen) {
+    // Nobody can be told of a failure here but the user's terminal.
+    if (b->m->autoclose && mf_sync(&b->m->map, 0, b->m->map.length) != 0) {
+      fprintf(stderr, "mmapfile: warning: the changes to '%s' could not be written back when its view was garbage-collected (%s failed)\n",
+              b->m->path != NULL ? b->m->path : "?", b->m->map.syscall != NULL ? b->m->map.syscall : "msync");
+    }
+    release(b->m);
+  }
   unref(b->m);
   free(b);
 }
@@ -289,6 +317,7 @@ static napi_value wrap(napi_env env, mapping_t *m, const char *path) {
   napi_value handle, buffer, result;
   if (napi_create_external(env, m, finalize_handle, NULL, &handle) != napi_ok) {
     mf_abort(&m->map, path);
+    free(m->path);
     free(m);
     return fail(env);
   }
@@ -320,13 +349,14 @@ static mapping_t *new_mapping(napi_env env) {
 // ---- exports
 
 static napi_value js_map(napi_env env, napi_callback_info info) {
-  ARGS("map", 5)
+  ARGS("map", 6)
   ARG_INT64(mode, 1, 0)
   ARG_INT64(offset, 2, 0)
   ARG_INT64(length, 3, -1)
   ARG_INT64(maxBytes, 4, 0)
-  if (mode > MF_CREATE || (mode == MF_CREATE && (offset != 0 || length < 0))) {
-    napi_throw_type_error(env, NULL, "bad mode, or create with an offset or without a length");
+  ARG_INT64(flags, 5, 0)
+  if (mode > MF_CREATE || (mode == MF_CREATE && (offset != 0 || length < 0)) || flags > (MAP_AUTOCLOSE | MAP_SPARSE)) {
+    napi_throw_type_error(env, NULL, "bad mode or flags, or create with an offset or without a length");
     return NULL;
   }
   char *path = get_path(env, argv[0]);
@@ -338,17 +368,21 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   }
 
   int64_t size = 0;
-  int err = mf_open(&m->map, path, (int) mode, offset, length, maxBytes, &size);
-  napi_value result = NULL;
+  int err = mf_open(&m->map, path, (int) mode, (flags & MAP_SPARSE) ? MF_SPARSE : 0, offset, length, maxBytes, &size);
   if (err == MF_EOFFSET) throw_range(env, "offset %lld is beyond the end of the file (%lld bytes)", offset, size, 0);
   else if (err == MF_EWINDOW) throw_range(env, "window [%lld, %lld) is beyond the end of the file (%lld bytes)", offset, offset + length, size);
   else if (err == MF_ETOOBIG && mode == MF_CREATE) throw_range(env, too_big, length, maxBytes, 0);
   else if (err == MF_ETOOBIG) throw_range(env, "the window of %lld bytes is larger than the largest view (%lld bytes); map a window with options.offset and options.length", length < 0 ? size - offset : length, maxBytes, 0);
-  else if (err != 0) throw_sys(env, err, m->map.syscall);
-  else result = wrap(env, m, path);
-  if (err != 0) free(m);
-  free(path);
-  return result;
+  else if (err != 0) throw_open_error(env, err, &m->map);
+  if (err != 0) {
+    free(m);
+    free(path);
+    return NULL;
+  }
+  m->autoclose = (flags & MAP_AUTOCLOSE) != 0;
+  if (mode != MF_READ) m->path = path; // kept for the finalizer's warning; freed with m
+  else free(path);
+  return wrap(env, m, m->path);
 }
 
 static napi_value js_alloc(napi_env env, napi_callback_info info) {
@@ -373,9 +407,10 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   ARG_BUFFER_OF(m, 1)
   if (m->closed) return NULL;
   int err = mf_sync(&m->map, 0, m->map.length);
+  if (err != 0) return throw_sys(env, err, m->map.syscall); // still mapped: close can be retried
   napi_detach_arraybuffer(env, argv[1]);
   release(m);
-  return err != 0 ? throw_sys(env, err, m->map.syscall) : NULL;
+  return NULL;
 }
 
 static napi_value js_sync(napi_env env, napi_callback_info info) {

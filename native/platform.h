@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 enum { MF_READ = 0, MF_WRITE = 1, MF_CREATE = 2 };                  /* mf_open modes */
+enum { MF_SPARSE = 1 };                                               /* mf_open flags */
 enum { MF_NONE = 0, MF_ANON = 1, MF_PRIVATE = 2, MF_SHARED = 3 };   /* mf_map_t.kind */
 enum { MF_NORMAL = 0, MF_SEQUENTIAL, MF_RANDOM, MF_WILLNEED, MF_DONTNEED }; /* mf_advise */
 
@@ -35,6 +36,8 @@ extern const int MF_ECANCELED;
 typedef struct {
   int kind;            /* MF_ANON (alloc), MF_PRIVATE ('r'), MF_SHARED ('rw', create) */
   int created;         /* mf_open created the file (so a failure after it removes the file) */
+  int emptied;         /* set with a failure of MF_CREATE after it emptied an existing file */
+  int sparse;          /* MF_SPARSE: reserve no disk blocks for the window (see mf_open) */
   char *base;          /* start of the OS mapping; NULL when nothing is mapped */
   size_t delta;        /* the view starts at base + delta (file offset minus the aligned offset) */
   size_t length;       /* the view's bytes */
@@ -67,10 +70,20 @@ size_t mf_granularity(void);
 /* Opens `path`, checks that the window fits (length -1: to the end of the file; for MF_CREATE,
  * `length` is the new size), maps it and keeps the file only for MF_WRITE and MF_CREATE. On
  * MF_E*, *file_size is the file's size. On failure nothing is left behind: no descriptor, no
- * mapping, and no file that this call created. */
-int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t length, int64_t max, int64_t *file_size);
+ * mapping, and no file that this call created; an existing file is as it was, or, if MF_CREATE had
+ * to empty it first, empty (m->emptied says so).
+ * Disk space: a write to a page of a shared mapping whose block the file system cannot allocate
+ * kills the process (SIGBUS), so MF_WRITE and MF_CREATE reserve the window's blocks (ENOSPC here
+ * instead), and resize reserves what it adds, unless `flags` has MF_SPARSE. Reserving keeps the
+ * contents; a file system that cannot reserve (no fallocate) is left as it is. On copy-on-write file
+ * systems (btrfs, ZFS) a reservation does not cover overwrites. */
+int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size);
 /* Zero-filled anonymous memory. */
 int mf_alloc(mf_map_t *m, size_t length);
+/* Whether one more region may be mapped: -ENOMEM (the platform's) where the process is near the
+ * kernel's limit on mappings (Linux: vm.max_map_count), leaving room for the JavaScript engine, which
+ * aborts the process when it cannot map; 0 otherwise. Every map of this addon asks first. */
+int mf_room_for_region(void);
 /* Writes back [offset, offset + length) of the view (clamped to it) and makes it durable.
  * Touches no field but `syscall`, so a worker thread may call it on a copy of the struct. */
 int mf_sync(mf_map_t *m, size_t offset, size_t length);

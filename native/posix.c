@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -16,6 +18,107 @@
 
 // libuv numbers errors -errno on POSIX, so errno itself is all the glue needs.
 #define FAIL(m, name) ((m)->syscall = (name), -errno)
+
+// ---- the kernel's limit on mappings
+
+// Regions this addon has mapped and not yet unmapped, in every thread.
+static atomic_long regions = 0;
+
+static void counted_map(void) { atomic_fetch_add(&regions, 1); }
+static void counted_unmap(void) { atomic_fetch_sub(&regions, 1); }
+
+#ifdef __linux__
+// Linux refuses a process more than vm.max_map_count mappings (65,530 by default), and the JavaScript
+// engine aborts the process when it cannot map (V8: "Zone Allocation failed"), so we stop this much
+// short of the limit: a loop of gcopen with no turn of the event loop (where dropped views are
+// unmapped) then ends in a catchable ENOMEM.
+#define ENGINE_HEADROOM 4096
+// How often the process's mappings are counted for real (/proc/self/maps, about 100 bytes a line):
+// far from the limit, every 1024 regions of ours; near it, every 64.
+#define RECOUNT_FAR 1024
+#define RECOUNT_NEAR 64
+
+static long read_long(const char *path) {
+  FILE *f = fopen(path, "re");
+  long value = -1;
+  if (f == NULL) return -1;
+  if (fscanf(f, "%ld", &value) != 1) value = -1;
+  fclose(f);
+  return value;
+}
+
+static long count_lines(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buffer[65536];
+  long lines = 0;
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0) {
+    for (ssize_t i = 0; i < n; i++) lines += buffer[i] == '\n';
+  }
+  close(fd);
+  return n < 0 ? -1 : lines;
+}
+
+int mf_room_for_region(void) {
+  static atomic_long limit = 0;        // vm.max_map_count, read once; -1: unknown (no check)
+  static atomic_long others = -1;      // the process's other mappings at the last count
+  static atomic_long counted_at = 0;   // our regions at the last count
+  long max = atomic_load(&limit);
+  if (max == 0) {
+    max = read_long("/proc/sys/vm/max_map_count");
+    if (max <= ENGINE_HEADROOM) max = -1;
+    atomic_store(&limit, max);
+  }
+  if (max < 0) return 0;
+  long ours = atomic_load(&regions);
+  long rest = atomic_load(&others);
+  long since = ours - atomic_load(&counted_at);
+  int near = rest >= 0 && ours + rest + 1 > max - ENGINE_HEADROOM - RECOUNT_FAR;
+  if (rest < 0 || since >= RECOUNT_FAR || since <= -RECOUNT_FAR || (near && (since >= RECOUNT_NEAR || since <= -RECOUNT_NEAR))) {
+    long all = count_lines("/proc/self/maps");
+    if (all < 0) return 0; // no /proc: nothing to go by
+    rest = all > ours ? all - ours : 0;
+    atomic_store(&others, rest);
+    atomic_store(&counted_at, ours);
+  }
+  return ours + rest + 1 > max - ENGINE_HEADROOM ? -ENOMEM : 0;
+}
+#else
+int mf_room_for_region(void) {
+  return 0; // no such limit
+}
+#endif
+
+// ---- reserving disk space
+
+// Reserves the blocks of [offset, offset + length) of fd, keeping its contents and size. 0, or -errno
+// (ENOSPC, EDQUOT, EFBIG). A file system that cannot reserve is left alone (its writes may then fail
+// later, as they would without this library).
+static int reserve(mf_map_t *m, int fd, int64_t offset, int64_t length) {
+  if (length <= 0 || m->sparse) return 0;
+#if defined(__linux__)
+  int r;
+  do r = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t) offset, (off_t) length);
+  while (r != 0 && errno == EINTR);
+  if (r == 0 || errno == EOPNOTSUPP || errno == ENOSYS) return 0;
+  return FAIL(m, "fallocate");
+#elif defined(__APPLE__)
+  fstore_t store = {F_ALLOCATEALL, F_PEOFPOSMODE, 0, (off_t) (offset + length), 0};
+  struct stat st;
+  if (fstat(fd, &st) != 0) return FAIL(m, "fstat");
+  // F_PREALLOCATE allocates from the physical end of the file; blocks below it exist already.
+  if (st.st_blocks * 512 >= offset + length) return 0;
+  store.fst_length = (off_t) (offset + length) - (off_t) (st.st_blocks * 512);
+  if (fcntl(fd, F_PREALLOCATE, &store) == 0 || errno == ENOTSUP) return 0;
+  return FAIL(m, "fallocate");
+#else
+  int r = posix_fallocate(fd, (off_t) offset, (off_t) length);
+  if (r == 0 || r == EINVAL || r == EOPNOTSUPP) return 0;
+  m->syscall = "fallocate";
+  return -r;
+#endif
+}
 
 const int MF_ENOMEM = -ENOMEM;
 const int MF_ECANCELED = -ECANCELED;
@@ -64,23 +167,52 @@ static size_t round_up(size_t n, size_t to) {
   return (n + to - 1) / to * to;
 }
 
-int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
+// Sizes a file that create opened (`size` bytes before) to `length` zero bytes, with its blocks
+// reserved. The old bytes are let go only once everything that could fail for want of room has been
+// tried while they are whole: the growth (EFBIG) and the reservation (ENOSPC), each undone if what
+// follows fails. Once emptied, a failure leaves the file empty and says so (m->emptied).
+static int size_created(mf_map_t *m, int fd, int64_t size, int64_t length) {
+  int grown = length > size;
+  int err = 0;
+  if (grown && ftruncate(fd, (off_t) length) != 0) return FAIL(m, "ftruncate");
+  err = reserve(m, fd, 0, length);
+  if (err == 0 && size > 0 && ftruncate(fd, 0) != 0) err = FAIL(m, "ftruncate");
+  if (err != 0) {
+    if (grown && ftruncate(fd, (off_t) size) != 0) { /* only zeros were added at the end */ }
+    return err;
+  }
+  if (size == 0) return 0; // a new or empty file: sized and reserved above
+  m->emptied = 1;
+  if (ftruncate(fd, (off_t) length) != 0) return FAIL(m, "ftruncate");
+  // Emptying gave the blocks back: reserve them again (what was just freed, so unless another
+  // writer took the space meanwhile, this works).
+  err = reserve(m, fd, 0, length);
+  if (err != 0) {
+    if (ftruncate(fd, 0) != 0) { /* the error says the file was emptied; its size is moot */ }
+    return err;
+  }
+  m->emptied = 0;
+  return 0;
+}
+
+int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
   // O_NONBLOCK: opening a fifo must not wait for a writer; it is then refused below.
-  int flags = (mode == MF_READ ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
+  int oflags = (mode == MF_READ ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
   struct stat st;
   int fd, err;
 
   mf_init(m);
   m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
+  m->sparse = (flags & MF_SPARSE) != 0;
 
   if (mode == MF_CREATE) {
     // O_EXCL first, to know whether a failure must remove the file. No O_TRUNC: an existing file
     // is emptied only once everything else has worked.
-    fd = open(path, flags | O_CREAT | O_EXCL, 0666);
+    fd = open(path, oflags | O_CREAT | O_EXCL, 0666);
     if (fd >= 0) m->created = 1;
-    else if (errno == EEXIST) fd = open(path, flags | O_CREAT, 0666);
+    else if (errno == EEXIST) fd = open(path, oflags | O_CREAT, 0666);
   } else {
-    fd = open(path, flags);
+    fd = open(path, oflags);
   }
   if (fd < 0) return FAIL(m, "open");
   m->file = fd;
@@ -115,7 +247,6 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
 
   m->offset = offset;
   m->delta = (size_t) (offset % (int64_t) mf_granularity());
-  m->length = (size_t) length;
 
   if (length > 0) {
     int share = MAP_SHARED;
@@ -125,24 +256,25 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
 #else
     if (mode == MF_READ) share = MAP_PRIVATE;
 #endif
-    void *p = mmap(NULL, m->delta + m->length, PROT_READ | PROT_WRITE, share, fd, (off_t) (offset - (int64_t) m->delta));
+    err = mf_room_for_region();
+    if (err != 0) {
+      m->syscall = "mmap";
+      goto fail;
+    }
+    void *p = mmap(NULL, m->delta + (size_t) length, PROT_READ | PROT_WRITE, share, fd, (off_t) (offset - (int64_t) m->delta));
     if (p == MAP_FAILED) {
       err = FAIL(m, "mmap");
       goto fail;
     }
+    counted_map();
     m->base = p;
+    m->length = (size_t) length;
   }
 
-  if (mode == MF_CREATE) {
-    // Mapping past the end of the file is allowed; the bytes exist once the file has its size.
-    // Growing first means a size the file cannot take (EFBIG, a quota) fails while the old bytes
-    // are whole; once it has worked, emptying and sizing again only give back what it took.
-    if ((length > st.st_size && ftruncate(fd, (off_t) length) != 0) ||
-        (st.st_size != 0 && ftruncate(fd, 0) != 0) || ftruncate(fd, (off_t) length) != 0) {
-      err = FAIL(m, "ftruncate");
-      goto fail;
-    }
-  }
+  // Mapping past the end of the file is allowed; the bytes exist once the file has its size.
+  if (mode == MF_CREATE) err = size_created(m, fd, (int64_t) st.st_size, length);
+  else if (mode == MF_WRITE) err = reserve(m, fd, offset, length);
+  if (err != 0) goto fail;
   if (mf_registry_add(m) != 0) {
     m->syscall = "malloc";
     err = -ENOMEM;
@@ -166,8 +298,14 @@ int mf_alloc(mf_map_t *m, size_t length) {
   mf_init(m);
   m->kind = MF_ANON;
   if (length == 0) return 0;
+  int err = mf_room_for_region();
+  if (err != 0) {
+    m->syscall = "mmap";
+    return err;
+  }
   void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return FAIL(m, "mmap");
+  counted_map();
   m->base = p;
   m->length = length;
   return 0;
@@ -235,8 +373,14 @@ static int resize_anon(mf_map_t *m, size_t length, mf_map_t *old) {
 #endif
   char *base = NULL;
   if (length > 0) {
+    int err = mf_room_for_region();
+    if (err != 0) {
+      m->syscall = "mmap";
+      return err;
+    }
     void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return FAIL(m, "mmap");
+    counted_map();
     base = p;
     if (m->base != NULL) memcpy(base, m->base, length < m->length ? length : m->length);
   }
@@ -244,35 +388,48 @@ static int resize_anon(mf_map_t *m, size_t length, mf_map_t *old) {
   return 0;
 }
 
-// Sets the file of a shared mapping to offset + length, under the registry's lock. Growth must read
-// zeros, also where the window ended before the end of the file: then the bytes past the window are
-// cut first (they are past the new end or are to read as zeros: the file is offset + length bytes
-// after a resize). A cut cannot be undone, so when the file is to grow past its size, that growth
-// is tried first: once it has worked, the cut and the same growth again cannot fail for want of
-// room or a size limit. The cut is at the smaller of the two window ends, and refused (EBUSY) if
-// another live mapping of this process ends beyond it (platform.h, registry).
+// Sets the file of a shared mapping to offset + length, under the registry's lock, with the blocks
+// it adds reserved (mf_open). Growth must read zeros, also where the window ended before the end of
+// the file: then the bytes past the window are cut first (they are past the new end or are to read
+// as zeros: the file is offset + length bytes after a resize). A cut cannot be undone, so what may
+// fail for want of room or a size limit comes first: growth past the end of the file, and its
+// reservation, undone if the cut then fails. The cut is at the smaller of the two window ends, and
+// refused (EBUSY) if another live mapping of this process ends beyond it (platform.h, registry).
 static int set_file_size(mf_map_t *m, size_t length) {
   int fd = (int) m->file;
   int64_t end = m->offset + (int64_t) length;
   int64_t keep = m->offset + (int64_t) (length < m->length ? length : m->length);
   struct stat st;
+  int err;
   if (mf_registry_end(m) > keep) {
     m->syscall = "ftruncate";
     return -EBUSY;
   }
-  if (length > m->length) {
-    if (fstat(fd, &st) != 0) return FAIL(m, "fstat");
-    if (st.st_size > keep) {
-      if (end > st.st_size && ftruncate(fd, (off_t) end) != 0) return FAIL(m, "ftruncate");
-      if (ftruncate(fd, (off_t) keep) != 0) {
-        int err = FAIL(m, "ftruncate");
-        int undone = ftruncate(fd, st.st_size) == 0; // if not, only zeros were added at the end
-        (void) undone;
-        return err;
-      }
+  if (fstat(fd, &st) != 0) return FAIL(m, "fstat");
+  int64_t size = (int64_t) st.st_size;
+  int grown = end > size;
+  if (grown) {
+    if (ftruncate(fd, (off_t) end) != 0) return FAIL(m, "ftruncate");
+    err = reserve(m, fd, size, end - size);
+    if (err != 0) {
+      if (ftruncate(fd, (off_t) size) != 0) { /* only zeros were added at the end */ }
+      return err;
     }
   }
-  if (ftruncate(fd, (off_t) end) != 0) return FAIL(m, "ftruncate");
+  if (size > keep) {
+    if (ftruncate(fd, (off_t) keep) != 0) {
+      err = FAIL(m, "ftruncate");
+      if (grown && ftruncate(fd, (off_t) size) != 0) { /* only zeros were added at the end */ }
+      return err;
+    }
+    if (end > keep) {
+      if (ftruncate(fd, (off_t) end) != 0) return FAIL(m, "ftruncate");
+      // The cut freed at least this much (and any reservation of the growth above): reserve it
+      // again, now as zeros (this fails only if another writer took the space meanwhile).
+      err = reserve(m, fd, keep, end - keep);
+      if (err != 0) return err;
+    }
+  }
   return 0;
 }
 
@@ -288,15 +445,24 @@ int mf_resize(mf_map_t *m, size_t length, mf_map_t *old) {
   }
   char *base = NULL;
   if (length > 0) {
+    int err = mf_room_for_region();
+    if (err != 0) {
+      m->syscall = "mmap";
+      return err;
+    }
     void *p = mmap(NULL, m->delta + length, PROT_READ | PROT_WRITE, MAP_SHARED, (int) m->file, (off_t) (m->offset - (int64_t) m->delta));
     if (p == MAP_FAILED) return FAIL(m, "mmap");
+    counted_map();
     base = p;
   }
   mf_registry_lock();
   int err = set_file_size(m, length);
   if (err != 0) {
     mf_registry_unlock();
-    if (base != NULL) munmap(base, m->delta + length);
+    if (base != NULL) {
+      munmap(base, m->delta + length);
+      counted_unmap();
+    }
     return err;
   }
   replace(m, base, length, old);
@@ -306,7 +472,10 @@ int mf_resize(mf_map_t *m, size_t length, mf_map_t *old) {
 }
 
 void mf_unmap(mf_map_t *m) {
-  if (m->base != NULL) munmap(m->base, m->delta + m->length);
+  if (m->base != NULL) {
+    munmap(m->base, m->delta + m->length);
+    counted_unmap();
+  }
   m->base = NULL;
   m->length = 0;
   mf_registry_remove(m);

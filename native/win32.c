@@ -10,8 +10,12 @@
 // that ended before the end of the file has then lost the bytes past the window: they read as zeros).
 // It refuses (EBUSY) to resize while a syncAsync holds the old view, and, as posix.c, to cut a file
 // under another view of this process (platform.h, registry), which Windows would refuse anyway.
-// create empties an existing file before mapping it, so a create that fails after that leaves the
-// file empty (POSIX leaves it untouched).
+// create empties an existing file before mapping it, so a create whose mapping fails after that
+// leaves the file empty, and says so (m->emptied).
+//
+// Disk space: extending a file allocates its clusters (unless it is marked sparse), so a full disk is
+// an error when the file is sized, never a fault when a page is written: nothing to reserve. There is
+// no limit on the number of mappings but address space.
 
 #include <uv.h> // first: it includes winsock2.h before windows.h
 
@@ -110,7 +114,11 @@ static int map_view(mf_map_t *m, HANDLE file, int copy, size_t length, void *at,
   return err;
 }
 
-int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
+int mf_room_for_region(void) {
+  return 0;
+}
+
+int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
   DWORD access = mode == MF_READ ? GENERIC_READ : GENERIC_READ | GENERIC_WRITE;
   DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
   DWORD disposition = mode == MF_CREATE ? OPEN_ALWAYS : OPEN_EXISTING;
@@ -120,6 +128,7 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
 
   mf_init(m);
   m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
+  m->sparse = (flags & MF_SPARSE) != 0;
   WCHAR *wpath = wide(path);
   if (wpath == NULL) {
     m->syscall = "open";
@@ -160,11 +169,25 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
   err = mf_check_window(*file_size, offset, &length, max);
   if (err != 0) goto fail;
 
-  // Growing first, as posix.c does: a size the volume refuses fails while the old bytes are whole.
-  if (mode == MF_CREATE && ((length > size.QuadPart && !set_size(file, length)) ||
-      (size.QuadPart != 0 && !set_size(file, 0)) || !set_size(file, length))) {
-    err = FAIL(m, "ftruncate");
-    goto fail;
+  // Growing first, as posix.c does: a size the volume refuses (or has no room for) fails while the
+  // old bytes are whole, and the growth is undone if emptying then fails.
+  if (mode == MF_CREATE) {
+    int64_t was = size.QuadPart;
+    int grown = length > was;
+    if (grown && !set_size(file, length)) {
+      err = FAIL(m, "ftruncate");
+      goto fail;
+    }
+    if (was != 0 && !set_size(file, 0)) {
+      err = FAIL(m, "ftruncate");
+      if (grown) set_size(file, was);
+      goto fail;
+    }
+    m->emptied = was != 0;
+    if (!set_size(file, length)) {
+      err = FAIL(m, "ftruncate");
+      goto fail;
+    }
   }
 
   m->offset = offset;
@@ -180,6 +203,7 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
     goto fail;
   }
   mf_registry_unlock();
+  m->emptied = 0;
 
   if (mode == MF_READ) {
     CloseHandle(file);

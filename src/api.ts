@@ -1,11 +1,13 @@
-// The public API over one backend: argument checks, defaults, typed views, the registry of open
-// views and automatic closing. Every entry point (mmapfile, mmapfile/native, mmapfile/wasm) is
-// `createApi` over the backend it chose.
+// The public API over one backend: argument checks, defaults, typed views and the registry of open
+// views. Every entry point (mmapfile, mmapfile/native, mmapfile/wasm) is `createApi` over the front
+// of the backend it chose: one front per backend per realm (src/shared.ts), whichever copy of the
+// package (ESM or CommonJS) and entry point made it, so that a view made by one is known to all.
 
 import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
 import { argTypeError, argValueError, closedError, describe, rangeError, withContext } from './errors.js'
 import { checkPath } from './paths.js'
 import type { PathRules } from './paths.js'
+import { shared } from './shared.js'
 import { isStructType, StructArray, struct } from './struct.js'
 import type { Fields, StructType } from './struct.js'
 
@@ -40,6 +42,18 @@ export interface OpenOptions {
   offset?: number
   /** bytes in the window (default: the rest of the file) */
   length?: number
+  /**
+   * 'rw' only: do not reserve disk space for the window's holes (default false). Native reserves the
+   * blocks of a writable window when it is mapped, so that a full disk is an ENOSPC error there and
+   * not a SIGBUS that kills the process when a page is first written; with `sparse: true` a full disk
+   * kills the process on the first write to a hole. For deliberately sparse files.
+   */
+  sparse?: boolean
+}
+
+export interface CreateOptions {
+  /** Do not reserve disk space for the file (default false): see OpenOptions.sparse. */
+  sparse?: boolean
 }
 
 export interface SyncOptions {
@@ -60,14 +74,14 @@ export interface ViewInfo {
 export type { PathRules } from './paths.js'
 
 export interface Api {
-  create<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView): ViewOf<T>
+  create<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView, options?: CreateOptions): ViewOf<T>
   open<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
   close(view: View): void
   sync(view: View, options?: SyncOptions): void
   syncAsync(view: View, options?: SyncOptions): Promise<void>
   malloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>
   free(view: View): void
-  gccreate<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView): ViewOf<T>
+  gccreate<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView, options?: CreateOptions): ViewOf<T>
   gcopen<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
   gcmalloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>
   resize<V extends View>(view: V, count: number): V
@@ -95,8 +109,6 @@ interface Open {
   readonly path: string | null
   readonly offset: number
   readonly type: ViewType
-  /** closes the mapping when the view is collected; never holds the view, or it would never be */
-  autoClose: boolean
 }
 
 /** What the front remembers of a closed view: only what it was, so that free can tell. */
@@ -112,6 +124,17 @@ const CLOSED: { readonly [K in Open['kind']]: Closed } = {
 /** Every view handed out, open or closed. */
 type Registry = WeakMap<object, Open | Closed>
 
+/** One backend and the registry of its views: one per backend per realm (src/shared.ts). */
+export interface Front {
+  readonly backend: Backend
+  readonly views: Registry
+}
+
+/** The realm's front for the backend named `name`, loading the backend the first time it is asked for. */
+export function frontOf(name: Backend['name'], load: () => Backend): Front {
+  return shared(`front:${name}`, () => ({ backend: load(), views: new WeakMap() }))
+}
+
 function isClosed(entry: Open | Closed): entry is Closed {
   return 'closed' in entry
 }
@@ -119,7 +142,7 @@ function isClosed(entry: Open | Closed): entry is Closed {
 function checkType(fn: string, type: unknown): ViewType {
   if (type === undefined) return Uint8Array
   if (TYPED_ARRAYS.has(type) || isStructType(type)) return type as ViewType
-  throw argTypeError(fn, `type must be a typed-array constructor or a struct type, got ${describe(type)}`)
+  throw argTypeError(fn, `type must be a typed-array constructor or a struct type from mmapfile.struct(), got ${describe(type)}`)
 }
 
 function checkCount(fn: string, name: string, value: unknown): number {
@@ -134,11 +157,25 @@ function optionalCount(fn: string, name: string, value: unknown): number | null 
   return value === undefined ? null : checkCount(fn, name, value)
 }
 
-function checkOptions(fn: string, options: unknown): { offset: number | null; length: number | null } {
-  if (options === undefined || options === null) return { offset: null, length: null }
+function checkFlag(fn: string, name: string, value: unknown): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw argTypeError(fn, `${name} must be a boolean, got ${describe(value)}`)
+  return value
+}
+
+function optionsObject(fn: string, options: unknown): Record<string, unknown> {
+  if (options === undefined || options === null) return {}
   if (typeof options !== 'object') throw argTypeError(fn, `options must be an object, got ${describe(options)}`)
-  const { offset, length } = options as { offset?: unknown; length?: unknown }
-  return { offset: optionalCount(fn, 'options.offset', offset), length: optionalCount(fn, 'options.length', length) }
+  return options as Record<string, unknown>
+}
+
+function checkOptions(fn: string, options: unknown): { offset: number | null; length: number | null; sparse: boolean } {
+  const { offset, length, sparse } = optionsObject(fn, options)
+  return {
+    offset: optionalCount(fn, 'options.offset', offset),
+    length: optionalCount(fn, 'options.length', length),
+    sparse: checkFlag(fn, 'options.sparse', sparse)
+  }
 }
 
 function elementSize(type: ViewType): number {
@@ -151,22 +188,9 @@ function makeView(type: ViewType, mapping: Mapping): View {
   return new type(mapping.buffer, mapping.byteOffset, count)
 }
 
-export function createApi(backend: Backend, backendError: Error | null, paths: PathRules): Api {
-  const views: Registry = new WeakMap()
+export function createApi(front: Front, backendError: Error | null, paths: PathRules): Api {
+  const { backend, views } = front
   const capabilities = Object.freeze({ ...backend.capabilities })
-
-  // Views made by gccreate/gcopen/gcmalloc are closed here once collected. The held value is the
-  // `Open`, which holds the mapping but not the view, so it does not keep the view alive.
-  const collector = new FinalizationRegistry<Open>((open) => {
-    if (!open.autoClose) return
-    open.autoClose = false
-    try {
-      backend.close(open.mapping)
-    } catch {
-      // Nobody is left to tell: the view is gone. The data of a 'rw' view is as safe as the
-      // last write-back that succeeded.
-    }
-  })
 
   function lookUp(fn: string, view: unknown): Open {
     const open = typeof view === 'object' && view !== null ? views.get(view) : undefined
@@ -175,11 +199,9 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
     return open
   }
 
-  function register(open: Open, autoClose: boolean): View {
+  function register(open: Open): View {
     const view = makeView(open.type, open.mapping)
     views.set(view, open)
-    open.autoClose = autoClose
-    if (autoClose) collector.register(view, open, open)
     return view
   }
 
@@ -191,7 +213,7 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
   }
 
   function mapFile(fn: string, path: unknown, type: ViewType, map: (absolute: string) => Mapping,
-    mode: Mode, offset: number, autoClose: boolean): View {
+    mode: Mode, offset: number): View {
     const { given, absolute } = checkPath(fn, path, paths)
     let mapping: Mapping
     try {
@@ -199,10 +221,11 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
     } catch (error) {
       throw withContext(error, fn, given)
     }
-    return register({ mapping, kind: 'file', mode, path: absolute, offset, type, autoClose }, autoClose)
+    return register({ mapping, kind: 'file', mode, path: absolute, offset, type })
   }
 
-  function createWith(fn: string, autoClose: boolean, path: unknown, count: unknown, type: unknown, data: unknown): View {
+  function createWith(fn: string, autoClose: boolean, path: unknown, count: unknown, type: unknown, data: unknown,
+    options: unknown): View {
     const viewType = checkType(fn, type)
     const byteLength = checkCount(fn, 'count', count) * elementSize(viewType)
     if (data !== undefined && !ArrayBuffer.isView(data)) {
@@ -211,6 +234,7 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
     if (data !== undefined && data.byteLength > byteLength) {
       throw rangeError(fn, `data is ${data.byteLength} bytes, longer than the file's ${byteLength}`)
     }
+    const sparse = checkFlag(fn, 'options.sparse', optionsObject(fn, options).sparse)
     checkFits(fn, byteLength)
     // The source bytes are taken before the file is touched: data over a detached buffer (a closed
     // view, say) must fail here, not after the file was created.
@@ -221,10 +245,10 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
       throw argTypeError(fn, 'data is over a detached buffer (a closed view?)')
     }
     return mapFile(fn, path, viewType, (absolute) => {
-      const mapping = backend.create(absolute, byteLength)
+      const mapping = backend.create(absolute, byteLength, { autoClose, sparse })
       if (source !== null) new Uint8Array(mapping.buffer, mapping.byteOffset, mapping.byteLength).set(source)
       return mapping
-    }, 'rw', 0, autoClose)
+    }, 'rw', 0)
   }
 
   function openWith(fn: string, autoClose: boolean, path: unknown, type: unknown, mode: unknown, options: unknown): View {
@@ -232,11 +256,12 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
     if (mode !== undefined && mode !== 'r' && mode !== 'rw') {
       throw argValueError(fn, `mode must be 'r' or 'rw', got ${describe(mode)}`)
     }
-    const { offset, length } = checkOptions(fn, options)
+    const { offset, length, sparse } = checkOptions(fn, options)
     const checkedMode: Mode = mode ?? 'r'
     if (length !== null) checkFits(fn, length)
-    return mapFile(fn, path, viewType, (absolute) => backend.open(absolute, checkedMode, offset ?? 0, length),
-      checkedMode, offset ?? 0, autoClose)
+    return mapFile(fn, path, viewType,
+      (absolute) => backend.open(absolute, checkedMode, offset ?? 0, length, { autoClose, sparse }),
+      checkedMode, offset ?? 0)
   }
 
   function mallocWith(fn: string, autoClose: boolean, count: unknown, type: unknown): View {
@@ -245,11 +270,11 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
     checkFits(fn, byteLength)
     let mapping: Mapping
     try {
-      mapping = backend.alloc(byteLength)
+      mapping = backend.alloc(byteLength, { autoClose, sparse: false })
     } catch (error) {
       throw withContext(error, fn, null)
     }
-    return register({ mapping, kind: 'memory', mode: 'rw', path: null, offset: 0, type: viewType, autoClose }, autoClose)
+    return register({ mapping, kind: 'memory', mode: 'rw', path: null, offset: 0, type: viewType })
   }
 
   function release(fn: string, view: unknown, kinds: 'any' | 'memory'): void {
@@ -262,14 +287,11 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
     try {
       backend.close(open.mapping)
     } catch (error) {
-      // Writing back failed. The view stays registered: where the backend kept the mapping (wasm
-      // keeps the only copy of the data), a later close can retry; where it released it, that close
-      // is a no-op.
+      // Writing back failed: the backend kept the mapping whole and the view stays open, so that a
+      // later close can retry once the cause is gone.
       throw withContext(error, fn, open.path)
     }
     views.set(view as object, CLOSED[open.kind])
-    if (open.autoClose) collector.unregister(open)
-    open.autoClose = false
   }
 
   function syncRange(fn: string, open: Open, options: unknown): { offset: number; length: number } {
@@ -285,8 +307,8 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
   }
 
   const api: Api = {
-    create: (path, count, type, data) => createWith('create', false, path, count, type, data) as never,
-    gccreate: (path, count, type, data) => createWith('gccreate', true, path, count, type, data) as never,
+    create: (path, count, type, data, options) => createWith('create', false, path, count, type, data, options) as never,
+    gccreate: (path, count, type, data, options) => createWith('gccreate', true, path, count, type, data, options) as never,
     open: (path, type, mode, options) => openWith('open', false, path, type, mode, options) as never,
     gcopen: (path, type, mode, options) => openWith('gcopen', true, path, type, mode, options) as never,
     malloc: (count, type) => mallocWith('malloc', false, count, type) as never,
@@ -333,8 +355,7 @@ export function createApi(backend: Backend, backendError: Error | null, paths: P
         throw withContext(error, 'resize', open.path)
       }
       views.set(view, CLOSED[open.kind])
-      if (open.autoClose) collector.unregister(open)
-      return register(open, open.autoClose) as typeof view
+      return register(open) as typeof view
     },
 
     advise(view, advice) {

@@ -6,6 +6,22 @@
 
 export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed'
 
+/** How a mapping is made, beyond its window. */
+export interface MapOptions {
+  /**
+   * gc*: once nothing refers to the mapped bytes any more (native: the ArrayBuffer every view shares;
+   * wasm: the view), the backend writes an 'rw' mapping back durably and releases it. Every mapping
+   * dropped without close is released then; an 'rw' one is written back without the durable step.
+   */
+  readonly autoClose: boolean
+  /**
+   * 'rw' and create: do not reserve disk blocks for the window (native reserves them, so that a full
+   * disk is ENOSPC when the view is made, not SIGBUS when a page is first written). For deliberately
+   * sparse files. Ignored where there is nothing to reserve (wasm).
+   */
+  readonly sparse: boolean
+}
+
 export interface Capabilities {
   /** true when every view of a file sees every other view's writes at once */
   readonly coherent: boolean
@@ -43,15 +59,17 @@ export interface Backend {
    * to the end of the file. An empty window gives an empty mapping without mapping anything.
    * 'r' is private: writes stay in memory. 'rw' is shared with the file.
    */
-  open(path: string, mode: 'r' | 'rw', offset: number, length: number | null): Mapping
-  /** Creates or truncates `path` to `byteLength` zero bytes and maps it 'rw'. */
-  create(path: string, byteLength: number): Mapping
+  open(path: string, mode: 'r' | 'rw', offset: number, length: number | null, options: MapOptions): Mapping
+  /**
+   * Creates or truncates `path` to `byteLength` zero bytes and maps it 'rw'. On failure an existing
+   * file is as it was, or (once its old bytes were let go) empty, with an error that says so.
+   */
+  create(path: string, byteLength: number, options: MapOptions): Mapping
   /** Zero-filled memory backed by no file. */
-  alloc(byteLength: number): Mapping
+  alloc(byteLength: number, options: MapOptions): Mapping
   /**
    * Writes back ('rw'), makes it durable, releases. Afterwards `buffer` reads as length 0. If writing
-   * back fails it throws, and either keeps the mapping whole (so that close can be retried) or has
-   * released it (then a second close is a no-op).
+   * back fails it throws and keeps the mapping whole, so that close can be retried.
    */
   close(mapping: Mapping): void
   /** Makes `[offset, offset + length)` of the mapping (relative, any alignment) durable in the file. */

@@ -4,11 +4,12 @@
 // Nothing here may need Node: no node: modules, Buffer, process or require (test/browser.test.mjs).
 
 import { ConsoleStdout, File, OpenFile, PreopenDirectory } from '@bjorn3/browser_wasi_shim'
-import { createApi } from './api.js'
+import { createApi, frontOf } from './api.js'
 import type { Api } from './api.js'
 import { createFiles } from './browser-files.js'
 import type { Files } from './browser-files.js'
 import { browserPaths } from './browser-paths.js'
+import { shared } from './shared.js'
 import { createWasmBackend } from './wasm-backend.js'
 import { createShimWasiHost } from './wasm-shim-host.js'
 
@@ -16,19 +17,20 @@ import { createShimWasiHost } from './wasm-shim-host.js'
 const WASM_PAGE_SIZE = 65536
 
 // The file system: '/' preopened as fd 3, as the module expects; stdout and stderr go to the console.
-const root = new PreopenDirectory('/', new Map())
+// One per realm, as the backend is (src/shared.ts): every copy of this bundle sees the same files.
+const root = shared('browser:root', () => new PreopenDirectory('/', new Map()))
 const fds = [
   new OpenFile(new File([])),
   ConsoleStdout.lineBuffered((line) => console.log(line)),
   ConsoleStdout.lineBuffered((line) => console.warn(line)),
   root
 ]
-const api = createApi(createWasmBackend({ wasi: createShimWasiHost(fds), pageSize: WASM_PAGE_SIZE }), null, browserPaths)
+const api = createApi(frontOf('wasm', () => createWasmBackend({ wasi: createShimWasiHost(fds), pageSize: WASM_PAGE_SIZE })), null, browserPaths)
 
 export const files: Files = createFiles(root.dir)
 
 export type {
-  Advice, Api, Capabilities, Mode, OpenOptions, SyncOptions, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
+  Advice, Api, Capabilities, CreateOptions, Mode, OpenOptions, SyncOptions, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
 } from './api.js'
 export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './struct.js'
 export type { AsyncFileSource, Files, FileSource } from './browser-files.js'

@@ -14,12 +14,17 @@ export function isSystemError(error: unknown): error is SystemError {
     typeof (error as Partial<SystemError>).syscall === 'string'
 }
 
-/** `mmapfile.open: ENOENT: no such file or directory, open 'missing.bin'`, with `path` set. */
+/**
+ * `mmapfile.open: ENOENT: no such file or directory, open 'missing.bin'`, with `path` set. A backend
+ * whose create failed after it had to empty an existing file sets `emptied: true`: the message says so.
+ */
 export function withContext(error: unknown, fn: string, path: string | null): unknown {
   if (!(error instanceof Error)) return error
   if (isSystemError(error) && !error.message.startsWith('mmapfile.')) {
     const where = path === null ? error.syscall : `${error.syscall} '${path}'`
-    error.message = `mmapfile.${fn}: ${error.code}: ${error.message}, ${where}`
+    const emptied = (error as { emptied?: unknown }).emptied === true
+      ? ' (the existing file had been emptied: its old bytes are gone)' : ''
+    error.message = `mmapfile.${fn}: ${error.code}: ${error.message}, ${where}${emptied}`
     if (path !== null) error.path = path
   } else if (!error.message.startsWith('mmapfile.')) {
     error.message = `mmapfile.${fn}: ${error.message}`

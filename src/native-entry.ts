@@ -1,11 +1,11 @@
 // mmapfile/native: the API on the native addon only. Importing it throws, catchably, where the
 // addon cannot load or cannot work (no prebuilt binary, no compiler, Electron's memory cage).
 
-import { createApi } from './api.js'
+import { createApi, frontOf } from './api.js'
 import { loadNativeBackend } from './native.js'
 import { nodePaths, packageRoot } from './node-host.js'
 
-const api = createApi(loadNativeBackend(packageRoot()), null, nodePaths)
+const api = createApi(frontOf('native', () => loadNativeBackend(packageRoot())), null, nodePaths)
 
 export type * from './index.js'
 export { StructArray } from './struct.js'

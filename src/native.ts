@@ -5,7 +5,7 @@ import { constants } from 'node:buffer'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { getSystemErrorMap } from 'node:util'
-import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
+import type { Advice, Backend, Capabilities, MapOptions, Mapping } from './backend.js'
 import { addonBesideBundle } from './node-host.js'
 
 /** One mapping inside the addon (an external); opaque here. */
@@ -15,7 +15,7 @@ interface Handle {
 
 /** The addon's exports. */
 interface Addon {
-  map(path: string, mode: 0 | 1 | 2, offset: number, length: number, maxBytes: number): [ArrayBuffer, Handle]
+  map(path: string, mode: 0 | 1 | 2, offset: number, length: number, maxBytes: number, flags: number): [ArrayBuffer, Handle]
   alloc(length: number, maxBytes: number): [ArrayBuffer, Handle]
   close(handle: Handle, buffer: ArrayBuffer): void
   sync(handle: Handle, offset: number, length: number): void
@@ -29,6 +29,13 @@ interface Addon {
 }
 
 const ADVICE: Readonly<Record<Advice, number>> = { normal: 0, sequential: 1, random: 2, willneed: 3, dontneed: 4 }
+/** map()'s flags (native/binding.c). */
+const MAP_AUTOCLOSE = 1
+const MAP_SPARSE = 2
+
+function mapFlags({ autoClose, sparse }: MapOptions): number {
+  return (autoClose ? MAP_AUTOCLOSE : 0) | (sparse ? MAP_SPARSE : 0)
+}
 const FUNCTIONS = ['map', 'alloc', 'close', 'sync', 'syncAsync', 'advise', 'resize'] as const
 
 /**
@@ -113,16 +120,17 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
     name: 'native',
     capabilities,
     pageSize: addon.pageSize,
-    open: (path: string, mode: 'r' | 'rw', offset: number, length: number | null) =>
-      wrap(call(() => addon.map(path, mode === 'r' ? 0 : 1, offset, length ?? -1, maxBytes))),
-    create: (path: string, byteLength: number) => wrap(call(() => addon.map(path, 2, 0, byteLength, maxBytes))),
+    open: (path: string, mode: 'r' | 'rw', offset: number, length: number | null, options: MapOptions) =>
+      wrap(call(() => addon.map(path, mode === 'r' ? 0 : 1, offset, length ?? -1, maxBytes, mapFlags(options)))),
+    create: (path: string, byteLength: number, options: MapOptions) =>
+      wrap(call(() => addon.map(path, 2, 0, byteLength, maxBytes, mapFlags(options)))),
     alloc: (byteLength: number) => wrap(call(() => addon.alloc(byteLength, maxBytes))),
     close(mapping: Mapping): void {
       const m = native(mapping)
       if (m.handle === null) return
-      const handle = m.handle
-      m.handle = null // the addon releases the mapping even when writing back fails
-      call(() => addon.close(handle, m.buffer))
+      // If writing back fails, the addon throws and keeps the mapping: close can be retried.
+      call(() => addon.close(m.handle as Handle, m.buffer))
+      m.handle = null
     },
     sync: (mapping: Mapping, offset: number, length: number) => call(() => addon.sync(live(mapping), offset, length)),
     syncAsync(mapping: Mapping, offset: number, length: number): Promise<void> {

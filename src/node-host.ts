@@ -12,11 +12,16 @@ export const nodePaths: PathRules = {
 }
 
 declare const __dirname: string | undefined
+/** Set by scripts/build.mjs: 'esm' or 'cjs'. Undefined where a test bundles the sources itself. */
+declare const __MMAPFILE_FORMAT__: string | undefined
 
 /** The folder of the running module: dist/esm/ or dist/cjs/, or the folder of an app's bundle. */
 function moduleDir(): string {
-  // esbuild gives the CommonJS build __dirname and the ESM build import.meta.url.
-  if (typeof __dirname === 'string') return __dirname
+  // The ESM build must not look at __dirname: a global of that name (an eval'd worker has one, '.';
+  // so has any ESM "__dirname shim") says nothing about where this file is. Only the CommonJS build
+  // has a __dirname of its own, and only it lacks import.meta.url.
+  const format = typeof __MMAPFILE_FORMAT__ === 'string' ? __MMAPFILE_FORMAT__ : null
+  if (format !== 'esm' && typeof __dirname === 'string') return __dirname
   return fileURLToPath(new URL('.', import.meta.url))
 }
 

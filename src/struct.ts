@@ -59,9 +59,19 @@ const SCALARS: { readonly [K in ScalarName]: Scalar } = {
   f64: { size: 8, get: (v, at) => v.getFloat64(at, true), set: (v, at, x: number) => v.setFloat64(at, x, true), array: Float64Array }
 }
 
-// A brand rather than instanceof: the CommonJS entries each carry their own copy of this module,
-// and a struct made with one entry must work with another.
+// A brand for the type system, and a realm-wide set of the struct types struct() made, for the checks:
+// not instanceof, since the ESM and CommonJS builds each carry their own copy of this module and a struct
+// made with one must work with the other; and not the brand, since anyone can forge it (a Proxy around a
+// real type, or an object with the brand and BYTES_PER_ELEMENT 0.5), and the front sizes files by it.
 const BRAND = Symbol.for('mmapfile.struct')
+const MADE = Symbol.for('mmapfile.structTypes')
+const made: WeakSet<object> = (() => {
+  const holder = globalThis as { [MADE]?: WeakSet<object> }
+  if (holder[MADE] === undefined) {
+    Object.defineProperty(globalThis, MADE, { value: new WeakSet(), enumerable: false, configurable: false, writable: false })
+  }
+  return holder[MADE] as WeakSet<object>
+})()
 const VIEW = Symbol('view')
 const BASE = Symbol('base')
 
@@ -89,8 +99,9 @@ export interface StructType<F extends Fields = Fields> {
   readonly __fields?: F
 }
 
+/** Whether `value` is a struct type that struct() made (in any copy of this module in the realm). */
 export function isStructType(value: unknown): value is StructType {
-  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true
+  return typeof value === 'object' && value !== null && made.has(value)
 }
 
 function alignUp(n: number, alignment: number): number {
@@ -143,7 +154,7 @@ export function struct<const F extends Fields>(fields: F): StructType<F> {
   const byteLength = alignUp(end, alignment)
   const record = makeRecordClass(layouts)
   const offsets = new Map(layouts.map((f) => [f.name, f.offset]))
-  return Object.freeze({
+  const type = Object.freeze({
     [BRAND]: true as const,
     byteLength,
     BYTES_PER_ELEMENT: byteLength,
@@ -156,6 +167,8 @@ export function struct<const F extends Fields>(fields: F): StructType<F> {
     },
     record
   })
+  made.add(type)
+  return type
 }
 
 function wholeFieldAssignment(name: string): never {

@@ -1,7 +1,8 @@
 // The WebAssembly backend: each mapping is an instance of the mmapfile module (assembly/) whose linear
 // memory holds the mapped bytes; the view is a typed array over that memory at a fixed 64 KiB-aligned
 // address. The module does all file I/O through WASI preview1, so this file only instantiates it,
-// checks windows and turns negative errnos into errors. No Node imports: the WASI host is given in
+// checks windows, keeps what the module must be able to trust, carries write-backs over between views
+// of one file, and turns negative errnos into errors. No Node imports: the WASI host is given in
 // (src/wasi-host.ts for Node, src/wasm-shim-host.ts for @bjorn3/browser_wasi_shim).
 //
 // Memory rules: an instance's memory grows once, when it is mapped; only resize grows it again, and
@@ -10,9 +11,21 @@
 // drops the instance. One instance per mapping: V8 reserves about 10 GiB of address space per memory,
 // which allows some 13,000 memories on x86-64 Linux, and pooling several views in one memory would
 // make it impossible to detach one view without the others.
+//
+// Trust: the view's buffer is the instance's whole memory, so the user can write over anything in it.
+// The fingerprint keys (drawn once, in the control instance, whose memory nobody else sees) and each
+// mapping's fingerprints live here, in JavaScript, and are copied into the instance before every call
+// that hashes (install) and the fingerprints out after it (adopt).
+//
+// Coherence within the process (API.md, "Semantics"): views of one file are found by device and inode
+// (src/wasm-files.ts). A write-back of a chunk that another 'rw' view also maps is done chunk by chunk:
+// the chunk is written, then copied into each such view that had not changed it, or merged byte by
+// byte into one that had (a byte it holds that still equals the file's bytes from before the write is
+// one it did not change).
 
 import wasmBytes from '../build/mmapfile.wasm'
-import type { Backend, Capabilities, Mapping } from './backend.js'
+import type { Backend, Capabilities, MapOptions, Mapping } from './backend.js'
+import { FileTable } from './wasm-files.js'
 import { ERRNO_EXIST, describeErrno } from './wasm-errno.js'
 
 /**
@@ -33,6 +46,10 @@ export interface WasmBackendOptions {
   /** fsync of a WASI fd that does not block the caller's thread, resolving to a WASI errno. Without it,
    *  syncAsync runs the whole sync on a later turn of the event loop. */
   fdSyncAsync?: (fd: number) => Promise<number>
+  /** Registers a hook to run when the process (or worker thread) exits normally; the backend's hook
+   *  writes back every 'rw' view still open (src/wasm.ts gives Node's). Without it, nothing is
+   *  written back at exit. */
+  onExit?: (hook: () => void) => void
 }
 
 /** Counters for benchmarks and tests, since the backend was created. */
@@ -48,6 +65,8 @@ export interface WasmStats {
 export interface WasmBackend extends Backend {
   readonly name: 'wasm'
   readonly stats: WasmStats
+  /** Writes back every live 'rw' view (what the exit hook does); failures are warnings on stderr. */
+  writeBackAll(reason: string): void
 }
 
 /** What the module exports (assembly/index.ts documents each). */
@@ -55,14 +74,22 @@ interface Exports {
   memory: WebAssembly.Memory
   _initialize?(): void
   path_buffer(): number
+  filestat_buffer(): number
   open_path(pathLength: number, how: number): number
   unlink_path(pathLength: number): number
   file_size(fd: number): number
   set_file_size(fd: number, size: number): number
   sync_fd(fd: number): number
   close_fd(fd: number): number
-  map(fd: number, offset: number, length: number, flags: number): number
+  draw_keys(): number
+  read_at(fd: number, offset: number, length: number): number
+  reserve(fd: number, offset: number, length: number, flags: number): number
+  fill_window(): number
+  fingerprints_address(): number
   flush(start: number, end: number, durable: number): number
+  chunk_changed(j: number): number
+  rehash_chunk(j: number): void
+  write_chunk(j: number): number
   resize(length: number): number
   take_bytes_written(): number
   take_bytes_read(): number
@@ -78,37 +105,76 @@ const MAP_READ = 1
 const MAP_TRACK = 2
 const MAP_UNSYNCED = 4
 const PATH_BYTES = 4096
+const CHUNK = 65536
+const FP_BYTES = 16
+const KEY1 = 65536
+const KEY2 = 131072
+const WINDOW = 196608
 const ERRNO_BUSY = 10
 const SYSCALLS = ['', 'open', 'read', 'write', 'fsync', 'ftruncate', 'fstat', 'close', 'unlink', 'getrandom', 'mmap']
 
 const EMPTY = new ArrayBuffer(0)
 const encoder = new TextEncoder()
 
-/** The Node-style error for a negative errno the module returned. */
-function systemError(result: number, exports: Exports): Error {
-  return errnoError(-result, SYSCALLS[exports.last_syscall()] ?? 'open')
-}
-
 function errnoError(errno: number, syscall: string): Error {
   const [code, description] = describeErrno(errno)
   return Object.assign(new Error(description), { code, syscall })
 }
 
-/** One mapping: the front reads buffer, byteOffset and byteLength; the rest is ours. */
+/** Throws the Node-style error for a negative result of `exports`; returns the result otherwise. */
+function check(result: number, exports: Exports): number {
+  if (result < 0) throw errnoError(-result, SYSCALLS[exports.last_syscall()] ?? 'open')
+  return result
+}
+
+/** Chunks covering a window of `length` bytes at file offset `offset`. */
+function chunkCount(offset: number, length: number): number {
+  return length === 0 ? 0 : Math.floor((offset + length - 1) / CHUNK) - Math.floor(offset / CHUNK) + 1
+}
+
+/** Key bytes a window of `length` bytes needs: its longest chunk, rounded up to 32. */
+function keyBytesFor(length: number): number {
+  return (Math.min(length, CHUNK) + 31) & ~31
+}
+
+/**
+ * Everything about one mapping that must outlive its view: the finalizer of a view dropped without
+ * close and the exit hook write back from here, so nothing here refers to the view or its Mapping.
+ */
+class Core {
+  /** The instance holding the bytes; null for an empty mapping, and once released. */
+  exports: Exports | null = null
+  /** The window's address in the instance's memory. */
+  address = 0
+  length = 0
+  /** The file's fd in the host: kept by 'rw' mappings only; -1 otherwise, and once closed. */
+  fd = -1
+  /** The trusted fingerprints of an 'rw' mapping, 16 bytes per chunk of its window. */
+  fps = new Uint8Array(0)
+  /** The file's key in the table (src/wasm-files.ts); null for memory, and once released. */
+  key: string | null = null
+  released = false
+  constructor (
+    readonly kind: 'r' | 'rw' | 'alloc',
+    /** The window's file offset. */
+    readonly offset: number,
+    /** The absolute path, for the warnings of write-backs nobody waits for. */
+    readonly path: string | null,
+    /** gc*: the write-back when the view is collected is made durable. */
+    readonly autoClose: boolean
+  ) {}
+
+  get writes (): boolean {
+    return this.kind === 'rw'
+  }
+}
+
+/** One mapping: the front reads buffer, byteOffset and byteLength; the core is ours. */
 class WasmMapping implements Mapping {
   buffer: ArrayBuffer = EMPTY
   byteOffset = 0
   byteLength = 0
-  constructor (
-    /** 'alloc' for memory with no file. */
-    readonly kind: 'r' | 'rw' | 'alloc',
-    /** The file's fd in the host, kept by 'rw' mappings only; -1 otherwise. */
-    public fd: number,
-    /** The window's file offset. */
-    readonly offset: number,
-    /** The instance holding the bytes; null for an empty mapping, and once closed. */
-    public exports: Exports | null
-  ) {}
+  constructor (readonly core: Core) {}
 }
 
 /** The WebAssembly backend over the given WASI host. */
@@ -118,6 +184,7 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     ? options.module
     : new WebAssembly.Module(options.module ?? wasmBytes)
   const stats: WasmStats = { bytesRead: 0, bytesWritten: 0, liveInstances: 0 }
+  const files = new FileTable<Core>()
 
   function instantiate(): Exports {
     let memory: WebAssembly.Memory | null = null
@@ -135,15 +202,34 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     return exports
   }
 
-  /** The instance that opens, sizes, closes and unlinks files; its memory never grows. */
+  /** The instance that opens, sizes, closes and unlinks files, draws the keys and reads old chunks. */
   const control = instantiate()
   const maxViewBytes = control.max_window()
-  const capabilities: Capabilities = Object.freeze({ coherent: false, writeBackGranularity: 65536, maxViewBytes })
+  const capabilities: Capabilities = Object.freeze({ coherent: false, writeBackGranularity: CHUNK, maxViewBytes })
+  /** Both fingerprint keys, drawn on first use: [KEY1 bytes | KEY2 bytes]. */
+  let keys: Uint8Array | null = null
 
-  /** Throws the error for a negative result; returns the result otherwise. */
-  function check(result: number, exports: Exports): number {
-    if (result < 0) throw systemError(result, exports)
-    return result
+  function theKeys(): Uint8Array {
+    if (keys === null) {
+      check(control.draw_keys(), control)
+      keys = new Uint8Array(control.memory.buffer, KEY1, 2 * CHUNK).slice()
+    }
+    return keys
+  }
+
+  /** Copies the keys (for a window of `length` bytes) and the trusted fingerprints into the instance. */
+  function install(core: Core, exports: Exports, length = core.length): void {
+    const memory = new Uint8Array(exports.memory.buffer)
+    const k = theKeys()
+    const n = keyBytesFor(length)
+    memory.set(k.subarray(0, n), KEY1)
+    memory.set(k.subarray(CHUNK, CHUNK + n), KEY2)
+    memory.set(core.fps, exports.fingerprints_address())
+  }
+
+  /** Copies the instance's fingerprints out, as the trusted ones. */
+  function adopt(core: Core, exports: Exports): void {
+    core.fps.set(new Uint8Array(exports.memory.buffer, exports.fingerprints_address(), core.fps.length))
   }
 
   /** Adds what the instance read and wrote to the stats. */
@@ -160,8 +246,11 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     return written
   }
 
-  function openPath(path: string, how: number): number {
-    return check(control.open_path(putPath(path), how), control)
+  /** The size of the file open as fd, and its key in the table. */
+  function identify(fd: number): { size: number, key: string } {
+    const size = check(control.file_size(fd), control)
+    const stat = new DataView(control.memory.buffer, control.filestat_buffer(), 16)
+    return { size, key: FileTable.keyOf(stat.getBigUint64(0, true), stat.getBigUint64(8, true)) }
   }
 
   /** Closes fd, for cleanup after another error: a failure here would hide the first one. */
@@ -169,154 +258,267 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     if (fd >= 0) control.close_fd(fd)
   }
 
-  // The fd of an 'rw' mapping dropped without close is closed once the mapping is collected (the
-  // front holds it only while a view of it lives). The held value is the fd alone: holding the
-  // mapping or its buffer would keep the mapping alive. What was not written back is lost, as the
-  // view that held it is. Registered by open and create; close unregisters; resize keeps the mapping.
-  const dropped = new FinalizationRegistry<number>(closeQuietly)
+  function busy(syscall: string): Error {
+    return errnoError(ERRNO_BUSY, syscall)
+  }
 
   function tooLarge(byteLength: number): RangeError {
     return new RangeError(`the window of ${byteLength} bytes is larger than the largest view (${maxViewBytes} bytes); ` +
       'map a window with options.offset and options.length')
   }
 
-  /** Points the mapping at its instance's window. */
-  function attach(mapping: WasmMapping, exports: Exports, address: number, byteLength: number): WasmMapping {
-    mapping.exports = exports
-    mapping.buffer = exports.memory.buffer
-    mapping.byteOffset = address
-    mapping.byteLength = byteLength
+  /** Gives `core` an instance mapping `length` bytes of fd at its offset; on failure nothing is left. */
+  function mapInstance(core: Core, fd: number, length: number, flags: number): void {
+    const exports = instantiate()
+    const address = check(exports.reserve(fd, core.offset, length, flags), exports)
+    const tracked = (flags & MAP_TRACK) !== 0
+    if (tracked) {
+      core.fps = new Uint8Array(chunkCount(core.offset, length) * FP_BYTES)
+      install(core, exports, length)
+    }
+    const loaded = exports.fill_window()
+    count(exports)
+    check(loaded, exports)
+    if (tracked) adopt(core, exports)
+    core.exports = exports
+    core.address = address
+    core.length = length
+    stats.liveInstances++
+  }
+
+  /** Points the mapping at its core's window. */
+  function attach(mapping: WasmMapping): WasmMapping {
+    const { core } = mapping
+    mapping.buffer = core.exports === null ? EMPTY : core.exports.memory.buffer
+    mapping.byteOffset = core.exports === null ? 0 : core.address
+    mapping.byteLength = core.length
     return mapping
   }
 
-  /** A new instance mapping `byteLength` bytes of fd at `offset`; on failure nothing is left. */
-  function mapInstance(fd: number, offset: number, byteLength: number, flags: number): { exports: Exports, address: number } {
-    const exports = instantiate()
-    const address = exports.map(fd, offset, byteLength, flags)
-    count(exports)
-    check(address, exports)
-    stats.liveInstances++
-    return { exports, address }
-  }
-
-  /** Drops the instance: detaches its buffer, so every view of it reads as length 0. */
-  function release(mapping: WasmMapping): void {
-    const { exports } = mapping
-    mapping.exports = null
-    mapping.buffer = EMPTY
-    mapping.byteOffset = 0
-    mapping.byteLength = 0
+  /**
+   * Lets the core go: out of the table, its instance dropped. With `detach`, the memory's buffer is
+   * detached first, so that every view of it reads as length 0 (close); without, a buffer still held
+   * keeps its bytes (a view that was collected: a Buffer over its memory may still be in use).
+   */
+  function release(core: Core, detach: boolean): void {
+    if (core.released) return
+    core.released = true
+    if (core.key !== null) files.remove(core.key, core)
+    core.key = null
+    const { exports } = core
+    core.exports = null
+    core.length = 0
     if (exports !== null) {
-      exports.memory.grow(0)
+      if (detach) exports.memory.grow(0)
       stats.liveInstances--
     }
   }
 
-  function asMapping(mapping: Mapping): WasmMapping {
-    if (!(mapping instanceof WasmMapping)) throw new TypeError('not a mapping of the wasm backend')
-    return mapping
+  /** Reads what the file holds at [start, start + length) (length <= CHUNK), zeros past its end. */
+  function fileBytes(fd: number, start: number, length: number): Uint8Array {
+    const got = check(control.read_at(fd, start, length), control)
+    const out = new Uint8Array(length)
+    out.set(new Uint8Array(control.memory.buffer, WINDOW, got))
+    return out
   }
 
-  /** Writes back the changed chunks meeting [start, end) and, if `durable`, makes the file durable. */
-  function flush(mapping: WasmMapping, start: number, end: number, durable = true): void {
-    if (mapping.kind !== 'rw') return
-    const { exports } = mapping
+  /** The window bytes [start, end) (file offsets, inside the window) of an instance. */
+  function bytesAt(core: Core, exports: Exports, start: number, end: number): Uint8Array {
+    return new Uint8Array(exports.memory.buffer, core.address + start - core.offset, end - start)
+  }
+
+  /**
+   * Writes back the changed chunks of an 'rw' core that meet window bytes [start, end), carrying them
+   * over to the other 'rw' views of the file that overlap them; with `durable`, then makes the file
+   * durable. Throws on failure: chunks written keep their new fingerprints, the others their old ones,
+   * so that a retry writes what is left.
+   */
+  function writeBack(core: Core, start: number, end: number, durable: boolean): void {
+    const { exports, key } = core
+    if (!core.writes || core.fd < 0) return
     if (exports === null) {
-      if (durable) check(control.sync_fd(mapping.fd), control)
+      // Nothing mapped, but create or resize may have sized the file.
+      if (durable) check(control.sync_fd(core.fd), control)
       return
     }
-    const result = exports.flush(start, end, durable ? 1 : 0)
-    count(exports)
-    check(result, exports)
-  }
-
-  // The live file mappings, by the absolute path the front passes, with their window ends. Native
-  // keeps the same table by inode (native/registry.c), where cutting a file under another mapping
-  // would kill the process (SIGBUS); wasm views are copies and cannot crash, but both backends keep
-  // one rule: create of a file with another non-empty live mapping, and a resize that would cut the
-  // file below another live mapping's window end, fail with EBUSY and change nothing. By path, so
-  // another name of the same file (a link) is not seen. Weak, as native's finalizer unmaps a view
-  // dropped without close: such a mapping no longer counts once it is collected.
-  interface Tracked { path: string, ref: WeakRef<WasmMapping> }
-  const mapped = new Map<string, Set<WeakRef<WasmMapping>>>()
-  const trackedAs = new WeakMap<WasmMapping, Tracked>()
-  const untrackLost = new FinalizationRegistry<Tracked>((tracked) => forget(tracked))
-
-  function track(path: string, mapping: WasmMapping): WasmMapping {
-    const tracked = { path, ref: new WeakRef(mapping) }
-    let refs = mapped.get(path)
-    if (refs === undefined) mapped.set(path, refs = new Set())
-    refs.add(tracked.ref)
-    trackedAs.set(mapping, tracked)
-    untrackLost.register(mapping, tracked, mapping)
-    return mapping
-  }
-
-  function forget({ path, ref }: Tracked): void {
-    const refs = mapped.get(path)
-    refs?.delete(ref)
-    if (refs?.size === 0) mapped.delete(path)
-  }
-
-  function untrack(mapping: WasmMapping): void {
-    const tracked = trackedAs.get(mapping)
-    if (tracked === undefined) return
-    trackedAs.delete(mapping)
-    untrackLost.unregister(mapping)
-    forget(tracked)
-  }
-
-  /** The largest window end among the live mappings of `path` other than `except`; 0 if none. */
-  function mappedEnd(path: string, except?: WasmMapping): number {
-    let end = 0
-    for (const ref of mapped.get(path) ?? []) {
-      const other = ref.deref()
-      if (other !== undefined && other !== except && other.byteLength > 0) end = Math.max(end, other.offset + other.byteLength)
+    const others = key === null || start >= end ? []
+      : files.writersOver(key, core, core.offset + start, core.offset + end)
+    const installed = new Map<Core, Exports>([[core, exports]])
+    install(core, exports)
+    try {
+      if (others.length === 0) {
+        check(exports.flush(start, end, durable ? 1 : 0), exports)
+        return
+      }
+      writeShared(core, exports, others, start, end, installed)
+      if (durable) check(exports.flush(0, 0, 1), exports)
+    } finally {
+      for (const [each, its] of installed) {
+        count(its)
+        adopt(each, its)
+      }
     }
-    return end
   }
 
-  function busy(syscall: string): Error {
-    return errnoError(ERRNO_BUSY, syscall)
+  /** writeBack's chunk-by-chunk path, for a range that other 'rw' views of the file overlap. */
+  function writeShared(core: Core, exports: Exports, others: Core[], start: number, end: number,
+    installed: Map<Core, Exports>): void {
+    const base = Math.floor(core.offset / CHUNK)
+    const first = Math.floor((core.offset + start) / CHUNK) - base
+    const last = Math.floor((core.offset + end - 1) / CHUNK) - base
+    /** Window offset where chunk j of the core starts (0 for j = 0; the window's length past the end). */
+    const startOf = (j: number): number => Math.min(core.length, Math.max(0, (base + j) * CHUNK - core.offset))
+    let run = first // the first chunk of the pending run that no other view overlaps
+    const writeRun = (upTo: number): void => {
+      if (run < upTo) check(exports.flush(startOf(run), startOf(upTo), 0), exports)
+    }
+    for (let j = first; j <= last; j++) {
+      const from = core.offset + startOf(j)
+      const to = core.offset + startOf(j + 1)
+      const over = others.filter((w) => w.offset < to && w.offset + w.length > from)
+      if (over.length === 0) continue
+      writeRun(j)
+      run = j + 1
+      if (exports.chunk_changed(j) === 0) continue
+      const chunk = base + j
+      const changed = over.map((w) => {
+        let its = installed.get(w)
+        if (its === undefined) {
+          its = w.exports as Exports
+          install(w, its)
+          installed.set(w, its)
+        }
+        return its.chunk_changed(chunk - Math.floor(w.offset / CHUNK)) === 1
+      })
+      const old = changed.includes(true) ? fileBytes(core.fd, from, to - from) : null
+      check(exports.write_chunk(j), exports)
+      over.forEach((w, i) => {
+        const its = installed.get(w) as Exports
+        const s = Math.max(from, w.offset)
+        const e = Math.min(to, w.offset + w.length)
+        const written = bytesAt(core, exports, s, e)
+        const theirs = bytesAt(w, its, s, e)
+        if (old === null || !changed[i]) {
+          theirs.set(written)
+          its.rehash_chunk(chunk - Math.floor(w.offset / CHUNK))
+          return
+        }
+        // It changed this chunk too: keep the bytes it changed (those that differ from the file's
+        // old bytes), take the rest.
+        for (let k = 0, o = s - from; k < theirs.length; k++, o++) {
+          if (theirs[k] === old[o]) theirs[k] = written[k]
+        }
+      })
+    }
+    writeRun(last + 1)
   }
 
-  const defer: (callback: () => void) => void =
-    typeof setImmediate === 'function' ? setImmediate : (callback) => setTimeout(callback, 0)
+  // A mapping dropped without close (its view collected): an 'rw' one is written back, durably for
+  // the gc* variants, as a native shared mapping's pages reach the file when it is unmapped; its fd
+  // is closed. Its memory is not detached: a Buffer over it may still be in use, and keeps its bytes
+  // (what is written there afterwards is not written back). The held value is the core, which holds
+  // neither the view nor the mapping, or they would never be collected.
+  const collected = new FinalizationRegistry<Core>((core) => {
+    if (core.released) return
+    if (core.writes) {
+      try {
+        writeBack(core, 0, core.length, core.autoClose)
+      } catch (error) {
+        warn(core, 'when its view was garbage-collected', error)
+      }
+      closeQuietly(core.fd)
+      core.fd = -1
+    }
+    release(core, false)
+  })
+
+  function warn(core: Core, when: string, error: unknown): void {
+    const what = error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error)
+    console.error(`mmapfile: warning: the changes to '${core.path}' could not be written back ${when} (${what})`)
+  }
+
+  function writeBackAll(reason: string): void {
+    for (const core of [...files.writers()]) {
+      try {
+        writeBack(core, 0, core.length, false)
+      } catch (error) {
+        warn(core, reason, error)
+      }
+    }
+  }
+
+  // A process (or worker) that ends without closing its 'rw' views keeps their writes, as it would on
+  // native, where the page cache has them. Not durable: only sync and close promise that.
+  options.onExit?.(() => writeBackAll('at exit'))
+
+  /** A new mapping of `core`, registered for the write-back when dropped, and in the file table. */
+  function hand(core: Core, key: string | null): WasmMapping {
+    const mapping = new WasmMapping(core)
+    collected.register(mapping, core, core)
+    if (key !== null) {
+      core.key = key
+      files.add(key, core)
+    }
+    return attach(mapping)
+  }
+
+  function openPath(path: string, how: number): number {
+    return check(control.open_path(putPath(path), how), control)
+  }
+
+  /**
+   * Sizes a file that create has opened (existing, `size` bytes, or new) to `byteLength` zeros. An
+   * existing file keeps its bytes until they can be let go: it is grown first, so that a size it cannot
+   * take fails while they are whole (and the growth is undone if emptying it then fails); once emptied,
+   * a failure to size it leaves it empty, and the error says so.
+   */
+  function sizeCreated(fd: number, size: number, byteLength: number): void {
+    const grown = size > 0 && byteLength > size
+    if (grown) check(control.set_file_size(fd, byteLength), control)
+    if (size > 0) {
+      const result = control.set_file_size(fd, 0)
+      if (result < 0) {
+        const error = errnoError(-result, 'ftruncate')
+        if (grown) control.set_file_size(fd, size)
+        throw error
+      }
+    }
+    const result = control.set_file_size(fd, byteLength)
+    if (result < 0) throw Object.assign(errnoError(-result, 'ftruncate'), { emptied: size > 0 })
+  }
 
   const backend: WasmBackend = {
     name: 'wasm',
     capabilities,
     pageSize: options.pageSize ?? 4096,
     stats,
+    writeBackAll,
 
-    open(path, mode, offset, length) {
+    open(path, mode, offset, length, { autoClose }: MapOptions) {
       const fd = openPath(path, mode === 'rw' ? HOW_READ_WRITE : HOW_READ)
+      const core = new Core(mode, offset, path, autoClose)
       try {
-        const size = check(control.file_size(fd), control)
+        const { size, key } = identify(fd)
         if (offset > size) throw new RangeError(`offset ${offset} is beyond the end of the file (${size} bytes)`)
         if (length !== null && offset + length > size) {
           throw new RangeError(`window [${offset}, ${offset + length}) is beyond the end of the file (${size} bytes)`)
         }
         const byteLength = length ?? size - offset
         if (byteLength > maxViewBytes) throw tooLarge(byteLength)
-        const mapping = new WasmMapping(mode, mode === 'rw' ? fd : -1, offset, null)
-        if (byteLength > 0) {
-          const { exports, address } = mapInstance(fd, offset, byteLength, mode === 'rw' ? MAP_READ | MAP_TRACK : MAP_READ)
-          attach(mapping, exports, address, byteLength)
-        }
+        if (byteLength > 0) mapInstance(core, fd, byteLength, mode === 'rw' ? MAP_READ | MAP_TRACK : MAP_READ)
         // 'r' has everything it will ever read: the file's fd is not needed any more.
         if (mode === 'r') control.close_fd(fd)
-        else dropped.register(mapping, fd, mapping)
-        return track(path, mapping)
+        else core.fd = fd
+        return hand(core, key)
       } catch (error) {
+        release(core, true)
         closeQuietly(fd)
         throw error
       }
     },
 
-    create(path, byteLength) {
+    create(path, byteLength, { autoClose }: MapOptions) {
       if (byteLength > maxViewBytes) throw tooLarge(byteLength)
-      if (mappedEnd(path) > 0) throw busy('open') // emptying the file would cut another live view
       let created = true
       let fd = control.open_path(putPath(path), HOW_CREATE_NEW)
       if (fd === -ERRNO_EXIST) {
@@ -324,24 +526,17 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
         fd = control.open_path(putPath(path), HOW_CREATE_OR_OPEN)
       }
       check(fd, control)
-      const mapping = new WasmMapping('rw', fd, 0, null)
+      const core = new Core('rw', 0, path, autoClose)
       try {
-        // An existing file keeps its bytes until everything else has worked: it is a regular file
-        // and the instance is mapped (zeros, with their fingerprints).
-        const size = check(control.file_size(fd), control)
-        if (byteLength > 0) {
-          const { exports, address } = mapInstance(fd, 0, byteLength, MAP_TRACK | MAP_UNSYNCED)
-          attach(mapping, exports, address, byteLength)
-        }
-        // Grown first, so that a size the file cannot take (EFBIG, ENOSPC) fails while its bytes are
-        // all there; then emptied and sized, so that no old byte shows.
-        if (size > 0 && byteLength > size) check(control.set_file_size(fd, byteLength), control)
-        if (size > 0) check(control.set_file_size(fd, 0), control)
-        check(control.set_file_size(fd, byteLength), control)
-        dropped.register(mapping, fd, mapping)
-        return track(path, mapping)
+        const { size, key } = identify(fd)
+        if (files.end(key) > 0) throw busy('open') // emptying the file would cut another live view
+        // The instance first (zeros, with their fingerprints): the file is changed only once it exists.
+        if (byteLength > 0) mapInstance(core, fd, byteLength, MAP_TRACK | MAP_UNSYNCED)
+        sizeCreated(fd, size, byteLength)
+        core.fd = fd
+        return hand(core, key)
       } catch (error) {
-        release(mapping)
+        release(core, true)
         closeQuietly(fd)
         if (created) control.unlink_path(putPath(path))
         throw error
@@ -350,49 +545,44 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
 
     alloc(byteLength) {
       if (byteLength > maxViewBytes) throw tooLarge(byteLength)
-      const mapping = new WasmMapping('alloc', -1, 0, null)
-      if (byteLength === 0) return mapping
-      const { exports, address } = mapInstance(-1, 0, byteLength, 0)
-      return attach(mapping, exports, address, byteLength)
+      const core = new Core('alloc', 0, null, false)
+      if (byteLength > 0) mapInstance(core, -1, byteLength, 0)
+      return hand(core, null)
     },
 
     close(view) {
       const mapping = asMapping(view)
-      if (mapping.kind === 'rw' && mapping.fd >= 0) {
-        // If writing back fails, the mapping stays open and whole: the caller may retry or copy it.
-        flush(mapping, 0, mapping.byteLength)
-        const fd = mapping.fd
-        mapping.fd = -1
-        dropped.unregister(mapping)
-        release(mapping)
-        untrack(mapping)
-        check(control.close_fd(fd), control)
-        return
-      }
-      release(mapping)
-      untrack(mapping)
+      const { core } = mapping
+      if (core.released) return
+      // If writing back fails, this throws and the mapping stays open and whole, for a retry.
+      writeBack(core, 0, core.length, true)
+      const fd = core.fd
+      core.fd = -1
+      collected.unregister(core)
+      release(core, true)
+      attach(mapping)
+      if (fd >= 0) check(control.close_fd(fd), control)
     },
 
     sync(view, offset, length) {
-      const mapping = asMapping(view)
-      if (mapping.fd < 0) return
-      flush(mapping, offset, offset + length)
+      const { core } = asMapping(view)
+      writeBack(core, offset, offset + length, true)
     },
 
     syncAsync(view, offset, length) {
       const { fdSyncAsync } = options
       if (fdSyncAsync !== undefined) {
         try {
-          const mapping = asMapping(view)
-          if (mapping.fd < 0 || mapping.kind !== 'rw') return Promise.resolve()
+          const { core } = asMapping(view)
+          if (!core.writes || core.fd < 0) return Promise.resolve()
           // The changed chunks go to the file (the page cache) now, at memory speed; only the wait
           // for the disk leaves this thread. Their fingerprints are refreshed, so a write to the view
           // after this call is seen by the next sync.
-          flush(mapping, offset, offset + length, false)
-          const fd = mapping.fd
+          writeBack(core, offset, offset + length, false)
+          const fd = core.fd
           return fdSyncAsync(fd).then((errno) => {
             // A close meanwhile made the file durable itself, and its fd may be gone or reused.
-            if (errno !== 0 && mapping.fd === fd) throw errnoError(errno, 'fsync')
+            if (errno !== 0 && core.fd === fd) throw errnoError(errno, 'fsync')
           })
         } catch (error) {
           return Promise.reject(error)
@@ -413,34 +603,37 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
 
     resize(view, byteLength) {
       const mapping = asMapping(view)
-      if (mapping.kind === 'r') throw new TypeError('a read-only mapping cannot be resized')
+      const { core } = mapping
+      if (core.kind === 'r') throw new TypeError('a read-only mapping cannot be resized')
       if (byteLength > maxViewBytes) throw tooLarge(byteLength)
       // The file is cut at the smaller window end (growth first cuts what was past the window).
-      const tracked = trackedAs.get(mapping)
-      const keep = mapping.offset + Math.min(byteLength, mapping.byteLength)
-      if (tracked !== undefined && mappedEnd(tracked.path, mapping) > keep) throw busy('ftruncate')
-      const { exports } = mapping
-      if (exports === null) {
+      const keep = core.offset + Math.min(byteLength, core.length)
+      if (core.key !== null && files.end(core.key, core) > keep) throw busy('ftruncate')
+      const tracked = core.writes
+      const flags = tracked ? MAP_TRACK | MAP_UNSYNCED : 0
+      if (core.exports === null) {
         // An empty mapping has no instance yet: make one of length 0, then resize it as any other.
-        const fresh = mapInstance(mapping.fd, mapping.offset, 0, mapping.kind === 'rw' ? MAP_TRACK | MAP_UNSYNCED : 0)
-        const result = fresh.exports.resize(byteLength)
-        count(fresh.exports)
-        if (result < 0) {
-          stats.liveInstances--
-          throw systemError(result, fresh.exports)
-        }
-        return attach(mapping, fresh.exports, fresh.address, byteLength)
+        mapInstance(core, core.fd, 0, flags)
       }
+      const exports = core.exports as Exports
+      // The chunk at the end changes length, so its fingerprint cannot be carried over: write it back
+      // first if it changed (to the other views of the file too).
+      const common = Math.min(byteLength, core.length)
+      if (tracked && common > 0 && (core.offset + common) % CHUNK !== 0) writeBack(core, common - 1, common, false)
+      if (tracked) install(core, exports, Math.max(core.length, byteLength))
       const old = exports.memory.buffer
       const result = exports.resize(byteLength)
       count(exports)
-      // A failure after memory grew (a cut of the file failing right after another worked) leaves
-      // the window as it was, in the new buffer: keep the mapping whole for close.
-      if (result < 0 && exports.memory.buffer !== old) attach(mapping, exports, mapping.byteOffset, mapping.byteLength)
+      // On failure the module left memory, and so the caller's view, as they were.
       check(result, exports)
+      if (tracked) {
+        core.fps = new Uint8Array(chunkCount(core.offset, byteLength) * FP_BYTES)
+        adopt(core, exports)
+      }
+      core.length = byteLength
       // Growing gave the memory a new buffer; if it did not grow, detach the old one here.
       if (exports.memory.buffer === old) exports.memory.grow(0)
-      return attach(mapping, exports, mapping.byteOffset, byteLength)
+      return attach(mapping)
     },
 
     advise() {
@@ -450,3 +643,10 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
   return backend
 }
 
+function asMapping(mapping: Mapping): WasmMapping {
+  if (!(mapping instanceof WasmMapping)) throw new TypeError('not a mapping of the wasm backend')
+  return mapping
+}
+
+const defer: (callback: () => void) => void =
+  typeof setImmediate === 'function' ? setImmediate : (callback) => setTimeout(callback, 0)

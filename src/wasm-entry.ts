@@ -1,10 +1,10 @@
 // mmapfile/wasm: the API on the WebAssembly backend only, even where the native addon would load.
 
-import { createApi } from './api.js'
+import { createApi, frontOf } from './api.js'
 import { nodePaths } from './node-host.js'
 import { loadWasmBackend } from './wasm.js'
 
-const api = createApi(loadWasmBackend(), null, nodePaths)
+const api = createApi(frontOf('wasm', loadWasmBackend), null, nodePaths)
 
 export type * from './index.js'
 export { StructArray } from './struct.js'

@@ -12,12 +12,22 @@ export { createNodeWasiHost } from './wasi-host.js'
 export type { NodeWasiHost, NodeWasiHostOptions } from './wasi-host.js'
 
 let loaded: WasmBackend | null = null
+const exitHooks: Array<() => void> = []
+
+/**
+ * Runs `hook` when this process, or this worker thread, exits normally: its main script ends, or it
+ * calls process.exit. Not on worker.terminate() nor on a signal. One 'exit' listener for every hook.
+ */
+export function onNodeExit(hook: () => void): void {
+  if (exitHooks.length === 0) process.on('exit', () => { for (const each of exitHooks) each() })
+  exitHooks.push(hook)
+}
 
 /** The WebAssembly backend on Node's file system (made once, then the same object). */
 export function loadWasmBackend(): WasmBackend & Backend {
   if (loaded === null) {
     const wasi = createNodeWasiHost()
-    loaded = createWasmBackend({ wasi, pageSize: systemPageSize(), fdSyncAsync: wasi.fdSyncAsync })
+    loaded = createWasmBackend({ wasi, pageSize: systemPageSize(), fdSyncAsync: wasi.fdSyncAsync, onExit: onNodeExit })
   }
   return loaded
 }

@@ -56,7 +56,7 @@ function throwsWith(fn, check) {
 const errno = (name) => -os.constants.errno[name]
 
 test('missing file: errno -ENOENT and syscall, no code (src/native.ts names it)', () => {
-  throwsWith(() => addon.map(path.join(dir, 'missing.bin'), R, 0, -1, MAX), (e) => {
+  throwsWith(() => addon.map(path.join(dir, 'missing.bin'), R, 0, -1, MAX, 0), (e) => {
     assert.instance(e, Error)
     assert.is(e.errno, errno('ENOENT'))
     assert.is(e.code, undefined)
@@ -66,38 +66,38 @@ test('missing file: errno -ENOENT and syscall, no code (src/native.ts names it)'
 
 test('a directory: EISDIR from open, in every mode', () => {
   for (const mode of [R, RW]) {
-    throwsWith(() => addon.map(dir, mode, 0, -1, MAX), (e) => {
+    throwsWith(() => addon.map(dir, mode, 0, -1, MAX, 0), (e) => {
       assert.is(e.errno, errno('EISDIR'))
       assert.is(e.syscall, 'open')
     })
   }
-  throwsWith(() => addon.map(dir, CREATE, 0, 10, MAX), (e) => assert.is(e.errno, errno('EISDIR')))
+  throwsWith(() => addon.map(dir, CREATE, 0, 10, MAX, 0), (e) => assert.is(e.errno, errno('EISDIR')))
 })
 
 test('a fifo is refused without blocking', () => {
   const p = path.join(dir, 'fifo')
   if (spawnSync('mkfifo', [p]).status !== 0) return
   for (const mode of [R, RW]) {
-    throwsWith(() => addon.map(p, mode, 0, -1, MAX), (e) => {
+    throwsWith(() => addon.map(p, mode, 0, -1, MAX, 0), (e) => {
       assert.is(e.errno, errno('ENODEV'))
       assert.is(e.syscall, 'mmap')
     })
   }
-  throwsWith(() => addon.map(p, CREATE, 0, 10, MAX), (e) => assert.is(e.errno, errno('ENODEV')))
+  throwsWith(() => addon.map(p, CREATE, 0, 10, MAX, 0), (e) => assert.is(e.errno, errno('ENODEV')))
   assert.ok(fs.statSync(p).isFIFO(), 'create left the fifo alone')
 })
 
 test('windows beyond the end of the file: RangeError', () => {
   const p = file(bytes(8))
-  throwsWith(() => addon.map(p, R, 10, -1, MAX), (e) => {
+  throwsWith(() => addon.map(p, R, 10, -1, MAX, 0), (e) => {
     assert.instance(e, RangeError)
     assert.is(e.message, 'offset 10 is beyond the end of the file (8 bytes)')
   })
-  throwsWith(() => addon.map(p, RW, 4, 5, MAX), (e) => {
+  throwsWith(() => addon.map(p, RW, 4, 5, MAX, 0), (e) => {
     assert.instance(e, RangeError)
     assert.is(e.message, 'window [4, 9) is beyond the end of the file (8 bytes)')
   })
-  throwsWith(() => addon.map(p, R, 0, -1, 4), (e) => {
+  throwsWith(() => addon.map(p, R, 0, -1, 4, 0), (e) => {
     assert.instance(e, RangeError)
     assert.match(e.message, 'is larger than the largest view (4 bytes); map a window with options.offset and options.length')
   })
@@ -105,19 +105,19 @@ test('windows beyond the end of the file: RangeError', () => {
 
 test('create larger than maxBytes: RangeError, no file left, an existing file untouched', () => {
   const p = file()
-  throwsWith(() => addon.map(p, CREATE, 0, 20, 10), (e) => assert.instance(e, RangeError))
+  throwsWith(() => addon.map(p, CREATE, 0, 20, 10, 0), (e) => assert.instance(e, RangeError))
   assert.not.ok(fs.existsSync(p))
   const q = file(bytes(30))
-  throwsWith(() => addon.map(q, CREATE, 0, 20, 10), (e) => assert.instance(e, RangeError))
+  throwsWith(() => addon.map(q, CREATE, 0, 20, 10, 0), (e) => assert.instance(e, RangeError))
   assert.equal(fs.readFileSync(q), bytes(30))
 })
 
 test('bad arguments reaching C: TypeError / RangeError, never a crash', () => {
-  throwsWith(() => addon.map(1, R, 0, -1, MAX), (e) => assert.instance(e, TypeError))
-  throwsWith(() => addon.map('a\0b', R, 0, -1, MAX), (e) => assert.is(e.code, 'ERR_INVALID_ARG_VALUE'))
-  throwsWith(() => addon.map(file(bytes(1)), R, '0', -1, MAX), (e) => assert.instance(e, TypeError))
-  throwsWith(() => addon.map(file(bytes(1)), R, 0.5, -1, MAX), (e) => assert.instance(e, RangeError))
-  throwsWith(() => addon.map(file(bytes(1)), 3, 0, -1, MAX), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.map(1, R, 0, -1, MAX, 0), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.map('a\0b', R, 0, -1, MAX, 0), (e) => assert.is(e.code, 'ERR_INVALID_ARG_VALUE'))
+  throwsWith(() => addon.map(file(bytes(1)), R, '0', -1, MAX, 0), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.map(file(bytes(1)), R, 0.5, -1, MAX, 0), (e) => assert.instance(e, RangeError))
+  throwsWith(() => addon.map(file(bytes(1)), 3, 0, -1, MAX, 0), (e) => assert.instance(e, TypeError))
   throwsWith(() => addon.sync({}, 0, 0), (e) => assert.instance(e, TypeError))
   throwsWith(() => addon.close(null, new ArrayBuffer(0)), (e) => assert.instance(e, TypeError))
   const [buffer, handle] = addon.alloc(10, MAX)
@@ -142,7 +142,7 @@ test('a closed handle: ERR_MMAPFILE_CLOSED; a second close is a no-op', async ()
 })
 
 test("resize of an 'r' mapping: TypeError", () => {
-  const [buffer, handle] = addon.map(file(bytes(10)), R, 0, -1, MAX)
+  const [buffer, handle] = addon.map(file(bytes(10)), R, 0, -1, MAX, 0)
   throwsWith(() => addon.resize(handle, buffer, 20, MAX), (e) => assert.instance(e, TypeError))
   assert.is(buffer.byteLength, 10)
   addon.close(handle, buffer)
@@ -152,7 +152,7 @@ test("resize of an 'r' mapping: TypeError", () => {
 
 test("'r': reads the file; writes stay in memory", () => {
   const p = file(bytes(5000))
-  const [buffer, handle] = addon.map(p, R, 0, -1, MAX)
+  const [buffer, handle] = addon.map(p, R, 0, -1, MAX, 0)
   const view = new Uint8Array(buffer)
   assert.equal(Buffer.from(view), bytes(5000))
   view.fill(0xee)
@@ -164,7 +164,7 @@ test("'r': reads the file; writes stay in memory", () => {
 
 test("'rw': writes reach the file at once, and after sync and close", () => {
   const p = file(bytes(100))
-  const [buffer, handle] = addon.map(p, RW, 0, -1, MAX)
+  const [buffer, handle] = addon.map(p, RW, 0, -1, MAX, 0)
   const view = new Uint8Array(buffer)
   view[0] = 0xaa
   assert.is(fs.readFileSync(p)[0], 0xaa)
@@ -178,13 +178,13 @@ test("'rw': writes reach the file at once, and after sync and close", () => {
 
 test('create: zero-filled file of the size; an existing file is emptied first', () => {
   const p = file()
-  const [buffer, handle] = addon.map(p, CREATE, 0, 3000, MAX)
+  const [buffer, handle] = addon.map(p, CREATE, 0, 3000, MAX, 0)
   assert.is(fs.statSync(p).size, 3000)
   assert.ok(new Uint8Array(buffer).every((b) => b === 0))
   new Uint8Array(buffer)[2999] = 7
   addon.close(handle, buffer)
   const q = file(bytes(5000))
-  const [b2, h2] = addon.map(q, CREATE, 0, 100, MAX)
+  const [b2, h2] = addon.map(q, CREATE, 0, 100, MAX, 0)
   assert.ok(new Uint8Array(b2).every((b) => b === 0))
   addon.close(h2, b2)
   assert.equal(fs.readFileSync(q), Buffer.alloc(100))
@@ -195,7 +195,7 @@ test('unaligned offsets and windows', () => {
   const content = bytes(3 * PAGE + 123)
   const p = file(content)
   for (const [offset, length] of [[1, 10], [PAGE - 1, 2], [PAGE + 5, PAGE], [2 * PAGE + 7, -1], [123, PAGE * 2]]) {
-    const [buffer, handle] = addon.map(p, RW, offset, length, MAX)
+    const [buffer, handle] = addon.map(p, RW, offset, length, MAX, 0)
     const expected = content.subarray(offset, length < 0 ? undefined : offset + length)
     assert.equal(Buffer.from(new Uint8Array(buffer)), expected)
     new Uint8Array(buffer)[0] ^= 0xff
@@ -210,17 +210,17 @@ test('unaligned offsets and windows', () => {
 test('empty file and offset == size: empty buffers, nothing mapped', () => {
   const empty = file('')
   for (const mode of [R, RW]) {
-    const [buffer, handle] = addon.map(empty, mode, 0, -1, MAX)
+    const [buffer, handle] = addon.map(empty, mode, 0, -1, MAX, 0)
     assert.is(buffer.byteLength, 0)
     addon.sync(handle, 0, 0)
     addon.advise(handle, 4)
     addon.close(handle, buffer)
   }
   const p = file(bytes(10))
-  const [buffer, handle] = addon.map(p, R, 10, -1, MAX)
+  const [buffer, handle] = addon.map(p, R, 10, -1, MAX, 0)
   assert.is(buffer.byteLength, 0)
   addon.close(handle, buffer)
-  const [b0, h0] = addon.map(file(), CREATE, 0, 0, MAX)
+  const [b0, h0] = addon.map(file(), CREATE, 0, 0, MAX, 0)
   assert.is(b0.byteLength, 0)
   addon.close(h0, b0)
   const [a0, ha] = addon.alloc(0, MAX)
@@ -231,7 +231,7 @@ test('empty file and offset == size: empty buffers, nothing mapped', () => {
 test('close detaches every view and unmaps at once', () => {
   const p = file(bytes(2 * PAGE))
   for (const mode of [R, RW]) {
-    const [buffer, handle] = addon.map(p, mode, 0, -1, MAX)
+    const [buffer, handle] = addon.map(p, mode, 0, -1, MAX, 0)
     const view = new Uint32Array(buffer, 8, 4)
     assert.ok(mapsMention(p))
     addon.close(handle, buffer)
@@ -244,7 +244,7 @@ test('close detaches every view and unmaps at once', () => {
 
 test('resize a file mapping: grows zero-filled, shrinks, to 0 and back; file is offset + length', () => {
   const p = file(bytes(1000))
-  let [buffer, handle] = addon.map(p, RW, 100, 500, MAX)
+  let [buffer, handle] = addon.map(p, RW, 100, 500, MAX, 0)
   const old = buffer
   buffer = addon.resize(handle, buffer, 3 * PAGE, MAX)
   assert.is(old.byteLength, 0)
@@ -295,7 +295,7 @@ test('resize beyond maxBytes: RangeError, mapping unchanged', () => {
 
 test('syncAsync resolves; close while it runs defers the unmap', async () => {
   const p = file(bytes(4 * PAGE))
-  const [buffer, handle] = addon.map(p, RW, 1, -1, MAX)
+  const [buffer, handle] = addon.map(p, RW, 1, -1, MAX, 0)
   new Uint8Array(buffer)[0] = 1
   await addon.syncAsync(handle, 0, buffer.byteLength)
   const pending = addon.syncAsync(handle, 3, 100)
@@ -312,7 +312,7 @@ test('syncAsync resolves; close while it runs defers the unmap', async () => {
 
 test('resize while syncAsync runs keeps the old region until the work completes', async () => {
   const p = file(bytes(PAGE))
-  let [buffer, handle] = addon.map(p, RW, 0, -1, MAX)
+  let [buffer, handle] = addon.map(p, RW, 0, -1, MAX, 0)
   const works = [addon.syncAsync(handle, 0, PAGE), addon.syncAsync(handle, 10, 10)]
   buffer = addon.resize(handle, buffer, 8 * PAGE, MAX)
   new Uint8Array(buffer)[8 * PAGE - 1] = 1
@@ -330,7 +330,7 @@ test('resize while syncAsync runs keeps the old region until the work completes'
 test('advise: every advice; dontneed never discards written data', () => {
   const p = file(bytes(4 * PAGE))
   for (const mode of [R, RW]) {
-    const [buffer, handle] = addon.map(p, mode, 0, -1, MAX)
+    const [buffer, handle] = addon.map(p, mode, 0, -1, MAX, 0)
     const view = new Uint8Array(buffer)
     view.fill(0x5a, 0, 2 * PAGE)
     for (let advice = 0; advice <= 4; advice++) addon.advise(handle, advice)
@@ -350,7 +350,7 @@ test('no descriptor leaks over 5000 open/close cycles', () => {
   const before = fdCount()
   for (let i = 0; i < 5000; i++) {
     const mode = i % 3
-    const [buffer, handle] = mode === CREATE ? addon.map(q, CREATE, 0, 100, MAX) : addon.map(p, mode, i % 100, -1, MAX)
+    const [buffer, handle] = mode === CREATE ? addon.map(q, CREATE, 0, 100, MAX, 0) : addon.map(p, mode, i % 100, -1, MAX, 0)
     if (i % 7 === 0) {
       const resized = mode === R ? buffer : addon.resize(handle, buffer, 200, MAX)
       addon.close(handle, resized)
@@ -368,7 +368,7 @@ test('a sparse 6 GiB file: windows across 2 GiB and 4 GiB; a 4 GiB view; larger 
   fs.ftruncateSync(fd, 6 * 2 ** 30)
   fs.closeSync(fd)
   for (const mark of [2 ** 31, 2 ** 32]) {
-    const [buffer, handle] = addon.map(p, RW, mark - 3, 8, MAX)
+    const [buffer, handle] = addon.map(p, RW, mark - 3, 8, MAX, 0)
     new Uint8Array(buffer).set([1, 2, 3, 4, 5, 6, 7, 8])
     addon.close(handle, buffer)
     const check = Buffer.alloc(8)
@@ -377,14 +377,14 @@ test('a sparse 6 GiB file: windows across 2 GiB and 4 GiB; a 4 GiB view; larger 
     fs.closeSync(rfd)
     assert.equal([...check], [1, 2, 3, 4, 5, 6, 7, 8])
   }
-  const [big, bigHandle] = addon.map(p, R, 2 ** 31 - 5, MAX, MAX)
+  const [big, bigHandle] = addon.map(p, R, 2 ** 31 - 5, MAX, MAX, 0)
   assert.is(big.byteLength, MAX)
   const view = new Uint8Array(big)
   assert.is(view[2 ** 32 - 3 + 2 - (2 ** 31 - 5)], 3)
   assert.is(view[2 ** 31 - 3 - (2 ** 31 - 5)], 1)
   view[MAX - 1] = 1 // the last byte, copy-on-write
   addon.close(bigHandle, big)
-  throwsWith(() => addon.map(p, R, 0, -1, MAX), (e) => {
+  throwsWith(() => addon.map(p, R, 0, -1, MAX, 0), (e) => {
     assert.instance(e, RangeError)
     assert.match(e.message, 'larger than the largest view')
   })
@@ -405,7 +405,7 @@ test('maxMapBytes: whole pages, terabytes in a 64-bit process; a create beyond i
   assert.ok(Number.isSafeInteger(max) && max % PAGE === 0, `maxMapBytes ${max}`)
   assert.ok(max >= 2 ** 40, `maxMapBytes ${max}: less than 1 TiB of address space`)
   const p = file()
-  throwsWith(() => addon.map(p, CREATE, 0, max + 2 ** 40, Number.MAX_SAFE_INTEGER), (e) => {
+  throwsWith(() => addon.map(p, CREATE, 0, max + 2 ** 40, Number.MAX_SAFE_INTEGER, 0), (e) => {
     assert.is(e.errno, errno('ENOMEM'))
     assert.is(e.syscall, 'mmap')
   })
@@ -446,7 +446,7 @@ test('a buffer larger than the runtime allows: its error, no crash, nothing left
     const addon = createRequire(${JSON.stringify(root + '/')})('node-gyp-build')(${JSON.stringify(root)})
     const size = ${MAX} + ${PAGE}
     const codes = []
-    for (const call of [() => addon.alloc(size, Number.MAX_SAFE_INTEGER), () => addon.map(${JSON.stringify(p)}, 2, 0, size, Number.MAX_SAFE_INTEGER)]) {
+    for (const call of [() => addon.alloc(size, Number.MAX_SAFE_INTEGER), () => addon.map(${JSON.stringify(p)}, 2, 0, size, Number.MAX_SAFE_INTEGER, 0)]) {
       try { call(); codes.push('none') } catch (e) { codes.push(e instanceof Error ? 'Error' : typeof e) }
     }
     globalThis.gc()
@@ -467,7 +467,7 @@ test('injected no-external-buffers: ERR_MMAPFILE_NO_EXTERNAL_BUFFERS, nothing le
     import fs from 'node:fs'
     const addon = createRequire(${JSON.stringify(root + '/')})('node-gyp-build')(${JSON.stringify(root)})
     const codes = []
-    for (const call of [() => addon.alloc(10, 2 ** 32), () => addon.map(${JSON.stringify(p)}, 2, 0, 10, 2 ** 32)]) {
+    for (const call of [() => addon.alloc(10, 2 ** 32), () => addon.map(${JSON.stringify(p)}, 2, 0, 10, 2 ** 32, 0)]) {
       try { call(); codes.push('none') } catch (e) { codes.push(e.code) }
     }
     const [b, h] = addon.alloc(0, 2 ** 32)
@@ -493,10 +493,10 @@ test('a dropped buffer is unmapped by its finalizer; an old buffer after resize 
     const addon = createRequire(${JSON.stringify(root + '/')})('node-gyp-build')(${JSON.stringify(root)})
     const maps = () => fs.readFileSync('/proc/self/maps', 'utf8').includes(${JSON.stringify(p)})
     const settle = async () => { for (let i = 0; i < 5; i++) { gc(); await new Promise((r) => setImmediate(r)) } }
-    ;(() => { addon.map(${JSON.stringify(p)}, 1, 0, -1, 2 ** 32) })()
+    ;(() => { addon.map(${JSON.stringify(p)}, 1, 0, -1, 2 ** 32, 0) })()
     await settle()
     const dropped = !maps()
-    let [b, h] = addon.map(${JSON.stringify(p)}, 1, 0, -1, 2 ** 32)
+    let [b, h] = addon.map(${JSON.stringify(p)}, 1, 0, -1, 2 ** 32, 0)
     b = addon.resize(h, b, 2 * ${PAGE}, 2 ** 32)
     await settle()
     new Uint8Array(b)[5] = 42

@@ -12,6 +12,7 @@ import { buildModuleIfStale } from './wasm-module.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const CHUNK = 65536
+const OPTS = { autoClose: false, sparse: false }
 
 buildModuleIfStale(root)
 
@@ -70,17 +71,17 @@ portable('the bundle carries no Node host: no node: imports', () => {
 portable('create, write through the view, sync, reopen: the same bytes, in the view and in the shim File', () => {
   const { backend, contents } = onShim()
   const data = pattern(3 * CHUNK + 123)
-  const m = backend.create('/data.bin', data.length)
+  const m = backend.create('/data.bin', data.length, OPTS)
   bytesOf(m).set(data)
   backend.sync(m, 0, m.byteLength)
   const file = contents.get('data.bin')
   assert.ok(file, 'the shim has the file')
   assert.equal(new Uint8Array(file.data), data, 'the shim File holds the bytes after sync')
   backend.close(m)
-  const again = backend.open('/data.bin', 'r', 0, null)
+  const again = backend.open('/data.bin', 'r', 0, null, OPTS)
   assert.equal(bytesOf(again), data)
   backend.close(again)
-  const window = backend.open('/data.bin', 'r', CHUNK - 7, 100)
+  const window = backend.open('/data.bin', 'r', CHUNK - 7, 100, OPTS)
   assert.equal(bytesOf(window), data.subarray(CHUNK - 7, CHUNK + 93))
   backend.close(window)
 })
@@ -88,7 +89,7 @@ portable('create, write through the view, sync, reopen: the same bytes, in the v
 portable('rw writes back only the chunks changed: a write to the File meanwhile survives', () => {
   const data = pattern(6 * CHUNK)
   const { backend, contents } = onShim({ 'big.bin': data })
-  const m = backend.open('/big.bin', 'rw', 0, null)
+  const m = backend.open('/big.bin', 'rw', 0, null, OPTS)
   contents.get('big.bin').data[CHUNK + 1] ^= 0xff
   bytesOf(m)[4 * CHUNK] ^= 0xff
   backend.close(m)
@@ -101,11 +102,11 @@ portable('rw writes back only the chunks changed: a write to the File meanwhile 
 portable("'r' never writes; resize sizes the File; errors keep their codes", () => {
   const data = pattern(1000)
   const { backend, contents } = onShim({ 'a.bin': data })
-  const r = backend.open('/a.bin', 'r', 0, null)
+  const r = backend.open('/a.bin', 'r', 0, null, OPTS)
   bytesOf(r).fill(0)
   backend.close(r)
   assert.equal(new Uint8Array(contents.get('a.bin').data), data)
-  let m = backend.open('/a.bin', 'rw', 0, null)
+  let m = backend.open('/a.bin', 'rw', 0, null, OPTS)
   m = backend.resize(m, 2 * CHUNK)
   bytesOf(m)[2 * CHUNK - 1] = 1
   backend.close(m)
@@ -115,7 +116,7 @@ portable("'r' never writes; resize sizes the File; errors keep their codes", () 
   assert.is(now[2 * CHUNK - 1], 1)
   for (const [p, code] of [['/missing.bin', 'ENOENT'], ['/', 'EISDIR']]) {
     try {
-      backend.open(p, 'r', 0, null)
+      backend.open(p, 'r', 0, null, OPTS)
       assert.unreachable(p)
     } catch (error) {
       assert.is(error.code, code, p)

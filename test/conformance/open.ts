@@ -305,7 +305,7 @@ report(out)
     sameBytes(fileBytes(p), bytes, 'file')
   })
 
-  s("'rw' views of one file: coherent at once (native) or at sync/close only (wasm)", () => {
+  s("'rw' views of one file: coherent at once (native) or from sync/close on (wasm)", () => {
     const bytes = pattern(3 * PAGE, 21)
     const p = fileWith(bytes)
     const coherent: boolean = api.capabilities.coherent
@@ -321,12 +321,15 @@ report(out)
       assert.is(a[2 * PAGE + 1], bytes[2 * PAGE + 1] ^ 1, 'a view sees a write to the file at once')
     } else {
       assert.is(b[5], bytes[5], 'the other view does not see an unsynced write')
+      const snapshot = api.open(p)
       api.sync(a)
       assert.is(fileBytes(p)[5], x, 'the file has the write after sync')
-      assert.is(b[5], bytes[5], 'a view opened before does not see the write after sync')
+      assert.is(b[5], x, "an open 'rw' view of the file in this process shows the write once it was synced")
+      assert.is(snapshot[5], bytes[5], "an 'r' view stays the snapshot it was at open")
       const c = api.open(p)
       assert.is(c[5], x, 'a view opened after sync sees it')
       api.close(c)
+      api.close(snapshot)
     }
     api.close(b)
     api.close(a)

@@ -1,0 +1,66 @@
+// The live file mappings of the WebAssembly backend in this process (one table per backend, and one
+// backend per process: see src/shared.ts), by file identity: the device and inode number the WASI
+// host reports, so that hard links and /proc/self/fd paths are one file, as they are on native.
+//
+// Two rules read it. EBUSY: no call cuts a file under another live mapping of it (create over it, a
+// resize below another window's end); native keeps the same rule in native/registry.c, where a cut
+// would kill the process. Coherence: a write-back of one 'rw' mapping is carried over to the other
+// 'rw' mappings of the file whose windows overlap what was written (src/wasm-backend.ts, writeBack).
+
+/** What the table needs of a mapping: its window, and whether it writes back. */
+export interface FileWindow {
+  readonly offset: number
+  /** 0 while it maps nothing; such a mapping cuts nothing and is cut by nothing */
+  readonly length: number
+  /** 'rw' (and create) mappings write back and receive other mappings' write-backs */
+  readonly writes: boolean
+}
+
+export class FileTable<W extends FileWindow> {
+  readonly #files = new Map<string, Set<W>>()
+
+  /** The key of a file: its device and inode number, as WASI's filestat gives them. */
+  static keyOf(dev: bigint, ino: bigint): string {
+    return `${dev}:${ino}`
+  }
+
+  add(key: string, mapping: W): void {
+    let mappings = this.#files.get(key)
+    if (mappings === undefined) this.#files.set(key, mappings = new Set())
+    mappings.add(mapping)
+  }
+
+  remove(key: string, mapping: W): void {
+    const mappings = this.#files.get(key)
+    if (mappings === undefined) return
+    mappings.delete(mapping)
+    if (mappings.size === 0) this.#files.delete(key)
+  }
+
+  /** The largest window end among the live non-empty mappings of the file other than `except`; 0 if none. */
+  end(key: string, except?: W): number {
+    let end = 0
+    for (const other of this.#files.get(key) ?? []) {
+      if (other !== except && other.length > 0) end = Math.max(end, other.offset + other.length)
+    }
+    return end
+  }
+
+  /** The other writing mappings of the file whose windows overlap [start, end) (file offsets). */
+  writersOver(key: string, except: W, start: number, end: number): W[] {
+    const found: W[] = []
+    for (const other of this.#files.get(key) ?? []) {
+      if (other !== except && other.writes && other.length > 0 && other.offset < end && other.offset + other.length > start) {
+        found.push(other)
+      }
+    }
+    return found
+  }
+
+  /** Every live writing mapping, in the order they were made (for the write-back at exit). */
+  *writers(): IterableIterator<W> {
+    for (const mappings of this.#files.values()) {
+      for (const mapping of mappings) if (mapping.writes) yield mapping
+    }
+  }
+}
