@@ -11,6 +11,7 @@ import malloc from './malloc'
 import resize from './resize'
 import sharedFile from './shared-file'
 import coherence from './coherence'
+import exit from './exit'
 import advise from './advise'
 import gc from './gc'
 import info from './info'
@@ -18,5 +19,5 @@ import info from './info'
 export type { Ctx } from './ctx'
 
 export function runConformance (ctx: Ctx): void {
-  for (const register of [info, struct, create, open, large, close, sync, malloc, resize, sharedFile, coherence, advise, gc]) register(ctx)
+  for (const register of [info, struct, create, open, large, close, sync, malloc, resize, sharedFile, coherence, advise, gc, exit]) register(ctx)
 }
