@@ -31,7 +31,9 @@ static void counted_unmap(void) { atomic_fetch_sub(&regions, 1); }
 // Linux refuses a process more than vm.max_map_count mappings (65,530 by default), and the JavaScript
 // engine aborts the process when it cannot map (V8: "Zone Allocation failed"), so we stop this much
 // short of the limit: a loop of gcopen with no turn of the event loop (where dropped views are
-// unmapped) then ends in a catchable ENOMEM.
+// unmapped) then ends in a catchable ENOMEM. Measured on Node 20 (.scratch experiment, described in
+// the README): after that ENOMEM a program could still make 3,500 large (320 KB) arrays, each a
+// mapping of V8's; with a margin of 1,000 it died making 2,000.
 #define ENGINE_HEADROOM 4096
 // How often the process's mappings are counted for real (/proc/self/maps, about 100 bytes a line):
 // far from the limit, every 1024 regions of ours; near it, every 64.
@@ -61,9 +63,9 @@ static long count_lines(const char *path) {
 }
 
 int mf_room_for_region(void) {
-  static atomic_long limit = 0;        // vm.max_map_count, read once; -1: unknown (no check)
-  static atomic_long others = -1;      // the process's other mappings at the last count
-  static atomic_long counted_at = 0;   // our regions at the last count
+  static atomic_long limit = 0;       // vm.max_map_count, read once; -1: unknown (no check)
+  static atomic_long counted = -1;    // the process's mappings at the last count
+  static atomic_long counted_at = 0;  // our regions then
   long max = atomic_load(&limit);
   if (max == 0) {
     max = read_long("/proc/sys/vm/max_map_count");
@@ -71,18 +73,20 @@ int mf_room_for_region(void) {
     atomic_store(&limit, max);
   }
   if (max < 0) return 0;
+  // Between counts, every region of ours is taken for one more mapping (the kernel may merge some:
+  // adjacent anonymous ones do), so the estimate errs on the side of refusing; a count corrects it.
   long ours = atomic_load(&regions);
-  long rest = atomic_load(&others);
   long since = ours - atomic_load(&counted_at);
-  int near = rest >= 0 && ours + rest + 1 > max - ENGINE_HEADROOM - RECOUNT_FAR;
-  if (rest < 0 || since >= RECOUNT_FAR || since <= -RECOUNT_FAR || (near && (since >= RECOUNT_NEAR || since <= -RECOUNT_NEAR))) {
-    long all = count_lines("/proc/self/maps");
+  long all = atomic_load(&counted);
+  int near = all >= 0 && all + since + 1 > max - ENGINE_HEADROOM - RECOUNT_FAR;
+  if (all < 0 || since >= RECOUNT_FAR || since <= -RECOUNT_FAR || (near && (since >= RECOUNT_NEAR || since <= -RECOUNT_NEAR))) {
+    all = count_lines("/proc/self/maps");
     if (all < 0) return 0; // no /proc: nothing to go by
-    rest = all > ours ? all - ours : 0;
-    atomic_store(&others, rest);
+    atomic_store(&counted, all);
     atomic_store(&counted_at, ours);
+    since = 0;
   }
-  return ours + rest + 1 > max - ENGINE_HEADROOM ? -ENOMEM : 0;
+  return all + (since > 0 ? since : 0) + 1 > max - ENGINE_HEADROOM ? -ENOMEM : 0;
 }
 #else
 int mf_room_for_region(void) {

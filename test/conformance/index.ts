@@ -12,6 +12,7 @@ import resize from './resize'
 import sharedFile from './shared-file'
 import coherence from './coherence'
 import exit from './exit'
+import space from './space'
 import advise from './advise'
 import gc from './gc'
 import info from './info'
@@ -19,5 +20,5 @@ import info from './info'
 export type { Ctx } from './ctx'
 
 export function runConformance (ctx: Ctx): void {
-  for (const register of [info, struct, create, open, large, close, sync, malloc, resize, sharedFile, coherence, advise, gc, exit]) register(ctx)
+  for (const register of [info, struct, create, open, large, close, sync, malloc, resize, sharedFile, coherence, advise, gc, exit, space]) register(ctx)
 }
