@@ -176,15 +176,15 @@ function readFully(fd: i32, p: usize, n: usize, at: u64): i64 {
   return done
 }
 
-/** Writes `n` bytes from memory p at file offset `at`; 0 or -errno. A write that makes no progress
- *  is EIO, not a loop. */
-function writeFully(p: usize, n: usize, at: u64): i32 {
+/** Writes `n` bytes from memory p to fd at file offset `at`; 0 or -errno. A write that makes no
+ *  progress is EIO, not a loop. */
+function writeFully(fd: i32, p: usize, n: usize, at: u64): i32 {
   let done: usize = 0
   while (done < n) {
     const ask = n - done < IO_MAX ? n - done : IO_MAX
     store<u32>(IOV, p + done)
     store<u32>(IOV, ask, 4)
-    const err = fd_pwrite(mapFd, IOV, 1, at + done, RESULT)
+    const err = fd_pwrite(fd, IOV, 1, at + done, RESULT)
     if (err != 0) return fail(OP_WRITE, err)
     const put = load<u32>(RESULT)
     if (put == 0) return fail(OP_WRITE, ERRNO_IO)
@@ -200,7 +200,7 @@ function writeRun(): i32 {
   if (runCount == 0) return 0
   const s = chunkStart(runFirst)
   const e = chunkEnd(runFirst + runCount - 1)
-  const err = writeFully(addressOf(s), <usize>(e - s), s)
+  const err = writeFully(mapFd, addressOf(s), <usize>(e - s), s)
   if (err < 0) return err
   memory.copy(fps + runFirst * FP_BYTES, RUN_FPS, runCount * FP_BYTES)
   runCount = 0
@@ -373,6 +373,13 @@ export function draw_keys(): i32 {
 export function read_at(fd: i32, offset: f64, length: usize): f64 {
   if (length > CHUNK || !ensureMemory(<u64>WINDOW + CHUNK)) return fail(OP_MMAP, ERRNO_NOMEM)
   return <f64>readFully(fd, WINDOW, length, <u64>offset)
+}
+
+/** Writes `length` <= CHUNK bytes from the window's address to fd at file `offset` (the control
+ *  instance: puts back what a chunk held after a write of it failed part-way). 0 or -errno. */
+export function write_at(fd: i32, offset: f64, length: usize): i32 {
+  if (length > CHUNK || !ensureMemory(<u64>WINDOW + CHUNK)) return fail(OP_MMAP, ERRNO_NOMEM)
+  return writeFully(fd, WINDOW, length, <u64>offset)
 }
 
 /** Sets this instance up as the mapping of `length` bytes at file `offset` of fd (-1 for memory with
