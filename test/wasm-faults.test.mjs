@@ -192,6 +192,17 @@ function leakCheck (w) {
   }
 }
 
+/** A fresh world, and an 'rw' view of a new file of `size` bytes, changed at `at` and synced. */
+function syncedView (size, seed, at) {
+  const w = world()
+  const p = file(pattern(size, seed))
+  const leaks = leakCheck(w)
+  const v = w.api.open(p, Uint8Array, 'rw')
+  for (const i of at) v[i] ^= 1
+  w.api.sync(v)
+  return { w, p, v, leaks, synced: copy(v) }
+}
+
 /** The error `call` throws (or its Promise rejects with). */
 async function failure (call) {
   try {
@@ -435,7 +446,7 @@ const OPS = [
   ['close', (api, v) => api.close(v), CHANGED]
 ]
 
-/** The faults of a write-back, with the error each gives and how many fd_pwrite calls it may take. */
+/** The faults of a write-back, with the error each gives. */
 const WRITE_FAULTS = [
   ['EIO on the first write', (w) => w.inject('fd_pwrite', EIO), 'EIO', 'write'],
   ['ENOSPC half-way (the second write)', (w) => w.inject('fd_pwrite', ENOSPC, { nth: 2 }), 'ENOSPC', 'write'],
@@ -452,17 +463,8 @@ const WRITE_FAULTS = [
 for (const [opName, op, written] of OPS) {
   const fn = opName.split(' ')[0]
   for (const [faultName, inject, code, syscall] of WRITE_FAULTS) {
-    if (syscall === 'fsync' && opName.includes('range') && opName.startsWith('sync ')) continue // covered by 'sync'
     writeBack(`${opName}: ${faultName} is ${code} '${syscall}'; synced bytes intact, view whole, the retry writes all`, async () => {
-      const w = world()
-      const data = pattern(SIZE, 10)
-      const p = file(data)
-      const leaks = leakCheck(w)
-      const v = w.api.open(p, Uint8Array, 'rw')
-      v[10] ^= 1
-      v[CHUNK + 10] ^= 1
-      w.api.sync(v)
-      const synced = copy(v)
+      const { w, p, v, leaks, synced } = syncedView(SIZE, 10, [10, CHUNK + 10])
       for (const c of CHANGED) v[c * CHUNK + 50] ^= 0xff
       const expected = copy(v)
       inject(w)
@@ -593,14 +595,7 @@ const FILE = 3 * CHUNK + 100
  * resize writes back first when it changed (`writtenChunks`); the retry resizes, and close writes all.
  */
 async function resizeFails (to, inject, expect, writtenChunks) {
-  const w = world()
-  const data = pattern(FILE, 20)
-  const p = file(data)
-  const leaks = leakCheck(w)
-  const v = w.api.open(p, Uint8Array, 'rw')
-  v[5] ^= 1
-  w.api.sync(v)
-  const synced = copy(v)
+  const { w, p, v, leaks, synced } = syncedView(FILE, 20, [5])
   v[CHUNK + 5] ^= 1
   v[FILE - 3] ^= 1
   const expected = copy(v)
@@ -676,6 +671,25 @@ for (const nth of [2, 3]) {
   })
 }
 
+resizing("an empty created view's first growth draws the keys: random_get failing is 'getrandom'; the retry works", async () => {
+  const w = world()
+  const p = file()
+  const leaks = leakCheck(w)
+  w.inject('random_get', EIO, { times: Infinity })
+  const v = w.api.create(p, 0) // nothing mapped, so no keys drawn yet
+  systemError(await failure(() => w.api.resize(v, 100)), { fn: 'resize', code: 'EIO', syscall: 'getrandom', p })
+  assert.is(w.api.info(v).byteLength, 0, 'the old view is still open')
+  assert.is(fs.statSync(p).size, 0, 'the file keeps its size')
+  w.clear()
+  const n = w.api.resize(v, 100)
+  n[99] = 1
+  w.api.close(n)
+  const expected = new Uint8Array(100)
+  expected[99] = 1
+  same(fileBytes(p), expected, 'the file')
+  leaks('at the end')
+})
+
 resizing.run()
 
 // --- two views of one file
@@ -698,6 +712,13 @@ function twoViews (w, seed) {
   const set = (view, i, x) => { view[view === a ? i : i - CHUNK / 2] = x }
   const at = (view, i) => view[view === a ? i : i - CHUNK / 2]
   return { p, a, b, base, set, at }
+}
+
+/** `base` with `writes` ([offset, byte] pairs) made. */
+function withWrites (base, writes) {
+  const out = base.slice()
+  for (const [at, x] of writes) out[at] = x
+  return out
 }
 
 /** Where A and B write, by file offset: in every chunk B shares with A, and one byte both write. */
@@ -768,10 +789,7 @@ for (const order of ['A retries first', 'B syncs first', 'B writes after the fai
     }
     w.api.close(a)
     w.api.close(b)
-    const union = base.slice()
-    union[aAt] = 0xa1
-    union[bAt] = 0xb1
-    same(fileBytes(p), union, 'the file holds both writes')
+    same(fileBytes(p), withWrites(base, [[aAt, 0xa1], [bAt, 0xb1]]), 'the file holds both writes')
     leaks('at the end')
   })
 }
@@ -788,10 +806,44 @@ shared('EIO reading what a shared chunk held (for the merge): nothing written; t
   w.clear()
   w.api.close(a)
   w.api.close(b)
-  const union = base.slice()
-  union[CHUNK + 10] = 0xa2
-  union[CHUNK + 20] = 0xb2
-  same(fileBytes(p), union, 'the file holds both writes')
+  same(fileBytes(p), withWrites(base, [[CHUNK + 10, 0xa2], [CHUNK + 20, 0xb2]]), 'the file holds both writes')
+  leaks('at the end')
+})
+
+shared("fsync failing at A's close: the retried close makes both views' writes durable", async () => {
+  const w = world()
+  const leaks = leakCheck(w)
+  const { p, a, b, base, set, at } = twoViews(w, 33)
+  set(a, CHUNK + 10, 0xa3)
+  set(b, CHUNK + 20, 0xb3)
+  w.inject('fd_sync', EIO)
+  systemError(await failure(() => w.api.close(a)), { fn: 'close', code: 'EIO', syscall: 'fsync', p })
+  assert.is(at(a, CHUNK + 10), 0xa3, 'A is still open and whole')
+  assert.is(at(b, CHUNK + 10), 0xa3, "B sees A's write, which reached the file")
+  w.clear()
+  const fsyncs = w.calls.fd_sync
+  w.api.close(a)
+  assert.is(w.calls.fd_sync, fsyncs + 1, 'the retry asks for durability again')
+  w.api.close(b)
+  same(fileBytes(p), withWrites(base, [[CHUNK + 10, 0xa3], [CHUNK + 20, 0xb3]]), 'the file holds both writes')
+  leaks('at the end')
+})
+
+shared('short reads of what a shared chunk held: the merge still keeps both writes', () => {
+  const w = world()
+  const leaks = leakCheck(w)
+  const { p, a, b, base, set, at } = twoViews(w, 34)
+  set(a, CHUNK + 10, 0xa4)
+  set(b, 2 * CHUNK - 3, 0xb4)
+  const reads = w.calls.fd_pread ?? 0
+  w.inject('fd_pread', { short: 999 }, { times: Infinity })
+  w.api.sync(a)
+  assert.ok(w.calls.fd_pread - reads > CHUNK / 999, 'the old bytes were read in short pieces')
+  assert.is(at(b, CHUNK + 10), 0xa4, "B sees A's write")
+  assert.is(at(b, 2 * CHUNK - 3), 0xb4, 'and keeps its own')
+  w.api.close(b)
+  w.api.close(a)
+  same(fileBytes(p), withWrites(base, [[CHUNK + 10, 0xa4], [2 * CHUNK - 3, 0xb4]]), 'the file holds both writes')
   leaks('at the end')
 })
 
