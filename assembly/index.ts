@@ -176,15 +176,15 @@ function readFully(fd: i32, p: usize, n: usize, at: u64): i64 {
   return done
 }
 
-/** Writes `n` bytes from memory p at file offset `at`; 0 or -errno. A write that makes no progress
- *  is EIO, not a loop. */
-function writeFully(p: usize, n: usize, at: u64): i32 {
+/** Writes `n` bytes from memory p to fd at file offset `at`; 0 or -errno. A write that makes no
+ *  progress is EIO, not a loop. */
+function writeFully(fd: i32, p: usize, n: usize, at: u64): i32 {
   let done: usize = 0
   while (done < n) {
     const ask = n - done < IO_MAX ? n - done : IO_MAX
     store<u32>(IOV, p + done)
     store<u32>(IOV, ask, 4)
-    const err = fd_pwrite(mapFd, IOV, 1, at + done, RESULT)
+    const err = fd_pwrite(fd, IOV, 1, at + done, RESULT)
     if (err != 0) return fail(OP_WRITE, err)
     const put = load<u32>(RESULT)
     if (put == 0) return fail(OP_WRITE, ERRNO_IO)
@@ -200,7 +200,7 @@ function writeRun(): i32 {
   if (runCount == 0) return 0
   const s = chunkStart(runFirst)
   const e = chunkEnd(runFirst + runCount - 1)
-  const err = writeFully(addressOf(s), <usize>(e - s), s)
+  const err = writeFully(mapFd, addressOf(s), <usize>(e - s), s)
   if (err < 0) return err
   memory.copy(fps + runFirst * FP_BYTES, RUN_FPS, runCount * FP_BYTES)
   runCount = 0
@@ -375,6 +375,13 @@ export function read_at(fd: i32, offset: f64, length: usize): f64 {
   return <f64>readFully(fd, WINDOW, length, <u64>offset)
 }
 
+/** Writes `length` <= CHUNK bytes from the window's address to fd at file `offset` (the control
+ *  instance: puts back what a chunk held after a write of it failed part-way). 0 or -errno. */
+export function write_at(fd: i32, offset: f64, length: usize): i32 {
+  if (length > CHUNK || !ensureMemory(<u64>WINDOW + CHUNK)) return fail(OP_MMAP, ERRNO_NOMEM)
+  return writeFully(fd, WINDOW, length, <u64>offset)
+}
+
 /** Sets this instance up as the mapping of `length` bytes at file `offset` of fd (-1 for memory with
  *  no file) and grows memory for it, once. flags & 1: fill_window() reads the window; flags & 2: the mapping
  *  is tracked (fingerprints; the caller copies the keys in before fill_window()); flags & 4: the file was just
@@ -461,17 +468,23 @@ function resizeFile(size: u64, end: u64): i32 {
 /** resize's last step, for a window that ended before the end of the file (`size` bytes before): the
  *  file holds old bytes in [keep, min(size, end)) where the view now has zeros. A cut and an extension
  *  make them zeros without writing them; where the file refuses the cut (a sealed one), their chunks
- *  are marked changed instead, so that the next write-back writes the zeros. */
+ *  are marked changed instead, so that the next write-back writes the zeros; where it takes the cut
+ *  and refuses the extension, the window's last chunk is, so that the next write-back sizes it. */
 function zeroPastOldEnd(size: u64, keep: u64, end: u64): void {
   if (size <= keep) return
+  const base = mapOffset / CHUNK
+  let first = <usize>(keep / CHUNK - base)
+  let last = <usize>((min(size, end) - 1) / CHUNK - base)
   if (set_file_size(mapFd, <f64>keep) == 0) {
     const err = set_file_size(mapFd, <f64>end)
     if (err == 0) return
+    // Cut but not extended: the file ends at keep. Writing the window's last chunk extends it to
+    // end again, with zeros before it.
+    first = <usize>((end - 1) / CHUNK - base)
+    last = first
   }
   if (!tracked) return
-  const base = mapOffset / CHUNK
-  const last = <usize>((min(size, end) - 1) / CHUNK - base)
-  for (let j = <usize>(keep / CHUNK - base); j <= last; j++) {
+  for (let j = first; j <= last; j++) {
     // Any value but the chunk's own fingerprint: one bit flipped.
     store<u8>(fps + j * FP_BYTES, load<u8>(fps + j * FP_BYTES) ^ 1)
   }

@@ -83,6 +83,7 @@ interface Exports {
   close_fd(fd: number): number
   draw_keys(): number
   read_at(fd: number, offset: number, length: number): number
+  write_at(fd: number, offset: number, length: number): number
   reserve(fd: number, offset: number, length: number, flags: number): number
   fill_window(): number
   fingerprints_address(): number
@@ -322,6 +323,12 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     return out
   }
 
+  /** Writes `bytes` (CHUNK at most) to fd at `start`, after fileBytes has made room for them. */
+  function putBack(fd: number, start: number, bytes: Uint8Array): number {
+    new Uint8Array(control.memory.buffer, WINDOW, bytes.length).set(bytes)
+    return control.write_at(fd, start, bytes.length)
+  }
+
   /** The window bytes [start, end) (file offsets, inside the window) of an instance. */
   function bytesAt(core: Core, exports: Exports, start: number, end: number): Uint8Array {
     return new Uint8Array(exports.memory.buffer, core.address + start - core.offset, end - start)
@@ -391,7 +398,15 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
         return its.chunk_changed(chunk - Math.floor(w.offset / CHUNK)) === 1
       })
       const old = changed.includes(true) ? fileBytes(core.fd, from, to - from) : null
-      check(exports.write_chunk(j), exports)
+      const result = exports.write_chunk(j)
+      if (result < 0) {
+        // Part of the chunk may be in the file now, where the other views' merges take it to hold
+        // what it held before: put that back (best effort; the write's error is the one reported).
+        // Where nothing was read, every such view still holds those bytes, and writes its own.
+        if (old !== null) putBack(core.fd, from, old)
+        else for (const w of over) (installed.get(w) as Exports).write_chunk(chunk - Math.floor(w.offset / CHUNK))
+        check(result, exports)
+      }
       over.forEach((w, i) => {
         const its = installed.get(w) as Exports
         const s = Math.max(from, w.offset)
@@ -561,7 +576,10 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
       collected.unregister(core)
       release(core, true)
       attach(mapping)
-      if (fd >= 0) check(control.close_fd(fd), control)
+      // Not an error: the changes are durable, the view is gone, and close(2) frees the descriptor
+      // even when it fails (Linux); a throw here would leave a closed view that the front takes
+      // for open. Native ignores it too.
+      closeQuietly(fd)
     },
 
     sync(view, offset, length) {
