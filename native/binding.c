@@ -432,6 +432,7 @@ static void sync_complete(napi_env env, napi_status status, void *data) {
   sync_work_t *w = data;
   mapping_t *m = w->m;
   napi_value value = NULL;
+  if (w->snap.redirty) m->map.redirty = 1; // the worker's msync failed (platform.h, mf_sync)
   if (status == napi_ok && w->err == 0) {
     napi_get_undefined(env, &value);
     napi_resolve_deferred(env, w->deferred, value);

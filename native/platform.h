@@ -38,6 +38,7 @@ typedef struct {
   int created;         /* mf_open created the file (so a failure after it removes the file) */
   int emptied;         /* set with a failure of MF_CREATE after it emptied an existing file */
   int sparse;          /* MF_SPARSE: reserve no disk blocks for the window (see mf_open) */
+  int redirty;         /* an msync failed: mark the resident pages dirty again before the next one */
   char *base;          /* start of the OS mapping; NULL when nothing is mapped */
   size_t delta;        /* the view starts at base + delta (file offset minus the aligned offset) */
   size_t length;       /* the view's bytes */
@@ -85,7 +86,10 @@ int mf_alloc(mf_map_t *m, size_t length);
  * aborts the process when it cannot map; 0 otherwise. Every map of this addon asks first. */
 int mf_room_for_region(void);
 /* Writes back [offset, offset + length) of the view (clamped to it) and makes it durable.
- * Touches no field but `syscall`, so a worker thread may call it on a copy of the struct. */
+ * Touches no field but `syscall` and `redirty`, so a worker thread may call it on a copy of the
+ * struct (the glue carries a failure's `redirty` back). After a failed write-back Linux may have
+ * marked the pages clean without writing them, so that a second msync succeeds without them: the
+ * next mf_sync after a failure first writes every resident page's first byte back to itself. */
 int mf_sync(mf_map_t *m, size_t offset, size_t length);
 int mf_advise(mf_map_t *m, int advice);
 /* Resizes an MF_SHARED or MF_ANON region to `length` bytes of view (a file to offset + length),

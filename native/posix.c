@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -319,6 +320,26 @@ int mf_alloc(mf_map_t *m, size_t length) {
 // datasync = 1) for a shared file mapping, i.e. fdatasync of those pages, which also writes the
 // metadata needed to read them back (the size after a resize). An empty view has no pages to
 // sync, but a resize may have changed the size: fsync the kept descriptor then.
+// Marks the resident pages of the region dirty again (see platform.h, mf_sync). Pages that are not
+// resident hold nothing unwritten. A byte written to itself: another writer of that very byte in the
+// same instant could lose its write, which is the lesser risk than a sync that claims what it did not do.
+static void redirty(mf_map_t *m) {
+  size_t page = mf_page_size();
+  size_t pages = (m->delta + m->length + page - 1) / page;
+  unsigned char *resident = malloc(pages);
+  if (resident != NULL && mincore(m->base, pages * page, resident) != 0) {
+    free(resident);
+    resident = NULL;
+  }
+  for (size_t i = 0; i < pages; i++) {
+    if (resident != NULL && !(resident[i] & 1)) continue;
+    volatile char *p = m->base + i * page;
+    *p = *p;
+  }
+  free(resident);
+  m->redirty = 0;
+}
+
 int mf_sync(mf_map_t *m, size_t offset, size_t length) {
   if (m->kind != MF_SHARED) return 0;
   if (m->base == NULL) {
@@ -329,9 +350,13 @@ int mf_sync(mf_map_t *m, size_t offset, size_t length) {
   if (length > m->length - offset) length = m->length - offset;
   if (length == 0) return 0;
 
+  if (m->redirty) redirty(m);
   size_t start = m->delta + offset;
   size_t aligned = start - start % mf_page_size();
-  if (msync(m->base + aligned, start + length - aligned, MS_SYNC) != 0) return FAIL(m, "msync");
+  if (msync(m->base + aligned, start + length - aligned, MS_SYNC) != 0) {
+    m->redirty = 1;
+    return FAIL(m, "msync");
+  }
   return 0;
 }
 

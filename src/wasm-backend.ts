@@ -154,6 +154,14 @@ class Core {
   fps = new Uint8Array(0)
   /** The file's key in the table (src/wasm-files.ts); null for memory, and once released. */
   key: string | null = null
+  /**
+   * Chunks written since the last fsync that worked, each with the write-back that wrote it last. After
+   * an fsync fails, Linux may have marked their pages clean without writing them, and a second fsync
+   * then succeeds without them: so a failed fsync makes them look changed, and the retry writes them.
+   */
+  readonly unsettled = new Map<number, number>()
+  /** Counts write-backs, for `unsettled`. */
+  writeBacks = 0
   released = false
   constructor (
     readonly kind: 'r' | 'rw' | 'alloc',
@@ -351,19 +359,46 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     const others = key === null || start >= end ? []
       : files.writersOver(key, core, core.offset + start, core.offset + end)
     const installed = new Map<Core, Exports>([[core, exports]])
+    const before = core.fps.slice()
+    let syncFailed = false
     install(core, exports)
     try {
       if (others.length === 0) {
         check(exports.flush(start, end, durable ? 1 : 0), exports)
-        return
+      } else {
+        writeShared(core, exports, others, start, end, installed)
+        if (durable) check(exports.flush(0, 0, 1), exports)
       }
-      writeShared(core, exports, others, start, end, installed)
-      if (durable) check(exports.flush(0, 0, 1), exports)
+    } catch (error) {
+      syncFailed = (error as { syscall?: unknown }).syscall === 'fsync'
+      throw error
     } finally {
       for (const [each, its] of installed) {
         count(its)
         adopt(each, its)
       }
+      noteWritten(core, before)
+      if (syncFailed) unsettle(core, core.unsettled)
+    }
+    if (durable) core.unsettled.clear()
+  }
+
+  /** Adds to core.unsettled the chunks a write-back wrote: those whose fingerprint it changed. */
+  function noteWritten(core: Core, before: Uint8Array): void {
+    const was = new Uint32Array(before.buffer, before.byteOffset, before.byteLength >> 2)
+    const now = new Uint32Array(core.fps.buffer, core.fps.byteOffset, core.fps.byteLength >> 2)
+    const pass = ++core.writeBacks
+    for (let i = 0; i < now.length; i += 4) {
+      if (was[i] !== now[i] || was[i + 1] !== now[i + 1] || was[i + 2] !== now[i + 2] || was[i + 3] !== now[i + 3]) {
+        core.unsettled.set(i >> 2, pass)
+      }
+    }
+  }
+
+  /** Makes the chunks look changed (their fingerprints no longer match), so that the next write-back writes them. */
+  function unsettle(core: Core, chunks: ReadonlyMap<number, number>): void {
+    for (const j of chunks.keys()) {
+      if (j * FP_BYTES < core.fps.length) core.fps[j * FP_BYTES] ^= 1
     }
   }
 
@@ -598,9 +633,16 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
           // after this call is seen by the next sync.
           writeBack(core, offset, offset + length, false)
           const fd = core.fd
+          const settling = new Map(core.unsettled)
           return fdSyncAsync(fd).then((errno) => {
             // A close meanwhile made the file durable itself, and its fd may be gone or reused.
-            if (errno !== 0 && core.fd === fd) throw errnoError(errno, 'fsync')
+            if (core.fd !== fd) return
+            if (errno !== 0) {
+              unsettle(core, settling)
+              throw errnoError(errno, 'fsync')
+            }
+            // Chunks written again while the fsync ran may have missed it.
+            for (const [j, pass] of settling) if (core.unsettled.get(j) === pass) core.unsettled.delete(j)
           })
         } catch (error) {
           return Promise.reject(error)

@@ -781,6 +781,23 @@ resize.run()
 // --- sync, syncAsync, durability
 const durable = suite('wasm durability')
 
+durable('after an fsync fails, the retry writes again what was written since the last fsync that worked', () => {
+  const { backend: b, faults } = instrumented()
+  const p = file(pattern(3 * CHUNK))
+  const m = b.open(p, 'rw', 0, null, OPTS)
+  bytesOf(m)[1] ^= 1
+  b.sync(m, 0, m.byteLength) // durable: chunk 0 is settled
+  bytesOf(m)[CHUNK + 1] ^= 1
+  bytesOf(m)[2 * CHUNK + 1] ^= 1
+  faults.fd_sync = 29 // EIO: Linux may now have dropped the dirty state of those pages
+  throwsWith(() => b.close(m), systemError('EIO', 'fsync'))
+  delete faults.fd_sync
+  const before = b.stats.bytesWritten
+  b.close(m)
+  assert.is(b.stats.bytesWritten - before, 2 * CHUNK, 'the two chunks written since the last good fsync, written again; not chunk 0')
+  assert.is(m.byteLength, 0)
+})
+
 durable('syncAsync resolves once the bytes are in the file; after close it resolves too', async () => {
   const p = file(pattern(2 * CHUNK))
   const m = backend.open(p, 'rw', 0, null, OPTS)
