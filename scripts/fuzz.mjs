@@ -1,5 +1,5 @@
 // npm run fuzz -- [--seconds N] [--backend native|wasm|both] [--seed S [--count N]] [--replay FILE|JSON]
-//                 [--one-writer] [--files-only] [--strict | --allow A,B] [--shrink-seconds N]
+//                 [--one-writer] [--files-only] [--strict | --allow A,B] [--shrink-seconds N] [--dir DIR]
 //
 // The differential fuzzer of test/fuzz/ (its README says what it checks), for as long as asked: N
 // seconds in all (default 60), shared between the backends, which run one after the other, each in

@@ -45,6 +45,24 @@ export interface CampaignResult {
   failure: string | null
 }
 
+/**
+ * Where the sequences' files go: a directory made in `parent`, or in /dev/shm where there is one (a
+ * tmpfs: sync's fsync costs nothing there, and the fuzzer cannot see durability anyway; page-cache
+ * semantics are the same), else in `fallback`. Removed at exit.
+ */
+export function scratchDir (fallback: string, parent?: string): string {
+  let base = parent ?? fallback
+  if (parent === undefined) {
+    try {
+      fs.accessSync('/dev/shm', fs.constants.W_OK)
+      base = '/dev/shm'
+    } catch { /* no tmpfs here */ }
+  }
+  const dir = fs.mkdtempSync(path.join(base, 'mmapfile-fuzz-'))
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
 /** The command line that runs the fuzzer as `flags` say. */
 export function command (backend: BackendName, flags: { oneWriter: boolean, allow: ReadonlySet<Known>, views?: boolean }, rest: string): string {
   const allowed = ALL_KNOWN.filter((k) => flags.allow.has(k))

@@ -10,11 +10,12 @@
 //   --allow A,B             accept only these
 //   --files-only            compare outcomes and files, not views (shows which writes reach the file)
 //   --shrink-seconds N      time allowed to shrink a failure (default 60)
+//   --dir DIR               where the files go (default: /dev/shm where it exists, else the temp dir)
 // Prints one summary line; exit 1 on a failure (after printing its report).
 
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { campaign, report } from './campaign'
+import { campaign, report, scratchDir } from './campaign'
 import { execute } from './execute'
 import type { Api } from './execute'
 import { formatSequence } from './format'
@@ -54,7 +55,7 @@ const options = {
   oneWriter: args.has('one-writer'),
   views: !args.has('files-only'),
   allow: new Set(args.has('strict') ? [] : args.has('allow') ? parseKnown(args.get('allow') as string) : ALL_KNOWN),
-  dir: tmpDir,
+  dir: scratchDir(tmpDir, args.get('dir')),
   saveDir,
   shrinkSeconds: number(args, 'shrink-seconds', 60)
 }
