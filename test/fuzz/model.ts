@@ -227,92 +227,11 @@ export class Model {
 
   apply (op: Op): Applied {
     switch (op.k) {
-      case 'fsInit': {
-        // writeFileSync empties the file first: a cut under every live view (on Linux even the private
-        // pages of an 'r' view go), which API.md leaves outside the library's control.
-        if (this.liveEnd(op.f) > 0) return skip('would cut the file under a live view')
-        this.files[op.f] = seededBytes(op.size, op.seed)
-        return { outcome: ok }
-      }
-      case 'fsWrite': {
-        const file = this.files[op.f]
-        if (file === null || file === undefined) return skip('no such file')
-        const grown = file.length < op.pos + op.len ? sized(file, op.pos + op.len) : file
-        grown.set(seededBytes(op.len, op.seed), op.pos)
-        this.files[op.f] = grown
-        return { outcome: ok }
-      }
-      case 'truncate': {
-        const file = this.files[op.f]
-        if (file === null || file === undefined) return skip('no such file')
-        if (op.size < this.liveEnd(op.f)) return skip('would cut the file under a live view')
-        this.files[op.f] = sized(file, op.size)
-        return { outcome: ok }
-      }
-      case 'create': {
-        const type = typeNamed(op.type)
-        const byteLength = op.count * type.size
-        if (op.data !== undefined && op.data.len > byteLength) return { outcome: outOfRange }
-        if (this.opts.oneWriter && this.hasWriter(op.f)) return skip('one writer per file')
-        if (this.liveEnd(op.f) > 0) return { outcome: busy }
-        if (this.maybeBusy(op.f, 0)) return skip('busy-after-close (known.ts)')
-        this.files[op.f] = new Uint8Array(byteLength)
-        const v = this.addView(op.id, op.f, 'rw', 0, byteLength, type, new Uint8Array(byteLength))
-        if (op.data !== undefined) this.write(v, 0, seededBytes(op.data.len, op.data.seed))
-        return { outcome: ok }
-      }
-      case 'open': {
-        const type = typeNamed(op.type)
-        if (this.opts.oneWriter && op.mode === 'rw' && this.hasWriter(op.f)) return skip('one writer per file')
-        const file = this.files[op.f]
-        if (file === null || file === undefined) return { outcome: { kind: 'error', name: 'Error', code: 'ENOENT' } }
-        const offset = op.offset ?? 0
-        // The window checks come from the backends, whose RangeErrors carry no code today.
-        if (offset > file.length) return { outcome: { kind: 'error', name: 'RangeError', code: '*' } }
-        if (op.length !== undefined && offset + op.length > file.length) return { outcome: { kind: 'error', name: 'RangeError', code: '*' } }
-        const length = op.length ?? file.length - offset
-        this.addView(op.id, op.f, op.mode, offset, length, type, file.slice(offset, offset + length))
-        return { outcome: ok }
-      }
-      case 'set': case 'fill': {
-        const v = this.known(op.v)
-        if (v === null) return skip('no such view')
-        if (v.type.scalar === null) return skip('not a typed view')
-        const bytes = typedBytes(v.type.scalar, parseValue(op.value))
-        // A closed view has length 0: a store is ignored; fill of a detached buffer throws, of an
-        // empty one (wasm's closed empty views) does not.
-        if (v.closed) return { outcome: op.k === 'set' ? ok : { kind: 'any', why: 'fill of a closed view' } }
-        const count = this.count(v)
-        // TypedArray.prototype.fill's relative indices; a store out of range is ignored.
-        const relative = (i: number): number => i < 0 ? Math.max(count + i, 0) : Math.min(i, count)
-        const [start, end] = op.k === 'set' ? [op.index, op.index + 1] : [relative(op.start), relative(op.end)]
-        if (start < 0 || start >= count || start >= end) return { outcome: ok }
-        const all = new Uint8Array((end - start) * bytes.length)
-        for (let i = 0; i < end - start; i++) all.set(bytes, i * bytes.length)
-        this.write(v, start * v.type.size, all)
-        return { outcome: ok }
-      }
-      case 'field': case 'keep': {
-        const v = this.known(op.v)
-        if (v === null) return skip('no such view')
-        if (v.type.scalar !== null) return skip('not a struct view')
-        if (op.k === 'field' && !v.type.leaves.some((l) => l.path === op.path)) return skip('no such field')
-        const count = v.closed ? 0 : this.count(v)
-        const index = op.index < 0 ? op.index + count : op.index
-        const found = index >= 0 && index < count
-        if (op.k === 'keep') this.records.set(op.r, found ? { v: v.id, index } : null)
-        else if (found) this.writeField(v, index, op.path, op.value)
-        return { outcome: { kind: 'ok', note: found ? 'record' : 'undefined' } }
-      }
-      case 'rfield': {
-        const rec = this.records.get(op.r)
-        if (rec === undefined || rec === null) return skip('no such record')
-        const v = this.views.get(rec.v) as MView
-        if (!v.type.leaves.some((l) => l.path === op.path)) return skip('no such field')
-        if (v.closed) return { outcome: this.opts.allow.has('closed-record-code') ? { kind: 'error', name: 'TypeError', code: '*' } : closedView }
-        this.writeField(v, rec.index, op.path, op.value)
-        return { outcome: ok }
-      }
+      case 'fsInit': case 'fsWrite': case 'truncate': return this.fsCall(op)
+      case 'create': return this.create(op)
+      case 'open': return this.open(op)
+      case 'set': case 'fill': return this.store(op)
+      case 'field': case 'keep': case 'rfield': return this.structCall(op)
       case 'sync': case 'syncAsync': {
         const v = this.known(op.v)
         if (v === null) return skip('no such view')
@@ -340,6 +259,99 @@ export class Model {
       }
       case 'tick': return { outcome: ok }
     }
+  }
+
+  /** Plain node:fs calls: they change the file only (and what native views show of it). */
+  private fsCall (op: Extract<Op, { k: 'fsInit' | 'fsWrite' | 'truncate' }>): Applied {
+    const file = this.files[op.f]
+    if (op.k === 'fsInit') {
+      // writeFileSync empties the file first: a cut under every live view (on Linux even the private
+      // pages of an 'r' view go), which API.md leaves outside the library's control.
+      if (this.liveEnd(op.f) > 0) return skip('would cut the file under a live view')
+      this.files[op.f] = seededBytes(op.size, op.seed)
+      return { outcome: ok }
+    }
+    if (file === null || file === undefined) return skip('no such file')
+    if (op.k === 'truncate') {
+      if (op.size < this.liveEnd(op.f)) return skip('would cut the file under a live view')
+      this.files[op.f] = sized(file, op.size)
+      return { outcome: ok }
+    }
+    const grown = file.length < op.pos + op.len ? sized(file, op.pos + op.len) : file
+    grown.set(seededBytes(op.len, op.seed), op.pos)
+    this.files[op.f] = grown
+    return { outcome: ok }
+  }
+
+  private create (op: Extract<Op, { k: 'create' }>): Applied {
+    const type = typeNamed(op.type)
+    const byteLength = op.count * type.size
+    if (op.data !== undefined && op.data.len > byteLength) return { outcome: outOfRange }
+    if (this.opts.oneWriter && this.hasWriter(op.f)) return skip('one writer per file')
+    if (this.liveEnd(op.f) > 0) return { outcome: busy }
+    if (this.maybeBusy(op.f, 0)) return skip('busy-after-close (known.ts)')
+    this.files[op.f] = new Uint8Array(byteLength)
+    const v = this.addView(op.id, op.f, 'rw', 0, byteLength, type, new Uint8Array(byteLength))
+    if (op.data !== undefined) this.write(v, 0, seededBytes(op.data.len, op.data.seed))
+    return { outcome: ok }
+  }
+
+  private open (op: Extract<Op, { k: 'open' }>): Applied {
+    const type = typeNamed(op.type)
+    if (this.opts.oneWriter && op.mode === 'rw' && this.hasWriter(op.f)) return skip('one writer per file')
+    const file = this.files[op.f]
+    if (file === null || file === undefined) return { outcome: { kind: 'error', name: 'Error', code: 'ENOENT' } }
+    const offset = op.offset ?? 0
+    // The window checks come from the backends, whose RangeErrors carry no code today.
+    const beyond: Outcome = { kind: 'error', name: 'RangeError', code: '*' }
+    if (offset > file.length) return { outcome: beyond }
+    if (op.length !== undefined && offset + op.length > file.length) return { outcome: beyond }
+    const length = op.length ?? file.length - offset
+    this.addView(op.id, op.f, op.mode, offset, length, type, file.slice(offset, offset + length))
+    return { outcome: ok }
+  }
+
+  /** Stores through a typed view: an element, or a run of them (fill). */
+  private store (op: Extract<Op, { k: 'set' | 'fill' }>): Applied {
+    const v = this.known(op.v)
+    if (v === null) return skip('no such view')
+    if (v.type.scalar === null) return skip('not a typed view')
+    const bytes = typedBytes(v.type.scalar, parseValue(op.value))
+    // A closed view has length 0: a store is ignored; fill of a detached buffer throws, of an
+    // empty one (wasm's closed empty views) does not.
+    if (v.closed) return { outcome: op.k === 'set' ? ok : { kind: 'any', why: 'fill of a closed view' } }
+    const count = this.count(v)
+    // TypedArray.prototype.fill's relative indices; a store out of range is ignored.
+    const relative = (i: number): number => i < 0 ? Math.max(count + i, 0) : Math.min(i, count)
+    const [start, end] = op.k === 'set' ? [op.index, op.index + 1] : [relative(op.start), relative(op.end)]
+    if (start < 0 || start >= count || start >= end) return { outcome: ok }
+    const all = new Uint8Array((end - start) * bytes.length)
+    for (let i = 0; i < end - start; i++) all.set(bytes, i * bytes.length)
+    this.write(v, start * v.type.size, all)
+    return { outcome: ok }
+  }
+
+  /** Struct views: `at(i)` and a field store through it, or through a record kept earlier. */
+  private structCall (op: Extract<Op, { k: 'field' | 'keep' | 'rfield' }>): Applied {
+    if (op.k === 'rfield') {
+      const rec = this.records.get(op.r)
+      if (rec === undefined || rec === null) return skip('no such record')
+      const v = this.views.get(rec.v) as MView
+      if (!v.type.leaves.some((l) => l.path === op.path)) return skip('no such field')
+      if (v.closed) return { outcome: this.opts.allow.has('closed-record-code') ? { kind: 'error', name: 'TypeError', code: '*' } : closedView }
+      this.writeField(v, rec.index, op.path, op.value)
+      return { outcome: ok }
+    }
+    const v = this.known(op.v)
+    if (v === null) return skip('no such view')
+    if (v.type.scalar !== null) return skip('not a struct view')
+    if (op.k === 'field' && !v.type.leaves.some((l) => l.path === op.path)) return skip('no such field')
+    const count = v.closed ? 0 : this.count(v)
+    const index = op.index < 0 ? op.index + count : op.index
+    const found = index >= 0 && index < count
+    if (op.k === 'keep') this.records.set(op.r, found ? { v: v.id, index } : null)
+    else if (found) this.writeField(v, index, op.path, op.value)
+    return { outcome: { kind: 'ok', note: found ? 'record' : 'undefined' } }
   }
 
   private writeField (v: MView, index: number, path: string, value: string): void {
