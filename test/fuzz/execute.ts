@@ -9,7 +9,7 @@ import { Model } from './model'
 import type { BackendName, Outcome } from './model'
 import type { Known } from './known'
 import { describeOp } from './format'
-import { parseValue, seededBytes, structFields, TYPES } from './types'
+import { CHUNK, parseValue, seededBytes, structFields, TYPES } from './types'
 import type { Op, Sequence } from './types'
 
 /** The public API of one backend (`mmapfile/native` or `mmapfile/wasm`); views are untyped here. */
@@ -24,6 +24,7 @@ export interface Api {
   info: (view: any) => { path: string | null, mode: string, offset: number, byteLength: number }
   struct: (fields: any) => any
   readonly PAGE_SIZE: number
+  readonly capabilities: { readonly writeBackGranularity: number }
 }
 
 export interface ExecuteOptions {
@@ -101,6 +102,9 @@ class Execution {
 
   constructor (private readonly api: Api, private readonly dir: string, opts: ExecuteOptions, oneWriter: boolean) {
     this.checkViews = opts.views !== false
+    // The wasm model writes back CHUNK-byte granules: a backend with other granules needs another model.
+    const granule = api.capabilities.writeBackGranularity
+    if (opts.backend === 'wasm' && granule !== CHUNK) throw new Error(`fuzz: wasm writes back ${granule}-byte granules; the model knows ${CHUNK}`)
     this.model = new Model({ backend: opts.backend, page: api.PAGE_SIZE, oneWriter, allow: opts.allow })
     for (const t of TYPES) {
       const real = t.fields === null ? (globalThis as any)[t.name] : api.struct(structFields(t.fields, api.struct))
