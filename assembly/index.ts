@@ -90,6 +90,9 @@ let unsynced: bool = false
 let fps: usize = WINDOW
 let written: f64 = 0
 let readBytes: f64 = 0
+/** The end of what the mapping of this instance has used of memory since it was last cleared: an
+ *  instance is reused for another mapping (src/wasm-backend.ts pools them), which must start from zeros. */
+let usedEnd: usize = WINDOW
 let runFirst: usize = 0
 let runCount: usize = 0
 
@@ -396,7 +399,11 @@ export function reserve(fd: i32, offset: f64, length: usize, flags: u32): i32 {
   tracked = (flags & MAP_TRACK) != 0
   unsynced = (flags & MAP_UNSYNCED) != 0
   fps = fingerprintsAt(length)
-  if (!ensureMemory(bytesNeeded(mapOffset, length, tracked))) return fail(OP_MMAP, ERRNO_NOMEM)
+  const end = bytesNeeded(mapOffset, length, tracked)
+  if (!ensureMemory(end)) return fail(OP_MMAP, ERRNO_NOMEM)
+  // A reused instance: nothing of the last mapping may show (short reads and create rely on zeros).
+  if (usedEnd > WINDOW) memory.fill(WINDOW, 0, usedEnd - WINDOW)
+  usedEnd = <usize>end
   return <i32>WINDOW
 }
 
@@ -519,6 +526,8 @@ export function resize(length: usize): i32 {
   const newFps = fingerprintsAt(length)
   if (tracked) memory.copy(newFps, fps, chunkCount(mapOffset, common) * FP_BYTES)
   if (length > old) memory.fill(WINDOW + old, 0, length - old)
+  const used = <usize>bytesNeeded(mapOffset, length, tracked)
+  if (used > usedEnd) usedEnd = used
   fps = newFps
   mapLength = length
   if (tracked && length > 0) {

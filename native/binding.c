@@ -257,6 +257,9 @@ static void release_deferred(mapping_t *m) {
 static void release(mapping_t *m) {
   m->closed = 1;
   m->gen++;
+  // Closed, it no longer counts for EBUSY even while a syncAsync keeps its pages mapped: nothing
+  // touches them but msync, which does not fault on pages that a cut of the file has dropped.
+  mf_registry_remove(&m->map);
   if (m->pending == 0) release_deferred(m);
 }
 

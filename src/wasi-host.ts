@@ -13,6 +13,7 @@ import {
   closeSync, constants, fsync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync,
   unlinkSync, writeSync
 } from 'node:fs'
+import type { BigIntStats, Stats } from 'node:fs'
 import { resolve } from 'node:path'
 import { ERRNO_BADF, ERRNO_INVAL, ERRNO_IO, ERRNO_NOTSUP, ERRNO_SUCCESS, errnoOf } from './wasm-errno.js'
 import type { WasiHost } from './wasm-backend.js'
@@ -52,6 +53,26 @@ function fileType(stats: { isFile(): boolean, isDirectory(): boolean, isBlockDev
   if (stats.isSocket()) return FILETYPE_SOCKET_STREAM
   if (stats.isSymbolicLink()) return FILETYPE_SYMBOLIC_LINK
   return FILETYPE_UNKNOWN
+}
+
+type AnyStats = Stats | BigIntStats
+
+/**
+ * stat as numbers, which is what a small open can afford (bigint stats build a Date per time, eagerly,
+ * on Node 20), unless a number it gives may be rounded: then again as bigints. An inode number past
+ * 2^53 shows as one past 2^53 once rounded, so the check cannot miss it; the file's identity (device,
+ * inode) must be exact, or two files could pass for one.
+ */
+function exactStat(asNumbers: () => Stats, asBigInts: () => BigIntStats): AnyStats {
+  const stats = asNumbers()
+  const exact = stats.ino <= Number.MAX_SAFE_INTEGER && stats.dev <= Number.MAX_SAFE_INTEGER && stats.size <= Number.MAX_SAFE_INTEGER
+  return exact ? stats : asBigInts()
+}
+
+/** A stat time in nanoseconds (from milliseconds, to the microsecond, where the stats are numbers). */
+function nanoseconds(stats: AnyStats, which: 'atime' | 'mtime' | 'ctime'): bigint {
+  if ('atimeNs' in stats) return BigInt.asUintN(64, stats[`${which}Ns`])
+  return BigInt.asUintN(64, BigInt(Math.round(stats[`${which}Ms`] * 1000)) * 1000n)
 }
 
 /** The errno for whatever a node:fs call threw. */
@@ -191,18 +212,18 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
       fd_filestat_get(fd: number, statPtr: number): number {
         try {
           const node = nodeFd(fd)
-          const stats = node !== undefined ? fstatSync(node, { bigint: true })
-            : fd === ROOT_FD ? statSync(root, { bigint: true }) : null
+          const stats = node !== undefined ? exactStat(() => fstatSync(node), () => fstatSync(node, { bigint: true }))
+            : fd === ROOT_FD ? exactStat(() => statSync(root), () => statSync(root, { bigint: true })) : null
           if (stats === null) return ERRNO_BADF
           const out = view()
-          out.setBigUint64(statPtr, BigInt.asUintN(64, stats.dev), true)
-          out.setBigUint64(statPtr + 8, BigInt.asUintN(64, stats.ino), true)
+          out.setBigUint64(statPtr, BigInt.asUintN(64, BigInt(stats.dev)), true)
+          out.setBigUint64(statPtr + 8, BigInt.asUintN(64, BigInt(stats.ino)), true)
           out.setUint8(statPtr + 16, fileType(stats))
-          out.setBigUint64(statPtr + 24, BigInt.asUintN(64, stats.nlink), true)
-          out.setBigUint64(statPtr + 32, BigInt.asUintN(64, stats.size), true)
-          out.setBigUint64(statPtr + 40, BigInt.asUintN(64, stats.atimeNs), true)
-          out.setBigUint64(statPtr + 48, BigInt.asUintN(64, stats.mtimeNs), true)
-          out.setBigUint64(statPtr + 56, BigInt.asUintN(64, stats.ctimeNs), true)
+          out.setBigUint64(statPtr + 24, BigInt.asUintN(64, BigInt(stats.nlink)), true)
+          out.setBigUint64(statPtr + 32, BigInt.asUintN(64, BigInt(stats.size)), true)
+          out.setBigUint64(statPtr + 40, nanoseconds(stats, 'atime'), true)
+          out.setBigUint64(statPtr + 48, nanoseconds(stats, 'mtime'), true)
+          out.setBigUint64(statPtr + 56, nanoseconds(stats, 'ctime'), true)
           return ERRNO_SUCCESS
         } catch (error) {
           return errnoFrom(error)

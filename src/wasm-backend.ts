@@ -112,6 +112,12 @@ const KEY1 = 65536
 const KEY2 = 131072
 const WINDOW = 196608
 const ERRNO_BUSY = 10
+/** Instances of closed mappings kept for reuse, at most, and only those whose memory is this small:
+ *  making an instance and its memory is most of what a small open costs. */
+const POOL_INSTANCES = 32
+const POOL_MAX_BYTES = 2 << 20
+/** The pool is emptied (its memories left to the collector) once unused for this long. */
+const POOL_IDLE_MS = 1000
 const SYSCALLS = ['', 'open', 'read', 'write', 'fsync', 'ftruncate', 'fstat', 'close', 'unlink', 'getrandom', 'mmap']
 
 const EMPTY = new ArrayBuffer(0)
@@ -194,6 +200,43 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     : new WebAssembly.Module(options.module ?? wasmBytes)
   const stats: WasmStats = { bytesRead: 0, bytesWritten: 0, liveInstances: 0 }
   const files = new FileTable<Core>()
+
+  // Instances whose mapping was closed (memory detached, so the views read empty) and that may map
+  // again: reserve() clears what the last mapping left in memory.
+  const pool: Exports[] = []
+  let poolUsed = 0
+  let poolTimer: ReturnType<typeof setTimeout> | null = null
+
+  function drainWhenIdle(): void {
+    poolTimer = null
+    if (pool.length === 0) return
+    const idle = Date.now() - poolUsed
+    if (idle >= POOL_IDLE_MS) pool.length = 0
+    else armDrain(POOL_IDLE_MS - idle)
+  }
+
+  function armDrain(ms: number): void {
+    if (poolTimer !== null) return
+    poolTimer = setTimeout(drainWhenIdle, ms)
+    // Node, Bun, Deno: the pool must not keep the process alive.
+    ;(poolTimer as { unref?: () => void }).unref?.()
+  }
+
+  /** Keeps a detached instance for the next mapping, if it is small and the pool has room. */
+  function recycle(exports: Exports): void {
+    if (pool.length >= POOL_INSTANCES || exports.memory.buffer.byteLength > POOL_MAX_BYTES) return
+    pool.push(exports)
+    poolUsed = Date.now()
+    armDrain(POOL_IDLE_MS)
+  }
+
+  /** An instance for a new mapping: a pooled one, or a new one. */
+  function mappingInstance(): Exports {
+    const pooled = pool.pop()
+    if (pooled === undefined) return instantiate()
+    poolUsed = Date.now()
+    return pooled
+  }
 
   function instantiate(): Exports {
     let memory: WebAssembly.Memory | null = null
@@ -278,19 +321,26 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
 
   /** Gives `core` an instance mapping `length` bytes of fd at its offset; on failure nothing is left. */
   function mapInstance(core: Core, fd: number, length: number, flags: number): void {
-    const exports = instantiate()
-    const address = check(exports.reserve(fd, core.offset, length, flags), exports)
+    const exports = mappingInstance()
     const tracked = (flags & MAP_TRACK) !== 0
-    if (tracked) {
-      core.fps = new Uint8Array(chunkCount(core.offset, length) * FP_BYTES)
-      install(core, exports, length)
+    try {
+      const address = check(exports.reserve(fd, core.offset, length, flags), exports)
+      if (tracked) {
+        core.fps = new Uint8Array(chunkCount(core.offset, length) * FP_BYTES)
+        install(core, exports, length)
+      }
+      const loaded = exports.fill_window()
+      count(exports)
+      check(loaded, exports)
+      core.address = address
+    } catch (error) {
+      // Its memory was never handed out: the instance can serve again.
+      exports.memory.grow(0)
+      recycle(exports)
+      throw error
     }
-    const loaded = exports.fill_window()
-    count(exports)
-    check(loaded, exports)
     if (tracked) adopt(core, exports)
     core.exports = exports
-    core.address = address
     core.length = length
     stats.liveInstances++
   }
@@ -318,8 +368,10 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     core.exports = null
     core.length = 0
     if (exports !== null) {
-      if (detach) exports.memory.grow(0)
       stats.liveInstances--
+      if (!detach) return
+      exports.memory.grow(0)
+      recycle(exports)
     }
   }
 
@@ -356,8 +408,11 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
       if (durable) check(control.sync_fd(core.fd), control)
       return
     }
-    const others = key === null || start >= end ? []
-      : files.writersOver(key, core, core.offset + start, core.offset + end)
+    // The write-back writes whole chunks (their part in the window): the views to carry it over to are
+    // those overlapping the chunks that meet [start, end), not only that range.
+    const from = Math.max(core.offset, Math.floor((core.offset + start) / CHUNK) * CHUNK)
+    const to = Math.min(core.offset + core.length, Math.ceil((core.offset + end) / CHUNK) * CHUNK)
+    const others = key === null || start >= end ? [] : files.writersOver(key, core, from, to)
     const installed = new Map<Core, Exports>([[core, exports]])
     const before = core.fps.slice()
     let syncFailed = false

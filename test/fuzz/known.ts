@@ -10,15 +10,7 @@ export const KNOWN = {
    * ("Cannot perform DataView.prototype.setUint16 on a detached ArrayBuffer"), without the code.
    * Allowed: any TypeError.
    */
-  'closed-record-code': 'a record of a closed view throws a TypeError without code ERR_MMAPFILE_CLOSED',
-  /**
-   * native: close() while a syncAsync of the view is in flight defers the unmap and with it the
-   * registry entry (native/binding.c release()), so until that work completes the closed view still
-   * counts: create of the file, or a resize cutting into its old window, fails with EBUSY. API.md
-   * makes EBUSY about live views. Allowed: the model skips such calls (native only) while a view
-   * closed after a syncAsync could still be in the registry.
-   */
-  'busy-after-close': 'native: a view closed with a syncAsync in flight still counts for EBUSY until the work completes'
+  'closed-record-code': 'a record of a closed view throws a TypeError without code ERR_MMAPFILE_CLOSED'
 } as const
 
 export type Known = keyof typeof KNOWN

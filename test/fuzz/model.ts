@@ -51,8 +51,6 @@ export interface MView {
   readonly length: number
   readonly type: ElemType
   closed: boolean
-  /** a syncAsync reached the backend while the view was open (carried over by resize, see known.ts) */
-  inFlight: boolean
   /** native 'r': the private pages, by file page index */
   readonly cow: Map<number, Uint8Array>
   /** wasm: the window as the view holds it ('rw': changed since base; 'r': the snapshot) */
@@ -194,7 +192,7 @@ export class Model {
 
   private addView (id: number, file: number, mode: 'r' | 'rw', offset: number, length: number, type: ElemType,
     content: Uint8Array): MView {
-    const v: MView = { id, file, mode, offset, length, type, closed: false, inFlight: false, cow: new Map(), content, base: content.slice() }
+    const v: MView = { id, file, mode, offset, length, type, closed: false, cow: new Map(), content, base: content.slice() }
     this.views.set(id, v)
     return v
   }
@@ -202,15 +200,6 @@ export class Model {
   private known (id: number): MView | null {
     const v = this.views.get(id)
     return v === undefined ? null : v
-  }
-
-  /**
-   * known.ts 'busy-after-close': where a view closed after a syncAsync may still be in native's
-   * registry, whether a cut to `keep` could be refused for it (the call is then skipped).
-   */
-  private maybeBusy (f: number, keep: number): boolean {
-    if (this.opts.backend !== 'native' || !this.opts.allow.has('busy-after-close')) return false
-    return [...this.views.values()].some((v) => v.file === f && v.closed && v.inFlight && v.length > 0 && v.offset + v.length > keep)
   }
 
   private hasWriter (f: number): boolean {
@@ -241,7 +230,6 @@ export class Model {
         if (range === null) return settle(outOfRange)
         // syncAsync writes back at the call, like sync; only the wait for the disk comes later.
         this.writeBack(v, range[0], range[0] + range[1])
-        if (op.k === 'syncAsync' && v.mode === 'rw' && range[1] > 0) v.inFlight = true
         return settle(ok)
       }
       case 'resize': return this.resize(op.v, op.count, op.id)
@@ -289,7 +277,6 @@ export class Model {
     if (op.data !== undefined && op.data.len > byteLength) return { outcome: outOfRange }
     if (this.opts.oneWriter && this.hasWriter(op.f)) return skip('one writer per file')
     if (this.liveEnd(op.f) > 0) return { outcome: busy }
-    if (this.maybeBusy(op.f, 0)) return skip('busy-after-close (known.ts)')
     this.files[op.f] = new Uint8Array(byteLength)
     const v = this.addView(op.id, op.f, 'rw', 0, byteLength, type, new Uint8Array(byteLength))
     if (op.data !== undefined) this.write(v, 0, seededBytes(op.data.len, op.data.seed))
@@ -374,15 +361,12 @@ export class Model {
     const common = Math.min(v.length, length)
     const keep = v.offset + common
     if (this.liveEnd(v.file, v) > keep) return { outcome: busy }
-    if (this.maybeBusy(v.file, keep)) return skip('busy-after-close (known.ts)')
     if (common > 0 && keep % CHUNK !== 0) this.writeBack(v, common - 1, common)
     const file = this.files[v.file] as Uint8Array
     this.files[v.file] = sized(file.subarray(0, Math.min(file.length, keep)), v.offset + length)
     v.closed = true
     const next = this.addView(newId, v.file, 'rw', v.offset, length, v.type, sized(v.content.subarray(0, common), length))
     next.base = sized(v.base.subarray(0, common), length)
-    next.inFlight = v.inFlight // one mapping in native's registry, whichever view of the chain is open
-    v.inFlight = false
     return { outcome: ok }
   }
 }
