@@ -118,6 +118,8 @@ const POOL_INSTANCES = 32
 const POOL_MAX_BYTES = 2 << 20
 /** The pool is emptied (its memories left to the collector) once unused for this long. */
 const POOL_IDLE_MS = 1000
+/** syncAsync writes back this many bytes of a view per turn of the event loop (a multiple of CHUNK). */
+const SLICE = 4 << 20
 const SYSCALLS = ['', 'open', 'read', 'write', 'fsync', 'ftruncate', 'fstat', 'close', 'unlink', 'getrandom', 'mmap']
 
 const EMPTY = new ArrayBuffer(0)
@@ -542,6 +544,42 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     console.error(`mmapfile: warning: the changes to '${core.path}' could not be written back ${when} (${what})`)
   }
 
+  /**
+   * syncAsync's write-back: the changed chunks meeting [start, end), SLICE bytes at a time, with a turn
+   * of the event loop between slices, so that no turn is held longer than hashing and writing one
+   * slice takes (the first slice is written at once). A write to the view meanwhile is in this
+   * write-back if its chunk's slice comes later, in the next one if not, as with msync. A close
+   * meanwhile writes everything itself; a resize meanwhile bounds what is left.
+   */
+  async function writeBackInSlices(core: Core, start: number, end: number): Promise<void> {
+    let at = start
+    while (at < end && !core.released && core.fd >= 0) {
+      const stop = Math.min(end, core.length, (Math.floor((core.offset + at) / SLICE) + 1) * SLICE - core.offset)
+      if (stop <= at) return
+      writeBack(core, at, stop, false)
+      at = stop
+      if (at < end) await new Promise<void>((resolve) => defer(resolve))
+    }
+  }
+
+  /** syncAsync's durable step: fsync off this thread where the host can, else on a later turn. */
+  async function fsyncLater(core: Core): Promise<void> {
+    const fd = core.fd
+    if (fd < 0) return // closed meanwhile: close made the file durable itself
+    const settling = new Map(core.unsettled)
+    const errno = options.fdSyncAsync !== undefined
+      ? await options.fdSyncAsync(fd)
+      : await new Promise<number>((resolve) => defer(() => resolve(core.fd === fd ? -control.sync_fd(fd) : 0)))
+    // A close meanwhile made the file durable itself, and its fd may be gone or reused.
+    if (core.fd !== fd) return
+    if (errno !== 0) {
+      unsettle(core, settling)
+      throw errnoError(errno, 'fsync')
+    }
+    // Chunks written again while the fsync ran may have missed it.
+    for (const [j, pass] of settling) if (core.unsettled.get(j) === pass) core.unsettled.delete(j)
+  }
+
   function writeBackAll(reason: string): void {
     for (const core of [...files.writers()]) {
       try {
@@ -678,42 +716,14 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     },
 
     syncAsync(view, offset, length) {
-      const { fdSyncAsync } = options
-      if (fdSyncAsync !== undefined) {
-        try {
-          const { core } = asMapping(view)
-          if (!core.writes || core.fd < 0) return Promise.resolve()
-          // The changed chunks go to the file (the page cache) now, at memory speed; only the wait
-          // for the disk leaves this thread. Their fingerprints are refreshed, so a write to the view
-          // after this call is seen by the next sync.
-          writeBack(core, offset, offset + length, false)
-          const fd = core.fd
-          const settling = new Map(core.unsettled)
-          return fdSyncAsync(fd).then((errno) => {
-            // A close meanwhile made the file durable itself, and its fd may be gone or reused.
-            if (core.fd !== fd) return
-            if (errno !== 0) {
-              unsettle(core, settling)
-              throw errnoError(errno, 'fsync')
-            }
-            // Chunks written again while the fsync ran may have missed it.
-            for (const [j, pass] of settling) if (core.unsettled.get(j) === pass) core.unsettled.delete(j)
-          })
-        } catch (error) {
-          return Promise.reject(error)
-        }
+      let core: Core
+      try {
+        core = asMapping(view).core
+      } catch (error) {
+        return Promise.reject(error)
       }
-      // A synchronous WASI host: the best this backend can do is not to block the caller's turn.
-      return new Promise<void>((resolve, reject) => {
-        defer(() => {
-          try {
-            backend.sync(view, offset, length)
-            resolve()
-          } catch (error) {
-            reject(error)
-          }
-        })
-      })
+      if (!core.writes || core.fd < 0) return Promise.resolve()
+      return writeBackInSlices(core, offset, offset + length).then(() => fsyncLater(core))
     },
 
     resize(view, byteLength) {

@@ -275,5 +275,46 @@ process.kill(process.pid, 'SIGKILL')
     sameBytes(fileBytes(p), data, 'file')
   })
 
+  // A view larger than the write-back slices of wasm (4 MiB), every page changed: a syncAsync lets the
+  // event loop turn before it resolves (wasm: between slices; native: msync runs on the thread pool).
+  const BIG = 24 << 20
+
+  a('a large syncAsync lets the event loop turn while it runs; then the file holds everything', async () => {
+    const p = tmpFile()
+    const v = api.create(p, BIG)
+    const expected = new Uint8Array(BIG)
+    for (let i = 0; i < BIG; i += PAGE) { v[i] = (i / PAGE) & 0xff || 1; expected[i] = v[i] }
+    let turns = 0
+    let settled = false
+    const turn = (): void => { if (!settled) { turns++; setImmediate(turn) } }
+    setImmediate(turn)
+    await api.syncAsync(v)
+    settled = true
+    assert.ok(turns > 0, 'the event loop turned while the syncAsync ran')
+    sameBytes(fileBytes(p), expected, 'the file once it resolved')
+    api.close(v)
+  })
+
+  a('a write made while a syncAsync is in flight is in the file after the next sync, and close meanwhile loses nothing', async () => {
+    for (const ending of ['sync', 'close']) {
+      const p = tmpFile()
+      const v = api.create(p, BIG)
+      v.fill(1)
+      const pr = api.syncAsync(v)
+      v[BIG - 1] = 2 // in the last slice: in this write-back or the next
+      v[0] = 3 // in the first slice, already written: in the next write-back
+      if (ending === 'close') api.close(v)
+      await pr
+      if (ending === 'sync') {
+        api.sync(v)
+        api.close(v)
+      }
+      const file = fileBytes(p)
+      assert.is(file[0], 3, `${ending}: the write to the first slice`)
+      assert.is(file[BIG - 1], 2, `${ending}: the write to the last slice`)
+      assert.is(file[BIG >> 1], 1, `${ending}: the rest`)
+    }
+  })
+
   a.run()
 }
