@@ -8,13 +8,20 @@
 //       flags: 1 autoClose (gc*: when the buffer is collected, write back durably first), 2 sparse
 //       (reserve no disk blocks: platform.h, mf_open). A create that failed after emptying an existing
 //       file throws an error with `emptied: true`.
+//   mapFd(fd, mode, offset, length, maxBytes, flags) -> [ArrayBuffer, handle]
+//       as map, over the runtime's open descriptor fd (mode 0 or 1, no create): the mapping works on a
+//       duplicate (platform.h, mf_open_fd), so fd stays the caller's; the access fd was opened with
+//       must allow the mode (EACCES otherwise)
 //   alloc(length, maxBytes) -> [ArrayBuffer, handle]     zero-filled anonymous memory
 //   close(handle, buffer)             writes back ('rw'/create), detaches `buffer`, unmaps at once.
 //                                     If writing back fails, it throws and changes nothing, so
 //                                     that close can be retried. A second close is a no-op.
-//   sync(handle, offset, length)      writes back [offset, offset + length) of the view, durably
-//   syncAsync(handle, offset, length) -> Promise<void>     the same on the libuv thread pool
-//   advise(handle, advice)            0 normal, 1 sequential, 2 random, 3 willneed, 4 dontneed
+//   sync(handle, offset, length, durable)   writes back [offset, offset + length) of the view, durably
+//                                     (durable 1), or (0) only visibly to every other reader of the
+//                                     file, without waiting for the disk (msync MS_ASYNC)
+//   syncAsync(handle, offset, length) -> Promise<void>     the durable sync on the libuv thread pool
+//   incore(handle, offset, length) -> [resident, pages]    pages of that range in memory, of all
+//   advise(handle, advice, offset, length)   0 normal, 1 sequential, 2 random, 3 willneed, 4 dontneed
 //   resize(handle, buffer, length, maxBytes) -> ArrayBuffer    the handle stays; `buffer` is detached.
 //                                     'rw'/create (the file becomes offset + length) and alloc only;
 //                                     'r' is a TypeError. On failure nothing changed.
@@ -153,6 +160,17 @@ static napi_value throw_range(napi_env env, const char *fmt, long long a, long l
 }
 
 static const char too_big[] = "%lld bytes is larger than the largest view (%lld bytes)";
+
+// What mf_open or mf_open_fd returned, thrown: a RangeError for a window that does not fit (the
+// file has `size` bytes), else the system error.
+static void throw_map_error(napi_env env, int err, const mf_map_t *map, int64_t mode, int64_t offset, int64_t length,
+                            int64_t size, int64_t maxBytes) {
+  if (err == MF_EOFFSET) throw_range(env, "offset %lld is beyond the end of the file (%lld bytes)", offset, size, 0);
+  else if (err == MF_EWINDOW) throw_range(env, "window [%lld, %lld) is beyond the end of the file (%lld bytes)", offset, offset + length, size);
+  else if (err == MF_ETOOBIG && mode == MF_CREATE) throw_range(env, too_big, length, maxBytes, 0);
+  else if (err == MF_ETOOBIG) throw_range(env, "the window of %lld bytes is larger than the largest view (%lld bytes); map a window with options.offset and options.length", length < 0 ? size - offset : length, maxBytes, 0);
+  else throw_open_error(env, err, map);
+}
 
 // ---- arguments
 
@@ -372,12 +390,8 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
 
   int64_t size = 0;
   int err = mf_open(&m->map, path, (int) mode, (flags & MAP_SPARSE) ? MF_SPARSE : 0, offset, length, maxBytes, &size);
-  if (err == MF_EOFFSET) throw_range(env, "offset %lld is beyond the end of the file (%lld bytes)", offset, size, 0);
-  else if (err == MF_EWINDOW) throw_range(env, "window [%lld, %lld) is beyond the end of the file (%lld bytes)", offset, offset + length, size);
-  else if (err == MF_ETOOBIG && mode == MF_CREATE) throw_range(env, too_big, length, maxBytes, 0);
-  else if (err == MF_ETOOBIG) throw_range(env, "the window of %lld bytes is larger than the largest view (%lld bytes); map a window with options.offset and options.length", length < 0 ? size - offset : length, maxBytes, 0);
-  else if (err != 0) throw_open_error(env, err, &m->map);
   if (err != 0) {
+    throw_map_error(env, err, &m->map, mode, offset, length, size, maxBytes);
     free(m);
     free(path);
     return NULL;
@@ -386,6 +400,32 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   if (mode != MF_READ) m->path = path; // kept for the finalizer's warning; freed with m
   else free(path);
   return wrap(env, m, m->path);
+}
+
+static napi_value js_mapFd(napi_env env, napi_callback_info info) {
+  ARGS("mapFd", 6)
+  ARG_INT64(fd, 0, 0)
+  ARG_INT64(mode, 1, 0)
+  ARG_INT64(offset, 2, 0)
+  ARG_INT64(length, 3, -1)
+  ARG_INT64(maxBytes, 4, 0)
+  ARG_INT64(flags, 5, 0)
+  if (fd > INT32_MAX || mode > MF_WRITE || flags > (MAP_AUTOCLOSE | MAP_SPARSE)) {
+    napi_throw_type_error(env, NULL, "bad descriptor, mode or flags");
+    return NULL;
+  }
+  mapping_t *m = new_mapping(env);
+  if (m == NULL) return NULL;
+  int64_t size = 0;
+  int err = mf_open_fd(&m->map, (int) fd, (int) mode, (flags & MAP_SPARSE) ? MF_SPARSE : 0, offset, length, maxBytes, &size);
+  if (err != 0) {
+    throw_map_error(env, err, &m->map, mode, offset, length, size, maxBytes);
+    free(m);
+    return NULL;
+  }
+  m->autoclose = (flags & MAP_AUTOCLOSE) != 0;
+  if (mode == MF_WRITE && (m->path = malloc(32)) != NULL) snprintf(m->path, 32, "fd %d", (int) fd); // for the finalizer's warning
+  return wrap(env, m, NULL);
 }
 
 static napi_value js_alloc(napi_env env, napi_callback_info info) {
@@ -417,12 +457,30 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_sync(napi_env env, napi_callback_info info) {
-  ARGS("sync", 3)
+  ARGS("sync", 4)
   ARG_MAPPING(m, 0, 1)
   ARG_INT64(offset, 1, 0)
   ARG_INT64(length, 2, 0)
-  int err = mf_sync(&m->map, (size_t) offset, (size_t) length);
+  ARG_INT64(durable, 3, 0)
+  int err = durable ? mf_sync(&m->map, (size_t) offset, (size_t) length) : mf_flush(&m->map, (size_t) offset, (size_t) length);
   return err != 0 ? throw_sys(env, err, m->map.syscall) : NULL;
+}
+
+static napi_value js_incore(napi_env env, napi_callback_info info) {
+  ARGS("incore", 3)
+  ARG_MAPPING(m, 0, 1)
+  ARG_INT64(offset, 1, 0)
+  ARG_INT64(length, 2, 0)
+  uint64_t resident = 0, pages = 0;
+  int err = mf_incore(&m->map, (size_t) offset, (size_t) length, &resident, &pages);
+  if (err != 0) return throw_sys(env, err, m->map.syscall);
+  napi_value result, value;
+  CALL(napi_create_array_with_length(env, 2, &result));
+  CALL(napi_create_double(env, (double) resident, &value));
+  CALL(napi_set_element(env, result, 0, value));
+  CALL(napi_create_double(env, (double) pages, &value));
+  CALL(napi_set_element(env, result, 1, value));
+  return result;
 }
 
 static void sync_execute(napi_env env, void *data) {
@@ -491,11 +549,13 @@ static napi_value js_syncAsync(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_advise(napi_env env, napi_callback_info info) {
-  ARGS("advise", 2)
+  ARGS("advise", 4)
   ARG_MAPPING(m, 0, 1)
   ARG_INT64(advice, 1, 0)
+  ARG_INT64(offset, 2, 0)
+  ARG_INT64(length, 3, 0)
   if (advice > MF_DONTNEED) return throw_range(env, "advice %lld is not 0..4", advice, 0, 0);
-  int err = mf_advise(&m->map, (int) advice);
+  int err = mf_advise(&m->map, (int) advice, (size_t) offset, (size_t) length);
   return err != 0 ? throw_sys(env, err, m->map.syscall) : NULL;
 }
 
@@ -557,10 +617,12 @@ NAPI_MODULE_INIT() {
 
   napi_property_descriptor props[] = {
     {"map", NULL, js_map, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"mapFd", NULL, js_mapFd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"alloc", NULL, js_alloc, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syncAsync", NULL, js_syncAsync, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"incore", NULL, js_incore, NULL, NULL, NULL, napi_enumerable, NULL},
     {"advise", NULL, js_advise, NULL, NULL, NULL, napi_enumerable, NULL},
     {"resize", NULL, js_resize, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pageSize", NULL, NULL, NULL, NULL, page_size, napi_enumerable, NULL},

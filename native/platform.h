@@ -79,6 +79,14 @@ size_t mf_granularity(void);
  * contents; a file system that cannot reserve (no fallocate) is left as it is. On copy-on-write file
  * systems (btrfs, ZFS) a reservation does not cover overwrites. */
 int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size);
+/* As mf_open, for the caller's open descriptor `fd` (MF_READ or MF_WRITE): the mapping works on a
+ * duplicate of it (POSIX: F_DUPFD_CLOEXEC; Windows: the HANDLE of the runtime's C descriptor, through
+ * libuv, duplicated), never on `fd` itself, so that closing `fd` leaves the mapping whole and a file
+ * that later takes its number never receives our write-back. The descriptor's access decides, as
+ * mmap(2) would but also for an empty window: MF_READ needs read access, MF_WRITE read and write
+ * access and no append-only mode (a mapping writes in place); EACCES otherwise; EBADF for what is not
+ * an open descriptor. On failure the duplicate is closed and `fd` is as it was. */
+int mf_open_fd(mf_map_t *m, int fd, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size);
 /* Zero-filled anonymous memory. */
 int mf_alloc(mf_map_t *m, size_t length);
 /* Whether one more region may be mapped: -ENOMEM (the platform's) where the process is near the
@@ -91,7 +99,15 @@ int mf_room_for_region(void);
  * marked the pages clean without writing them, so that a second msync succeeds without them: the
  * next mf_sync after a failure first writes every resident page's first byte back to itself. */
 int mf_sync(mf_map_t *m, size_t offset, size_t length);
-int mf_advise(mf_map_t *m, int advice);
+/* Makes [offset, offset + length) of the view (clamped to it) visible to every other reader of the
+ * file (other processes, read(2)) without waiting for the disk: POSIX msync(MS_ASYNC), Windows
+ * FlushViewOfFile without FlushFileBuffers. Touches no field but `syscall`. */
+int mf_flush(mf_map_t *m, size_t offset, size_t length);
+/* Of the pages holding view bytes [offset, offset + length) (clamped to the view): how many are in
+ * memory now (*resident) and how many there are (*pages). POSIX mincore, Windows QueryWorkingSetEx. */
+int mf_incore(mf_map_t *m, size_t offset, size_t length, uint64_t *resident, uint64_t *pages);
+/* A hint for the pages holding view bytes [offset, offset + length) (clamped to the view). */
+int mf_advise(mf_map_t *m, int advice, size_t offset, size_t length);
 /* Resizes an MF_SHARED or MF_ANON region to `length` bytes of view (a file to offset + length),
  * keeping what fits and zero-filling growth. If `old` is not NULL, the previous region must stay
  * mapped (a sync runs on it): it is moved to *old, to be released later with mf_unmap(). On failure

@@ -200,27 +200,11 @@ static int size_created(mf_map_t *m, int fd, int64_t size, int64_t length) {
   return 0;
 }
 
-int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
-  // O_NONBLOCK: opening a fifo must not wait for a writer; it is then refused below.
-  int oflags = (mode == MF_READ ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
+// Maps the window of the open descriptor `fd` (mf_open's and mf_open_fd's common part): m->file is
+// fd already, and a failure releases it (and removes the file if mf_open created it: `path`).
+static int map_file(mf_map_t *m, int fd, const char *path, int mode, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
   struct stat st;
-  int fd, err;
-
-  mf_init(m);
-  m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
-  m->sparse = (flags & MF_SPARSE) != 0;
-
-  if (mode == MF_CREATE) {
-    // O_EXCL first, to know whether a failure must remove the file. No O_TRUNC: an existing file
-    // is emptied only once everything else has worked.
-    fd = open(path, oflags | O_CREAT | O_EXCL, 0666);
-    if (fd >= 0) m->created = 1;
-    else if (errno == EEXIST) fd = open(path, oflags | O_CREAT, 0666);
-  } else {
-    fd = open(path, oflags);
-  }
-  if (fd < 0) return FAIL(m, "open");
-  m->file = fd;
+  int err;
 
   // From the size to the registration: no other thread's create or resize changes the size meanwhile.
   mf_registry_lock();
@@ -299,6 +283,67 @@ fail:
   return err;
 }
 
+int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
+  // O_NONBLOCK: opening a fifo must not wait for a writer; it is then refused below.
+  int oflags = (mode == MF_READ ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
+  int fd;
+
+  mf_init(m);
+  m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
+  m->sparse = (flags & MF_SPARSE) != 0;
+
+  if (mode == MF_CREATE) {
+    // O_EXCL first, to know whether a failure must remove the file. No O_TRUNC: an existing file
+    // is emptied only once everything else has worked.
+    fd = open(path, oflags | O_CREAT | O_EXCL, 0666);
+    if (fd >= 0) m->created = 1;
+    else if (errno == EEXIST) fd = open(path, oflags | O_CREAT, 0666);
+  } else {
+    fd = open(path, oflags);
+  }
+  if (fd < 0) return FAIL(m, "open");
+  m->file = fd;
+  return map_file(m, fd, path, mode, offset, length, max, file_size);
+}
+
+// The caller's descriptor is duplicated first, and everything after works on the duplicate: the
+// caller may close its descriptor (or a worker thread may, meanwhile), and a later file that takes
+// its number then never sees our write-back. The access mode is the caller's: 'r' needs read
+// access and 'rw' read-write access without O_APPEND (a mapping writes in place, which an append-only
+// descriptor does not allow), as mmap(2) would answer (EACCES), but also for an empty window, which
+// maps nothing.
+int mf_open_fd(mf_map_t *m, int fd, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
+  mf_init(m);
+  m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
+  m->sparse = (flags & MF_SPARSE) != 0;
+  if (mode == MF_CREATE || fd < 0) {
+    m->syscall = "dup";
+    return -EBADF;
+  }
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) return FAIL(m, "dup");
+  m->file = own;
+  int status = fcntl(own, F_GETFL);
+  int access = status & O_ACCMODE;
+  int err = 0;
+  if (status < 0) {
+    err = FAIL(m, "fcntl");
+#ifdef O_PATH
+  } else if ((status & O_PATH) != 0) { // names a file without opening it: mmap(2) says EBADF
+    m->syscall = "mmap";
+    err = -EBADF;
+#endif
+  } else if (access == O_WRONLY || (mode == MF_WRITE && (access != O_RDWR || (status & O_APPEND) != 0))) {
+    m->syscall = "mmap";
+    err = -EACCES;
+  }
+  if (err != 0) {
+    mf_abort(m, NULL);
+    return err;
+  }
+  return map_file(m, own, NULL, mode, offset, length, max, file_size);
+}
+
 int mf_alloc(mf_map_t *m, size_t length) {
   mf_init(m);
   m->kind = MF_ANON;
@@ -340,27 +385,73 @@ static void redirty(mf_map_t *m) {
   m->redirty = 0;
 }
 
+// The pages holding view bytes [offset, offset + length), clamped to the view: their first byte, and
+// *bytes their span (0 if the range is empty).
+static char *page_span(const mf_map_t *m, size_t offset, size_t length, size_t *bytes) {
+  if (offset > m->length) offset = m->length;
+  if (length > m->length - offset) length = m->length - offset;
+  size_t start = m->delta + offset;
+  size_t aligned = start - start % mf_page_size();
+  *bytes = length == 0 ? 0 : start + length - aligned;
+  return m->base + aligned;
+}
+
 int mf_sync(mf_map_t *m, size_t offset, size_t length) {
   if (m->kind != MF_SHARED) return 0;
   if (m->base == NULL) {
     if (m->file != MF_NO_FILE && fsync((int) m->file) != 0) return FAIL(m, "fsync");
     return 0;
   }
-  if (offset > m->length) offset = m->length;
-  if (length > m->length - offset) length = m->length - offset;
-  if (length == 0) return 0;
+  size_t bytes;
+  char *first = page_span(m, offset, length, &bytes);
+  if (bytes == 0) return 0;
 
   if (m->redirty) redirty(m);
-  size_t start = m->delta + offset;
-  size_t aligned = start - start % mf_page_size();
-  if (msync(m->base + aligned, start + length - aligned, MS_SYNC) != 0) {
+  if (msync(first, bytes, MS_SYNC) != 0) {
     m->redirty = 1;
     return FAIL(m, "msync");
   }
   return 0;
 }
 
-int mf_advise(mf_map_t *m, int advice) {
+// MS_ASYNC: where the page cache is shared with read(2) (Linux, the BSDs, macOS) the bytes are visible
+// already and this only has the pages written soon; elsewhere it is what makes them visible.
+int mf_flush(mf_map_t *m, size_t offset, size_t length) {
+  if (m->kind != MF_SHARED || m->base == NULL) return 0;
+  size_t bytes;
+  char *first = page_span(m, offset, length, &bytes);
+  if (bytes > 0 && msync(first, bytes, MS_ASYNC) != 0) return FAIL(m, "msync");
+  return 0;
+}
+
+// mincore(2) over at most this many pages at a time, so that its vector stays small.
+#define INCORE_BATCH 65536
+
+int mf_incore(mf_map_t *m, size_t offset, size_t length, uint64_t *resident, uint64_t *pages) {
+  size_t page = mf_page_size(), bytes;
+  char *first = page_span(m, offset, length, &bytes);
+  *resident = 0;
+  *pages = (bytes + page - 1) / page;
+  if (m->base == NULL || *pages == 0) return 0;
+  unsigned char *vector = malloc(*pages < INCORE_BATCH ? *pages : INCORE_BATCH);
+  if (vector == NULL) {
+    m->syscall = "malloc";
+    return -ENOMEM;
+  }
+  for (uint64_t done = 0; done < *pages;) {
+    size_t n = *pages - done < INCORE_BATCH ? (size_t) (*pages - done) : INCORE_BATCH;
+    if (mincore(first + done * page, n * page, (void *) vector) != 0) {
+      free(vector);
+      return FAIL(m, "mincore");
+    }
+    for (size_t i = 0; i < n; i++) *resident += vector[i] & 1;
+    done += n;
+  }
+  free(vector);
+  return 0;
+}
+
+int mf_advise(mf_map_t *m, int advice, size_t offset, size_t length) {
   static const int table[] = {MADV_NORMAL, MADV_SEQUENTIAL, MADV_RANDOM, MADV_WILLNEED, MADV_DONTNEED};
 
   if (m->base == NULL || advice < MF_NORMAL || advice > MF_DONTNEED) return 0;
@@ -368,7 +459,9 @@ int mf_advise(mf_map_t *m, int advice) {
   // written to an 'r' or alloc view. For a shared file mapping it only drops page references:
   // dirty pages stay in the page cache (zap_pte_range marks them dirty), so nothing is lost.
   if (advice == MF_DONTNEED && m->kind != MF_SHARED) return 0;
-  if (madvise(m->base, m->delta + m->length, table[advice]) != 0) return FAIL(m, "madvise");
+  size_t bytes;
+  char *first = page_span(m, offset, length, &bytes);
+  if (bytes > 0 && madvise(first, bytes, table[advice]) != 0) return FAIL(m, "madvise");
   return 0;
 }
 

@@ -26,6 +26,8 @@
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
+#include <psapi.h>
+#include <winternl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,33 +120,12 @@ int mf_room_for_region(void) {
   return 0;
 }
 
-int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
-  DWORD access = mode == MF_READ ? GENERIC_READ : GENERIC_READ | GENERIC_WRITE;
-  DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-  DWORD disposition = mode == MF_CREATE ? OPEN_ALWAYS : OPEN_EXISTING;
+// Maps the window of the open file (mf_open's and mf_open_fd's common part): m->file is `file`
+// already, and a failure releases it (and removes the file if mf_open created it: `path`).
+static int map_file(mf_map_t *m, HANDLE file, const char *path, int mode, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
   BY_HANDLE_FILE_INFORMATION id;
   LARGE_INTEGER size;
   int err, locked = 0;
-
-  mf_init(m);
-  m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
-  m->sparse = (flags & MF_SPARSE) != 0;
-  WCHAR *wpath = wide(path);
-  if (wpath == NULL) {
-    m->syscall = "open";
-    return UV_EINVAL;
-  }
-  HANDLE file = CreateFileW(wpath, access, share, NULL, disposition, FILE_ATTRIBUTE_NORMAL, NULL);
-  if (file == INVALID_HANDLE_VALUE) {
-    err = FAIL(m, "open");
-    DWORD attributes = GetFileAttributesW(wpath);
-    if (attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY)) err = UV_EISDIR;
-    free(wpath);
-    return err;
-  }
-  if (mode == MF_CREATE && GetLastError() != ERROR_ALREADY_EXISTS) m->created = 1;
-  free(wpath);
-  m->file = (intptr_t) file;
 
   if (GetFileType(file) != FILE_TYPE_DISK) {
     m->syscall = "mmap";
@@ -156,6 +137,11 @@ int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, 
   locked = 1;
   if (!GetFileInformationByHandle(file, &id) || !GetFileSizeEx(file, &size)) {
     err = FAIL(m, "fstat");
+    goto fail;
+  }
+  if (id.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) { // a descriptor can be a directory's
+    m->syscall = "open";
+    err = UV_EISDIR;
     goto fail;
   }
   m->dev = id.dwVolumeSerialNumber;
@@ -217,6 +203,73 @@ fail:
   return err;
 }
 
+int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
+  DWORD access = mode == MF_READ ? GENERIC_READ : GENERIC_READ | GENERIC_WRITE;
+  DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+  DWORD disposition = mode == MF_CREATE ? OPEN_ALWAYS : OPEN_EXISTING;
+  int err;
+
+  mf_init(m);
+  m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
+  m->sparse = (flags & MF_SPARSE) != 0;
+  WCHAR *wpath = wide(path);
+  if (wpath == NULL) {
+    m->syscall = "open";
+    return UV_EINVAL;
+  }
+  HANDLE file = CreateFileW(wpath, access, share, NULL, disposition, FILE_ATTRIBUTE_NORMAL, NULL);
+  if (file == INVALID_HANDLE_VALUE) {
+    err = FAIL(m, "open");
+    DWORD attributes = GetFileAttributesW(wpath);
+    if (attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY)) err = UV_EISDIR;
+    free(wpath);
+    return err;
+  }
+  if (mode == MF_CREATE && GetLastError() != ERROR_ALREADY_EXISTS) m->created = 1;
+  free(wpath);
+  m->file = (intptr_t) file;
+  return map_file(m, file, path, mode, offset, length, max, file_size);
+}
+
+typedef NTSTATUS (NTAPI *query_object_t)(HANDLE, OBJECT_INFORMATION_CLASS, PVOID, ULONG, PULONG);
+
+// The access a handle was opened with; all of it where ntdll cannot tell (the mapping decides then).
+static ACCESS_MASK granted_access(HANDLE handle) {
+  static query_object_t query = NULL;
+  PUBLIC_OBJECT_BASIC_INFORMATION info;
+  if (query == NULL) {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    if (ntdll != NULL) query = (query_object_t) (void (*)(void)) GetProcAddress(ntdll, "NtQueryObject");
+  }
+  if (query == NULL || query(handle, ObjectBasicInformation, &info, sizeof(info), NULL) < 0) return ~(ACCESS_MASK) 0;
+  return info.GrantedAccess;
+}
+
+// The runtime's descriptors are those of its C runtime, which this addon's C runtime does not share:
+// libuv, which node.exe exports, knows their HANDLEs. What the descriptor was opened with decides the
+// mode: Node opens 'a' and 'a+' with FILE_APPEND_DATA but without FILE_WRITE_DATA.
+int mf_open_fd(mf_map_t *m, int fd, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
+  mf_init(m);
+  m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
+  m->sparse = (flags & MF_SPARSE) != 0;
+  HANDLE given = mode == MF_CREATE || fd < 0 ? INVALID_HANDLE_VALUE : (HANDLE) uv_get_osfhandle(fd);
+  if (given == INVALID_HANDLE_VALUE) {
+    m->syscall = "dup";
+    return UV_EBADF;
+  }
+  HANDLE own;
+  if (!DuplicateHandle(GetCurrentProcess(), given, GetCurrentProcess(), &own, 0, FALSE, DUPLICATE_SAME_ACCESS)) return FAIL(m, "dup");
+  m->file = (intptr_t) own;
+  ACCESS_MASK access = granted_access(own);
+  ACCESS_MASK needed = mode == MF_READ ? FILE_READ_DATA : FILE_READ_DATA | FILE_WRITE_DATA;
+  if ((access & needed) != needed) {
+    m->syscall = "mmap";
+    mf_abort(m, NULL);
+    return UV_EACCES;
+  }
+  return map_file(m, own, NULL, mode, offset, length, max, file_size);
+}
+
 int mf_alloc(mf_map_t *m, size_t length) {
   mf_init(m);
   m->kind = MF_ANON;
@@ -228,28 +281,68 @@ int mf_alloc(mf_map_t *m, size_t length) {
   return 0;
 }
 
+// The view bytes [offset, offset + length), clamped to the view: their first byte, and *bytes.
+static char *view_span(const mf_map_t *m, size_t offset, size_t length, size_t *bytes) {
+  if (offset > m->length) offset = m->length;
+  if (length > m->length - offset) length = m->length - offset;
+  *bytes = length;
+  return m->base + m->delta + offset;
+}
+
 // FlushViewOfFile starts writing the pages; FlushFileBuffers waits until they (and the metadata)
 // are on the disk.
 int mf_sync(mf_map_t *m, size_t offset, size_t length) {
   if (m->kind != MF_SHARED) return 0;
   if (m->base != NULL) {
-    if (offset > m->length) offset = m->length;
-    if (length > m->length - offset) length = m->length - offset;
-    if (length == 0) return 0; // FlushViewOfFile would take 0 as the whole view
-    if (!FlushViewOfFile(m->base + m->delta + offset, length)) return FAIL(m, "msync");
+    size_t bytes;
+    char *first = view_span(m, offset, length, &bytes);
+    if (bytes == 0) return 0; // FlushViewOfFile would take 0 as the whole view
+    if (!FlushViewOfFile(first, bytes)) return FAIL(m, "msync");
   }
   if (m->file != MF_NO_FILE && !FlushFileBuffers(handle_of(m))) return FAIL(m, "fsync");
   return 0;
 }
 
+// A local file's views and ReadFile share the cache manager's pages already; FlushViewOfFile writes
+// the pages to the file system, which makes them visible where it is remote too.
+int mf_flush(mf_map_t *m, size_t offset, size_t length) {
+  if (m->kind != MF_SHARED || m->base == NULL) return 0;
+  size_t bytes;
+  char *first = view_span(m, offset, length, &bytes);
+  if (bytes > 0 && !FlushViewOfFile(first, bytes)) return FAIL(m, "msync");
+  return 0;
+}
+
+// QueryWorkingSetEx over at most this many pages at a time.
+#define INCORE_BATCH 1024
+
+int mf_incore(mf_map_t *m, size_t offset, size_t length, uint64_t *resident, uint64_t *pages) {
+  size_t page = mf_page_size(), bytes;
+  char *from = view_span(m, offset, length, &bytes);
+  char *first = from - (uintptr_t) from % page;
+  *resident = 0;
+  *pages = bytes == 0 ? 0 : ((uintptr_t) (from + bytes) - (uintptr_t) first + page - 1) / page;
+  if (m->base == NULL) return 0;
+  PSAPI_WORKING_SET_EX_INFORMATION info[INCORE_BATCH];
+  for (uint64_t done = 0; done < *pages;) {
+    size_t n = *pages - done < INCORE_BATCH ? (size_t) (*pages - done) : INCORE_BATCH;
+    for (size_t i = 0; i < n; i++) info[i].VirtualAddress = first + (done + i) * page;
+    if (!QueryWorkingSetEx(GetCurrentProcess(), info, (DWORD) (n * sizeof(info[0])))) return FAIL(m, "mincore");
+    for (size_t i = 0; i < n; i++) *resident += info[i].VirtualAttributes.Valid;
+    done += n;
+  }
+  return 0;
+}
+
 // Only 'willneed' has a Windows counterpart. 'dontneed' is a no-op: DiscardVirtualMemory and
 // OfferVirtualMemory may throw the data away.
-int mf_advise(mf_map_t *m, int advice) {
+int mf_advise(mf_map_t *m, int advice, size_t offset, size_t length) {
   if (m->base == NULL || advice != MF_WILLNEED) return 0;
   WIN32_MEMORY_RANGE_ENTRY range;
-  range.VirtualAddress = m->base;
-  range.NumberOfBytes = m->delta + m->length;
-  PrefetchVirtualMemory(GetCurrentProcess(), 1, &range, 0); // a hint: failure changes nothing
+  size_t bytes;
+  range.VirtualAddress = view_span(m, offset, length, &bytes);
+  range.NumberOfBytes = bytes;
+  if (bytes > 0) PrefetchVirtualMemory(GetCurrentProcess(), 1, &range, 0); // a hint: failure changes nothing
   return 0;
 }
 

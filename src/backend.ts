@@ -20,6 +20,13 @@ export interface MapOptions {
    * sparse files. Ignored where there is nothing to reserve (wasm).
    */
   readonly sparse: boolean
+  /**
+   * 'r' only: the view takes in the write-backs of this process's 'rw' views of the file (at their
+   * sync and close), keeping the bytes it changed itself, as their pages would show through a private
+   * mapping (native's 'r' shows the file's pages anyway until it writes one). For mmapfile/mmap-io,
+   * whose shared read-only mappings see the writers'. Default false: a wasm 'r' view is a snapshot.
+   */
+  readonly follow?: boolean
 }
 
 export interface Capabilities {
@@ -61,6 +68,15 @@ export interface Backend {
    */
   open(path: string, mode: 'r' | 'rw', offset: number, length: number | null, options: MapOptions): Mapping
   /**
+   * As open, for an open descriptor of the runtime (an integer >= 0) in place of a path. The mapping
+   * keeps a descriptor of its own for the file, never `fd`: the caller may close `fd` while the view
+   * lives, and a file that later takes its number never receives the view's write-back. The access
+   * `fd` was opened with must allow `mode` ('r': read; 'rw': read and write, not append-only): EACCES
+   * otherwise; EBADF for what is not an open descriptor; ENOTSUP where the backend cannot reach the
+   * file of a descriptor. The checks hold for an empty window too.
+   */
+  openFd(fd: number, mode: 'r' | 'rw', offset: number, length: number | null, options: MapOptions): Mapping
+  /**
    * Creates or truncates `path` to `byteLength` zero bytes and maps it 'rw'. On failure an existing
    * file is as it was, or (once its old bytes were let go) empty, with an error that says so.
    */
@@ -72,16 +88,22 @@ export interface Backend {
    * back fails it throws and keeps the mapping whole, so that close can be retried.
    */
   close(mapping: Mapping): void
-  /** Makes `[offset, offset + length)` of the mapping (relative, any alignment) durable in the file. */
-  sync(mapping: Mapping, offset: number, length: number): void
+  /**
+   * Makes `[offset, offset + length)` of the mapping (relative, any alignment) durable in the file; with
+   * `durable` false (default true), only visible to every other reader of the file (other processes,
+   * plain reads), without waiting for the disk.
+   */
+  sync(mapping: Mapping, offset: number, length: number, durable?: boolean): void
   /** As sync, off the main thread where the backend can. */
-  syncAsync(mapping: Mapping, offset: number, length: number): Promise<void>
+  syncAsync(mapping: Mapping, offset: number, length: number, durable?: boolean): Promise<void>
   /**
    * Resizes a 'rw'/created/alloc mapping to `byteLength` bytes (the file to offset + byteLength),
    * keeping what fits, zero-filling growth. Returns the mapping with its new buffer; the old buffer
    * reads as length 0. If it throws, the mapping is unchanged and still open.
    */
   resize(mapping: Mapping, byteLength: number): Mapping
-  /** A hint. Must never change the bytes a view holds. */
-  advise(mapping: Mapping, advice: Advice): void
+  /** A hint, for `[offset, offset + length)` of the mapping (default: all of it). Must never change the bytes a view holds. */
+  advise(mapping: Mapping, advice: Advice, offset?: number, length?: number): void
+  /** Of the pages holding `[offset, offset + length)` of the mapping: [in memory now, all of them]. */
+  incore(mapping: Mapping, offset: number, length: number): [number, number]
 }

@@ -16,11 +16,13 @@ interface Handle {
 /** The addon's exports. */
 interface Addon {
   map(path: string, mode: 0 | 1 | 2, offset: number, length: number, maxBytes: number, flags: number): [ArrayBuffer, Handle]
+  mapFd(fd: number, mode: 0 | 1, offset: number, length: number, maxBytes: number, flags: number): [ArrayBuffer, Handle]
   alloc(length: number, maxBytes: number): [ArrayBuffer, Handle]
   close(handle: Handle, buffer: ArrayBuffer): void
-  sync(handle: Handle, offset: number, length: number): void
+  sync(handle: Handle, offset: number, length: number, durable: 0 | 1): void
   syncAsync(handle: Handle, offset: number, length: number): Promise<void>
-  advise(handle: Handle, advice: number): void
+  incore(handle: Handle, offset: number, length: number): [number, number]
+  advise(handle: Handle, advice: number, offset: number, length: number): void
   resize(handle: Handle, buffer: ArrayBuffer, length: number, maxBytes: number): ArrayBuffer
   readonly pageSize: number
   readonly allocationGranularity: number
@@ -36,7 +38,7 @@ const MAP_SPARSE = 2
 function mapFlags({ autoClose, sparse }: MapOptions): number {
   return (autoClose ? MAP_AUTOCLOSE : 0) | (sparse ? MAP_SPARSE : 0)
 }
-const FUNCTIONS = ['map', 'alloc', 'close', 'sync', 'syncAsync', 'advise', 'resize'] as const
+const FUNCTIONS = ['map', 'mapFd', 'alloc', 'close', 'sync', 'syncAsync', 'incore', 'advise', 'resize'] as const
 
 /**
  * The bytes are the whole buffer. `handle` is null once the mapping is closed, or was resized:
@@ -122,6 +124,8 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
     pageSize: addon.pageSize,
     open: (path: string, mode: 'r' | 'rw', offset: number, length: number | null, options: MapOptions) =>
       wrap(call(() => addon.map(path, mode === 'r' ? 0 : 1, offset, length ?? -1, maxBytes, mapFlags(options)))),
+    openFd: (fd: number, mode: 'r' | 'rw', offset: number, length: number | null, options: MapOptions) =>
+      wrap(call(() => addon.mapFd(fd, mode === 'r' ? 0 : 1, offset, length ?? -1, maxBytes, mapFlags(options)))),
     create: (path: string, byteLength: number, options: MapOptions) =>
       wrap(call(() => addon.map(path, 2, 0, byteLength, maxBytes, mapFlags(options)))),
     alloc: (byteLength: number) => wrap(call(() => addon.alloc(byteLength, maxBytes))),
@@ -132,9 +136,12 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
       call(() => addon.close(m.handle as Handle, m.buffer))
       m.handle = null
     },
-    sync: (mapping: Mapping, offset: number, length: number) => call(() => addon.sync(live(mapping), offset, length)),
-    syncAsync(mapping: Mapping, offset: number, length: number): Promise<void> {
+    sync: (mapping: Mapping, offset: number, length: number, durable = true) =>
+      call(() => addon.sync(live(mapping), offset, length, durable ? 1 : 0)),
+    syncAsync(mapping: Mapping, offset: number, length: number, durable = true): Promise<void> {
       try {
+        // msync(MS_ASYNC) does not wait for the disk: nothing to take off this thread.
+        if (!durable) return Promise.resolve(addon.sync(live(mapping), offset, length, 0))
         return addon.syncAsync(live(mapping), offset, length).catch((error: unknown) => { throw named(error) })
       } catch (error) {
         return Promise.reject(named(error))
@@ -147,7 +154,9 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
       m.handle = null
       return new NativeMapping(buffer, handle)
     },
-    advise: (mapping: Mapping, advice: Advice) => call(() => addon.advise(live(mapping), ADVICE[advice]))
+    advise: (mapping: Mapping, advice: Advice, offset = 0, length = mapping.byteLength) =>
+      call(() => addon.advise(live(mapping), ADVICE[advice], offset, length)),
+    incore: (mapping: Mapping, offset: number, length: number) => call(() => addon.incore(live(mapping), offset, length))
   })
 }
 

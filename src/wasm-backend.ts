@@ -50,6 +50,10 @@ export interface WasmBackendOptions {
    *  writes back every 'rw' view still open (src/wasm.ts gives Node's). Without it, nothing is
    *  written back at exit. */
   onExit?: (hook: () => void) => void
+  /** A WASI fd of the host's own for the file that the runtime's descriptor `fd` is open on, checked
+   *  against the access asked for (`write`): what openFd maps (src/wasi-host.ts gives Node's on Linux).
+   *  Throws Node-style errors (code, syscall). Without it, openFd fails with ENOTSUP. */
+  adoptFd?: (fd: number, write: boolean) => number
 }
 
 /** Counters for benchmarks and tests, since the backend was created. */
@@ -175,14 +179,20 @@ class Core {
     readonly kind: 'r' | 'rw' | 'alloc',
     /** The window's file offset. */
     readonly offset: number,
-    /** The absolute path, for the warnings of write-backs nobody waits for. */
+    /** The absolute path (or 'fd N' for a view of a descriptor), for the warnings of write-backs nobody waits for. */
     readonly path: string | null,
     /** gc*: the write-back when the view is collected is made durable. */
-    readonly autoClose: boolean
+    readonly autoClose: boolean,
+    /** 'r' only: takes in the write-backs of the file's 'rw' views (MapOptions.follow). */
+    readonly follows = false
   ) {}
 
   get writes (): boolean {
     return this.kind === 'rw'
+  }
+
+  get receives (): boolean {
+    return this.kind === 'rw' || this.follows
   }
 }
 
@@ -196,7 +206,7 @@ class WasmMapping implements Mapping {
 
 /** The WebAssembly backend over the given WASI host. */
 export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
-  const { wasi } = options
+  const { wasi, adoptFd } = options
   const module = options.module instanceof WebAssembly.Module
     ? options.module
     : new WebAssembly.Module(options.module ?? wasmBytes)
@@ -414,7 +424,7 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     // those overlapping the chunks that meet [start, end), not only that range.
     const from = Math.max(core.offset, Math.floor((core.offset + start) / CHUNK) * CHUNK)
     const to = Math.min(core.offset + core.length, Math.ceil((core.offset + end) / CHUNK) * CHUNK)
-    const others = key === null || start >= end ? [] : files.writersOver(key, core, from, to)
+    const others = key === null || start >= end ? [] : files.receiversOver(key, core, from, to)
     const installed = new Map<Core, Exports>([[core, exports]])
     const before = core.fps.slice()
     let syncFailed = false
@@ -459,7 +469,7 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     }
   }
 
-  /** writeBack's chunk-by-chunk path, for a range that other 'rw' views of the file overlap. */
+  /** writeBack's chunk-by-chunk path, for a range that other views of the file receiving write-backs overlap. */
   function writeShared(core: Core, exports: Exports, others: Core[], start: number, end: number,
     installed: Map<Core, Exports>): void {
     const base = Math.floor(core.offset / CHUNK)
@@ -496,7 +506,7 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
         // what it held before: put that back (best effort; the write's error is the one reported).
         // Where nothing was read, every such view still holds those bytes, and writes its own.
         if (old !== null) putBack(core.fd, from, old)
-        else for (const w of over) (installed.get(w) as Exports).write_chunk(chunk - Math.floor(w.offset / CHUNK))
+        else for (const w of over) if (w.writes) (installed.get(w) as Exports).write_chunk(chunk - Math.floor(w.offset / CHUNK))
         check(result, exports)
       }
       over.forEach((w, i) => {
@@ -533,9 +543,9 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
       } catch (error) {
         warn(core, 'when its view was garbage-collected', error)
       }
-      closeQuietly(core.fd)
-      core.fd = -1
     }
+    closeQuietly(core.fd) // 'rw', and 'r' views that follow the file
+    core.fd = -1
     release(core, false)
   })
 
@@ -610,6 +620,34 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
   }
 
   /**
+   * open's and openFd's mapping of the file open as WASI fd `fd` (ours: closed on failure, kept by 'rw'
+   * views and by 'r' views that follow the file, closed at once by other 'r' views, which have read
+   * everything they will ever read). `name` is the path, or what names the descriptor, for warnings.
+   */
+  function mapOpened(fd: number, name: string, mode: 'r' | 'rw', offset: number, length: number | null,
+    { autoClose, follow }: MapOptions): WasmMapping {
+    const core = new Core(mode, offset, name, autoClose, mode === 'r' && follow === true)
+    try {
+      const { size, key } = identify(fd)
+      if (offset > size) throw new RangeError(`offset ${offset} is beyond the end of the file (${size} bytes)`)
+      if (length !== null && offset + length > size) {
+        throw new RangeError(`window [${offset}, ${offset + length}) is beyond the end of the file (${size} bytes)`)
+      }
+      const byteLength = length ?? size - offset
+      if (byteLength > maxViewBytes) throw tooLarge(byteLength)
+      const tracked = core.receives && byteLength > 0
+      if (byteLength > 0) mapInstance(core, fd, byteLength, tracked ? MAP_READ | MAP_TRACK : MAP_READ)
+      if (tracked || mode === 'rw') core.fd = fd
+      else control.close_fd(fd)
+      return hand(core, key)
+    } catch (error) {
+      release(core, true)
+      closeQuietly(fd)
+      throw error
+    }
+  }
+
+  /**
    * Sizes a file that create has opened (existing, `size` bytes, or new) to `byteLength` zeros. An
    * existing file keeps its bytes until they can be let go: it is grown first, so that a size it cannot
    * take fails while they are whole (and the growth is undone if emptying it then fails); once emptied,
@@ -637,27 +675,15 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
     stats,
     writeBackAll,
 
-    open(path, mode, offset, length, { autoClose }: MapOptions) {
-      const fd = openPath(path, mode === 'rw' ? HOW_READ_WRITE : HOW_READ)
-      const core = new Core(mode, offset, path, autoClose)
-      try {
-        const { size, key } = identify(fd)
-        if (offset > size) throw new RangeError(`offset ${offset} is beyond the end of the file (${size} bytes)`)
-        if (length !== null && offset + length > size) {
-          throw new RangeError(`window [${offset}, ${offset + length}) is beyond the end of the file (${size} bytes)`)
-        }
-        const byteLength = length ?? size - offset
-        if (byteLength > maxViewBytes) throw tooLarge(byteLength)
-        if (byteLength > 0) mapInstance(core, fd, byteLength, mode === 'rw' ? MAP_READ | MAP_TRACK : MAP_READ)
-        // 'r' has everything it will ever read: the file's fd is not needed any more.
-        if (mode === 'r') control.close_fd(fd)
-        else core.fd = fd
-        return hand(core, key)
-      } catch (error) {
-        release(core, true)
-        closeQuietly(fd)
-        throw error
+    open(path, mode, offset, length, options: MapOptions) {
+      return mapOpened(openPath(path, mode === 'rw' ? HOW_READ_WRITE : HOW_READ), path, mode, offset, length, options)
+    },
+
+    openFd(given, mode, offset, length, options: MapOptions) {
+      if (adoptFd === undefined) {
+        throw Object.assign(new Error('this host cannot map a file descriptor; map the file by its path'), { code: 'ENOTSUP', syscall: 'open' })
       }
+      return mapOpened(adoptFd(given, mode === 'rw'), `fd ${given}`, mode, offset, length, options)
     },
 
     create(path, byteLength, { autoClose }: MapOptions) {
@@ -710,12 +736,12 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
       closeQuietly(fd)
     },
 
-    sync(view, offset, length) {
+    sync(view, offset, length, durable = true) {
       const { core } = asMapping(view)
-      writeBack(core, offset, offset + length, true)
+      writeBack(core, offset, offset + length, durable)
     },
 
-    syncAsync(view, offset, length) {
+    syncAsync(view, offset, length, durable = true) {
       let core: Core
       try {
         core = asMapping(view).core
@@ -723,7 +749,8 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
         return Promise.reject(error)
       }
       if (!core.writes || core.fd < 0) return Promise.resolve()
-      return writeBackInSlices(core, offset, offset + length).then(() => fsyncLater(core))
+      const written = writeBackInSlices(core, offset, offset + length)
+      return durable ? written.then(() => fsyncLater(core)) : written
     },
 
     resize(view, byteLength) {
@@ -763,6 +790,16 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
 
     advise() {
       // Nothing to advise: the bytes are in memory already.
+    },
+
+    incore(view, offset, length) {
+      // Every byte is in the instance's memory; pages as native counts them, aligned to file offsets.
+      const { core } = asMapping(view)
+      const page = backend.pageSize
+      const start = core.offset + Math.min(offset, core.length)
+      const end = core.offset + Math.min(offset + length, core.length)
+      const pages = end > start ? Math.ceil(end / page) - Math.floor(start / page) : 0
+      return [pages, pages]
     }
   }
   return backend

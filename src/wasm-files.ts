@@ -5,7 +5,8 @@
 // Two rules read it. EBUSY: no call cuts a file under another live mapping of it (create over it, a
 // resize below another window's end); native keeps the same rule in native/registry.c, where a cut
 // would kill the process. Coherence: a write-back of one 'rw' mapping is carried over to the other
-// 'rw' mappings of the file whose windows overlap what was written (src/wasm-backend.ts, writeBack).
+// 'rw' mappings of the file whose windows overlap what was written, and to the 'r' mappings that
+// follow the file (src/wasm-backend.ts, writeBack).
 
 /** What the table needs of a mapping: its window, and whether it writes back. */
 export interface FileWindow {
@@ -14,6 +15,8 @@ export interface FileWindow {
   readonly length: number
   /** 'rw' (and create) mappings write back and receive other mappings' write-backs */
   readonly writes: boolean
+  /** receives other mappings' write-backs: the writers, and 'r' mappings that follow the file */
+  readonly receives: boolean
 }
 
 export class FileTable<W extends FileWindow> {
@@ -46,11 +49,11 @@ export class FileTable<W extends FileWindow> {
     return end
   }
 
-  /** The other writing mappings of the file whose windows overlap [start, end) (file offsets). */
-  writersOver(key: string, except: W, start: number, end: number): W[] {
+  /** The other mappings of the file that receive write-backs and whose windows overlap [start, end) (file offsets). */
+  receiversOver(key: string, except: W, start: number, end: number): W[] {
     const found: W[] = []
     for (const other of this.#files.get(key) ?? []) {
-      if (other !== except && other.writes && other.length > 0 && other.offset < end && other.offset + other.length > start) {
+      if (other !== except && other.receives && other.length > 0 && other.offset < end && other.offset + other.length > start) {
         found.push(other)
       }
     }

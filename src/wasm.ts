@@ -27,7 +27,9 @@ export function onNodeExit(hook: () => void): void {
 export function loadWasmBackend(): WasmBackend & Backend {
   if (loaded === null) {
     const wasi = createNodeWasiHost()
-    loaded = createWasmBackend({ wasi, pageSize: systemPageSize(), fdSyncAsync: wasi.fdSyncAsync, onExit: onNodeExit })
+    loaded = createWasmBackend({
+      wasi, pageSize: systemPageSize(), fdSyncAsync: wasi.fdSyncAsync, onExit: onNodeExit, adoptFd: wasi.adoptFd
+    })
   }
   return loaded
 }

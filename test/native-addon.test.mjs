@@ -118,7 +118,7 @@ test('bad arguments reaching C: TypeError / RangeError, never a crash', () => {
   throwsWith(() => addon.map(file(bytes(1)), R, '0', -1, MAX, 0), (e) => assert.instance(e, TypeError))
   throwsWith(() => addon.map(file(bytes(1)), R, 0.5, -1, MAX, 0), (e) => assert.instance(e, RangeError))
   throwsWith(() => addon.map(file(bytes(1)), 3, 0, -1, MAX, 0), (e) => assert.instance(e, TypeError))
-  throwsWith(() => addon.sync({}, 0, 0), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.sync({}, 0, 0, 1), (e) => assert.instance(e, TypeError))
   throwsWith(() => addon.close(null, new ArrayBuffer(0)), (e) => assert.instance(e, TypeError))
   const [buffer, handle] = addon.alloc(10, MAX)
   throwsWith(() => addon.close(handle, new ArrayBuffer(10)), (e) => assert.instance(e, TypeError))
@@ -132,13 +132,54 @@ test('a closed handle: ERR_MMAPFILE_CLOSED; a second close is a no-op', async ()
   const [buffer, handle] = addon.alloc(10, MAX)
   addon.close(handle, buffer)
   addon.close(handle, buffer)
-  for (const call of [() => addon.sync(handle, 0, 1), () => addon.advise(handle, 0), () => addon.resize(handle, buffer, 5, MAX)]) {
+  for (const call of [() => addon.sync(handle, 0, 1, 1), () => addon.advise(handle, 0, 0, 1), () => addon.resize(handle, buffer, 5, MAX)]) {
     throwsWith(call, (e) => {
       assert.instance(e, TypeError)
       assert.is(e.code, 'ERR_MMAPFILE_CLOSED')
     })
   }
   throwsWith(() => addon.syncAsync(handle, 0, 1), (e) => assert.is(e.code, 'ERR_MMAPFILE_CLOSED'))
+})
+
+test('mapFd: bad descriptors and modes reaching C are TypeError / RangeError / EBADF; the caller\'s fd is left open', () => {
+  const p = file(bytes(100))
+  const fd = fs.openSync(p, 'r+')
+  const before = fdCount()
+  throwsWith(() => addon.mapFd(-1, R, 0, -1, MAX, 0), (e) => assert.instance(e, RangeError))
+  throwsWith(() => addon.mapFd(2 ** 31, R, 0, -1, MAX, 0), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.mapFd(fd, CREATE, 0, 10, MAX, 0), (e) => assert.instance(e, TypeError))
+  throwsWith(() => addon.mapFd(fd, R, 0, 101, MAX, 0), (e) => assert.instance(e, RangeError))
+  const closed = fs.openSync(p, 'r')
+  fs.closeSync(closed)
+  throwsWith(() => addon.mapFd(closed, R, 0, -1, MAX, 0), (e) => {
+    assert.is(e.errno, errno('EBADF'))
+    assert.is(e.syscall, 'dup')
+  })
+  assert.is(fdCount(), before, 'no descriptor left by the failures')
+  const [buffer, handle] = addon.mapFd(fd, RW, 0, -1, MAX, 0)
+  assert.is(fdCount(), before + 1, "an 'rw' mapping holds a descriptor of its own")
+  fs.closeSync(fd)
+  new Uint8Array(buffer)[0] = 0xee
+  addon.sync(handle, 0, 1, 0)
+  assert.is(fs.readFileSync(p)[0], 0xee, 'a sync that is not durable: visible to read()')
+  addon.close(handle, buffer)
+  assert.is(fdCount(), before - 1, 'closed: the duplicate and the caller\'s are gone')
+})
+
+test('incore: [resident, pages] of a range, clamped to the view', () => {
+  const p = file(bytes(3 * PAGE + 1))
+  const [buffer, handle] = addon.map(p, R, 1, -1, MAX, 0)
+  const view = new Uint8Array(buffer) // file offset k + 1 at view byte k: 4 pages
+  let touched = view[view.length - 1]
+  for (let i = 0; i < view.length; i += PAGE) touched += view[i] // all of them in memory now
+  assert.ok(touched >= 0)
+  assert.equal(addon.incore(handle, 0, view.length), [4, 4])
+  assert.equal(addon.incore(handle, PAGE - 3, 2), [1, 1])
+  assert.equal(addon.incore(handle, PAGE - 2, 2), [2, 2])
+  assert.equal(addon.incore(handle, 0, 0), [0, 0])
+  assert.equal(addon.incore(handle, 5 * PAGE, 10), [0, 0])
+  addon.close(handle, buffer)
+  throwsWith(() => addon.incore(handle, 0, 1), (e) => assert.is(e.code, 'ERR_MMAPFILE_CLOSED'))
 })
 
 test("resize of an 'r' mapping: TypeError", () => {
@@ -157,7 +198,7 @@ test("'r': reads the file; writes stay in memory", () => {
   assert.equal(Buffer.from(view), bytes(5000))
   view.fill(0xee)
   assert.is(view[4999], 0xee)
-  addon.sync(handle, 0, 5000)
+  addon.sync(handle, 0, 5000, 1)
   addon.close(handle, buffer)
   assert.equal(fs.readFileSync(p), bytes(5000))
 })
@@ -169,7 +210,7 @@ test("'rw': writes reach the file at once, and after sync and close", () => {
   view[0] = 0xaa
   assert.is(fs.readFileSync(p)[0], 0xaa)
   view[99] = 0xbb
-  addon.sync(handle, 99, 1)
+  addon.sync(handle, 99, 1, 1)
   addon.close(handle, buffer)
   const after = fs.readFileSync(p)
   assert.is(after[99], 0xbb)
@@ -199,7 +240,7 @@ test('unaligned offsets and windows', () => {
     const expected = content.subarray(offset, length < 0 ? undefined : offset + length)
     assert.equal(Buffer.from(new Uint8Array(buffer)), expected)
     new Uint8Array(buffer)[0] ^= 0xff
-    addon.sync(handle, 0, 1)
+    addon.sync(handle, 0, 1, 1)
     assert.is(fs.readFileSync(p)[offset], expected[0] ^ 0xff)
     addon.close(handle, buffer)
     content[offset] ^= 0xff
@@ -212,8 +253,8 @@ test('empty file and offset == size: empty buffers, nothing mapped', () => {
   for (const mode of [R, RW]) {
     const [buffer, handle] = addon.map(empty, mode, 0, -1, MAX, 0)
     assert.is(buffer.byteLength, 0)
-    addon.sync(handle, 0, 0)
-    addon.advise(handle, 4)
+    addon.sync(handle, 0, 0, 1)
+    addon.advise(handle, 4, 0, buffer.byteLength)
     addon.close(handle, buffer)
   }
   const p = file(bytes(10))
@@ -333,13 +374,13 @@ test('advise: every advice; dontneed never discards written data', () => {
     const [buffer, handle] = addon.map(p, mode, 0, -1, MAX, 0)
     const view = new Uint8Array(buffer)
     view.fill(0x5a, 0, 2 * PAGE)
-    for (let advice = 0; advice <= 4; advice++) addon.advise(handle, advice)
+    for (let advice = 0; advice <= 4; advice++) addon.advise(handle, advice, 0, buffer.byteLength)
     assert.ok(view.subarray(0, 2 * PAGE).every((b) => b === 0x5a), `mode ${mode}`)
     addon.close(handle, buffer)
   }
   const [buffer, handle] = addon.alloc(3 * PAGE, MAX)
   new Uint8Array(buffer).fill(0x11)
-  addon.advise(handle, 4)
+  addon.advise(handle, 4, 0, buffer.byteLength)
   assert.ok(new Uint8Array(buffer).every((b) => b === 0x11))
   addon.close(handle, buffer)
 })
