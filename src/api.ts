@@ -4,7 +4,7 @@
 // package (ESM or CommonJS) and entry point made it, so that a view made by one is known to all.
 
 import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
-import { argTypeError, argValueError, closedError, describe, rangeError, withContext } from './errors.js'
+import { argTypeError, argValueError, closedError, describe, rangeError, systemError, withContext } from './errors.js'
 import { checkPath } from './paths.js'
 import type { PathRules } from './paths.js'
 import { shared } from './shared.js'
@@ -61,28 +61,40 @@ export interface SyncOptions {
   offset?: number
   /** bytes to sync (default: to the end of the view) */
   length?: number
+  /**
+   * true (default): the changes are on the disk when sync returns (or syncAsync resolves). false: they
+   * are visible to every other reader of the file (other processes, plain reads) without waiting for
+   * the disk, and a crash of the machine may still lose them.
+   */
+  durable?: boolean
 }
 
+/** What open takes in place of a path: an open file descriptor, or an object holding one (node:fs/promises' FileHandle). */
+export type Descriptor = number | { readonly fd: number }
+
 export interface ViewInfo {
+  /** the absolute path; null for malloc and for a view of a descriptor */
   path: string | null
   mode: Mode
   offset: number
   byteLength: number
   backend: 'native' | 'wasm'
+  /** only for a view made from a descriptor or FileHandle: the descriptor's number */
+  fd?: number
 }
 
 export type { PathRules } from './paths.js'
 
 export interface Api {
   create<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView, options?: CreateOptions): ViewOf<T>
-  open<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
+  open<T extends ViewType = Uint8ArrayConstructor>(path: string | URL | Descriptor, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
   close(view: View): void
   sync(view: View, options?: SyncOptions): void
   syncAsync(view: View, options?: SyncOptions): Promise<void>
   malloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>
   free(view: View): void
   gccreate<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView, options?: CreateOptions): ViewOf<T>
-  gcopen<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
+  gcopen<T extends ViewType = Uint8ArrayConstructor>(path: string | URL | Descriptor, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
   gcmalloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>
   resize<V extends View>(view: V, count: number): V
   advise(view: View, advice: Advice): void
@@ -107,6 +119,8 @@ interface Open {
   readonly kind: 'file' | 'memory'
   readonly mode: Mode
   readonly path: string | null
+  /** the descriptor a view of a descriptor was made from (it has no path) */
+  readonly fd?: number
   readonly offset: number
   readonly type: ViewType
 }
@@ -137,6 +151,42 @@ export function frontOf(name: Backend['name'], load: () => Backend): Front {
 
 function isClosed(entry: Open | Closed): entry is Closed {
   return 'closed' in entry
+}
+
+/** The open entry of a view of the registry; a TypeError for what is not one, or is closed. */
+function lookUpIn(views: Registry, fn: string, view: unknown): Open {
+  const open = typeof view === 'object' && view !== null ? views.get(view) : undefined
+  if (open === undefined) throw argTypeError(fn, `expected a view made by mmapfile, got ${describe(view)}`)
+  if (isClosed(open)) throw closedError(fn)
+  return open
+}
+
+/** The error of a call on an open view, naming its file (or descriptor). */
+function failed(error: unknown, fn: string, open: Open): unknown {
+  return withContext(error, fn, open.path, open.fd ?? null)
+}
+
+const MAX_FD = 2 ** 31 - 1
+
+/**
+ * The descriptor that open's first argument names, or null if it names a path: a number (any integer
+ * from 0 to 2^31 - 1, as node:fs takes them), or an object with a numeric `fd` and a `close` method (a
+ * node:fs/promises FileHandle, whose fd reads -1 once it is closed: EBADF).
+ */
+function descriptorOf(fn: string, source: unknown): number | null {
+  let fd: unknown = source
+  if (typeof source === 'object' && source !== null && !(source instanceof URL)) {
+    const handle = source as { fd?: unknown, close?: unknown }
+    if (typeof handle.fd !== 'number' || typeof handle.close !== 'function') return null
+    fd = handle.fd
+    if (fd === -1) throw withContext(systemError('EBADF', 'open', 'bad file descriptor'), fn, null, -1)
+  } else if (typeof source !== 'number') {
+    return null
+  }
+  if (!Number.isInteger(fd) || (fd as number) < 0 || (fd as number) > MAX_FD) {
+    throw rangeError(fn, `a file descriptor must be an integer from 0 to ${MAX_FD}, got ${String(fd)}`)
+  }
+  return fd as number
 }
 
 function checkType(fn: string, type: unknown): ViewType {
@@ -193,10 +243,7 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
   const capabilities = Object.freeze({ ...backend.capabilities })
 
   function lookUp(fn: string, view: unknown): Open {
-    const open = typeof view === 'object' && view !== null ? views.get(view) : undefined
-    if (open === undefined) throw argTypeError(fn, `expected a view made by mmapfile, got ${describe(view)}`)
-    if (isClosed(open)) throw closedError(fn)
-    return open
+    return lookUpIn(views, fn, view)
   }
 
   function register(open: Open): View {
@@ -259,6 +306,19 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
     const { offset, length, sparse } = checkOptions(fn, options)
     const checkedMode: Mode = mode ?? 'r'
     if (length !== null) checkFits(fn, length)
+    const fd = descriptorOf(fn, path)
+    if (fd !== null) {
+      let mapping: Mapping
+      try {
+        mapping = backend.openFd(fd, checkedMode, offset ?? 0, length, { autoClose, sparse })
+      } catch (error) {
+        throw withContext(error, fn, null, fd)
+      }
+      return register({ mapping, kind: 'file', mode: checkedMode, path: null, fd, offset: offset ?? 0, type: viewType })
+    }
+    if (typeof path !== 'string' && !(path instanceof URL)) {
+      throw argTypeError(fn, `path must be a string, a file: URL, a file descriptor or a FileHandle, got ${describe(path)}`)
+    }
     return mapFile(fn, path, viewType,
       (absolute) => backend.open(absolute, checkedMode, offset ?? 0, length, { autoClose, sparse }),
       checkedMode, offset ?? 0)
@@ -289,13 +349,17 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
     } catch (error) {
       // Writing back failed: the backend kept the mapping whole and the view stays open, so that a
       // later close can retry once the cause is gone.
-      throw withContext(error, fn, open.path)
+      throw failed(error, fn, open)
     }
     views.set(view as object, CLOSED[open.kind])
   }
 
-  function syncRange(fn: string, open: Open, options: unknown): { offset: number; length: number } {
+  function syncRange(fn: string, open: Open, options: unknown): { offset: number; length: number; durable: boolean } {
     const { offset, length } = checkOptions(fn, options)
+    const { durable } = optionsObject(fn, options)
+    if (durable !== undefined && typeof durable !== 'boolean') {
+      throw argTypeError(fn, `options.durable must be a boolean, got ${describe(durable)}`)
+    }
     const byteLength = open.mapping.byteLength
     const from = offset ?? 0
     if (from > byteLength) throw rangeError(fn, `options.offset ${from} is beyond the view's ${byteLength} bytes`)
@@ -303,7 +367,7 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
     if (from + count > byteLength) {
       throw rangeError(fn, `options.offset + options.length (${from + count}) is beyond the view's ${byteLength} bytes`)
     }
-    return { offset: from, length: count }
+    return { offset: from, length: count, durable: durable ?? true }
   }
 
   const api: Api = {
@@ -324,23 +388,23 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
 
     sync(view, options) {
       const open = lookUp('sync', view)
-      const { offset, length } = syncRange('sync', open, options)
+      const { offset, length, durable } = syncRange('sync', open, options)
       if (open.mode === 'r' || open.kind === 'memory' || length === 0) return
       try {
-        backend.sync(open.mapping, offset, length)
+        backend.sync(open.mapping, offset, length, durable)
       } catch (error) {
-        throw withContext(error, 'sync', open.path)
+        throw failed(error, 'sync', open)
       }
     },
 
     async syncAsync(view, options) {
       const open = lookUp('syncAsync', view)
-      const { offset, length } = syncRange('syncAsync', open, options)
+      const { offset, length, durable } = syncRange('syncAsync', open, options)
       if (open.mode === 'r' || open.kind === 'memory' || length === 0) return
       try {
-        await backend.syncAsync(open.mapping, offset, length)
+        await backend.syncAsync(open.mapping, offset, length, durable)
       } catch (error) {
-        throw withContext(error, 'syncAsync', open.path)
+        throw failed(error, 'syncAsync', open)
       }
     },
 
@@ -352,7 +416,7 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
       try {
         open.mapping = backend.resize(open.mapping, byteLength)
       } catch (error) {
-        throw withContext(error, 'resize', open.path)
+        throw failed(error, 'resize', open)
       }
       views.set(view, CLOSED[open.kind])
       return register(open) as typeof view
@@ -366,13 +430,15 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
       try {
         backend.advise(open.mapping, advice)
       } catch (error) {
-        throw withContext(error, 'advise', open.path)
+        throw failed(error, 'advise', open)
       }
     },
 
     info(view) {
       const open = lookUp('info', view)
-      return { path: open.path, mode: open.mode, offset: open.offset, byteLength: open.mapping.byteLength, backend: backend.name }
+      const info: ViewInfo = { path: open.path, mode: open.mode, offset: open.offset, byteLength: open.mapping.byteLength, backend: backend.name }
+      if (open.fd !== undefined) info.fd = open.fd
+      return info
     },
 
     struct,
@@ -383,3 +449,4 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
   }
   return Object.freeze(api)
 }
+

@@ -17,11 +17,12 @@ export function isSystemError(error: unknown): error is SystemError {
 /**
  * `mmapfile.open: ENOENT: no such file or directory, open 'missing.bin'`, with `path` set. A backend
  * whose create failed after it had to empty an existing file sets `emptied: true`: the message says so.
+ * A view of a descriptor has no path: the message names the descriptor, `open fd 5`.
  */
-export function withContext(error: unknown, fn: string, path: string | null): unknown {
+export function withContext(error: unknown, fn: string, path: string | null, fd: number | null = null): unknown {
   if (!(error instanceof Error)) return error
   if (isSystemError(error) && !error.message.startsWith('mmapfile.')) {
-    const where = path === null ? error.syscall : `${error.syscall} '${path}'`
+    const where = path !== null ? `${error.syscall} '${path}'` : fd !== null ? `${error.syscall} fd ${fd}` : error.syscall
     const emptied = (error as { emptied?: unknown }).emptied === true
       ? ' (the existing file had been emptied: its old bytes are gone)' : ''
     error.message = `mmapfile.${fn}: ${error.code}: ${error.message}, ${where}${emptied}`

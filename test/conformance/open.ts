@@ -55,8 +55,9 @@ export default function register (ctx: Ctx): void {
     expectThrow(() => api.open(''), { type: Error, code: 'ENOENT' }, "open('')")
   })
 
-  s('a path that is not a string or a file: URL is a TypeError', () => {
-    for (const [name, p] of [['a number', 3], ['null', null], ['undefined', undefined], ['an object', {}], ['an http: URL', new URL('http://example.com/a')], ['an array', []]] as Array<[string, unknown]>) {
+  // A number is a file descriptor (test/conformance/fd.ts).
+  s('a path that is not a string, a file: URL or a descriptor is a TypeError', () => {
+    for (const [name, p] of [['a bigint', 3n], ['null', null], ['undefined', undefined], ['an object', {}], ['an http: URL', new URL('http://example.com/a')], ['an array', []]] as Array<[string, unknown]>) {
       expectThrow(() => api.open(p), { type: TypeError }, `open(${name})`)
     }
   })
