@@ -19,7 +19,7 @@ function run(command, args) {
 run(process.execPath, ['scripts/build-wasm.mjs'])
 
 rmSync('dist', { recursive: true, force: true })
-const entryPoints = ['src/index.ts', 'src/native-entry.ts', 'src/wasm-entry.ts', 'src/esbuild-plugin.ts']
+const entryPoints = ['src/index.ts', 'src/native-entry.ts', 'src/wasm-entry.ts', 'src/mmap-io-entry.ts', 'src/esbuild-plugin.ts']
 const common = {
   entryPoints,
   bundle: true,

@@ -450,3 +450,36 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
   return Object.freeze(api)
 }
 
+// ---- for mmapfile/mmap-io (src/mmap-io.ts): views that are Node Buffers, made from descriptors
+
+/**
+ * Maps `length` bytes at `offset` of the descriptor `fd` and returns the view `make` makes over them
+ * (mmapfile/mmap-io: a Node Buffer), registered with the front like any other view, so that every call
+ * of the API takes it. Closed once nothing refers to the bytes any more (native; wasm: to the view),
+ * as gcopen does. `follow`: MapOptions.follow.
+ */
+export function openBufferOf(front: Front, fn: string, fd: number, mode: Mode, offset: number, length: number,
+  follow: boolean, make: (buffer: ArrayBuffer, byteOffset: number, byteLength: number) => Uint8Array): Uint8Array {
+  const { backend, views } = front
+  let mapping: Mapping
+  try {
+    mapping = backend.openFd(fd, mode, offset, length, { autoClose: true, sparse: false, follow })
+  } catch (error) {
+    throw withContext(error, fn, null, fd)
+  }
+  let view: Uint8Array
+  try {
+    view = make(mapping.buffer, mapping.byteOffset, mapping.byteLength)
+  } catch (error) {
+    backend.close(mapping) // nothing was written through it: this writes nothing back
+    throw error
+  }
+  views.set(view, { mapping, kind: 'file', mode, path: null, fd, offset, type: Uint8Array })
+  return view
+}
+
+/** The mapping behind an open view of the front (a TypeError otherwise), and the error of a call on it. */
+export function mappingOf(front: Front, fn: string, view: unknown): { mapping: Mapping, failed: (error: unknown) => unknown } {
+  const open = lookUpIn(front.views, fn, view)
+  return { mapping: open.mapping, failed: (error) => failed(error, fn, open) }
+}

@@ -18,9 +18,10 @@ import gc from './gc'
 import info from './info'
 import fd from './fd'
 import visible from './visible'
+import mmapIo from './mmap-io'
 
 export type { Ctx } from './ctx'
 
 export function runConformance (ctx: Ctx): void {
-  for (const register of [info, struct, create, open, fd, large, close, sync, visible, malloc, resize, sharedFile, coherence, advise, gc, exit, space]) register(ctx)
+  for (const register of [info, struct, create, open, fd, large, close, sync, visible, malloc, resize, sharedFile, coherence, advise, gc, exit, space, mmapIo]) register(ctx)
 }
