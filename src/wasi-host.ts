@@ -295,13 +295,18 @@ function bare(error: unknown, syscall: string): unknown {
   return systemError(code, syscall, known === code ? description : code)
 }
 
-/** The status flags of the runtime's descriptor `fd` (open(2)'s flags), from /proc/self/fdinfo; null where there is none. */
+/**
+ * The status flags of the runtime's descriptor `fd` (open(2)'s flags), from /proc/self/fdinfo; null where
+ * there is none. A runtime that forbids reading it (Node's permission model, Deno) says so with its error.
+ */
 function descriptorFlags(fd: number): number | null {
   let text: string
   try {
     text = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')
-  } catch {
-    return null
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null
+    throw bare(error, 'open')
   }
   const flags = /^flags:\s*([0-7]+)$/m.exec(text)
   return flags === null ? null : parseInt(flags[1], 8)
