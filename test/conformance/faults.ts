@@ -331,6 +331,20 @@ report(faults.map((fault, i) => {
     })
   })
 
+  if (!native) {
+    test("a write-back refused at exit (pwrite EIO) of an 'rw' view left open: a warning on stderr names the file and the error; the exit code stays 0", async () => {
+      const p = tmpFile()
+      fs.writeFileSync(p, new Uint8Array(1000))
+      const r = await runChild(`${childPrelude(entry(ctx))}${FAULT_HELPERS}
+const v = m.open(args[0], Uint8Array, 'rw')
+v[5] = 55
+arm('pwrite=1:EIO')
+`, options({ args: [p] }))
+      assert.is(r.status, 0, `exit status (stderr: ${r.stderr})`)
+      assert.ok(r.stderr.includes(`'${p}'`) && r.stderr.includes('EIO') && /warning/.test(r.stderr), `the warning on stderr: ${r.stderr}`)
+    })
+  }
+
   // --- resize that fails: the old view open and unchanged, the file as it was
 
   const SIZE = 1 << 20 // native mmap faults count mappings of 1 MiB and more
@@ -413,6 +427,30 @@ report(cases.map(({ fault, window, length, dirtyEnd }, i) => {
     }
     assert.equal(r.held, [], `${what}: descriptors or mappings of the file left`)
   })
+
+  if (native) {
+    test("open 'rw' refused its reservation (fallocate ENOSPC): the error, nothing held, the file as it was; { sparse: true } reserves nothing", async () => {
+      const p = tmpFile()
+      const old = pattern(5000)
+      fs.writeFileSync(p, old)
+      const r = await child(`
+arm('fallocate=1:ENOSPC')
+const error = failure(() => m.open(args[0], Uint8Array, 'rw'))
+const held = heldOf(args[0])
+arm('fallocate=1:ENOSPC')
+let sparse = null
+const sparseError = failure(() => { sparse = m.open(args[0], Uint8Array, 'rw', { sparse: true }) })
+arm('')
+const sparseLength = sparse?.length ?? null
+if (sparse !== null) m.close(sparse)
+report({ error, held, sparseError, sparseLength })
+`, { args: [p] }, "open 'rw' refused its reservation")
+      checkFault(r.error, 'open', 'ENOSPC', 'fallocate', p, "open(p, Uint8Array, 'rw') with fallocate=1:ENOSPC")
+      assert.equal(r.held, [], 'descriptors or mappings of the file left')
+      assert.equal([r.sparseError, r.sparseLength], [null, 5000], "open(p, Uint8Array, 'rw', { sparse: true }) with the same fault armed, then closed")
+      sameBytes(fileBytes(p), old, 'the file')
+    })
+  }
 
   // --- running out of descriptors or memory
 
