@@ -412,20 +412,29 @@ report(cases.map(({ fault, window, length, dirtyEnd }, i) => {
     })
   })
 
-  test('resize growing a window that ends before the end of the file, its cut refused after the growth (ftruncate=2:EIO): fails as above, or works with zeros past the old end', async () => {
-    const p = tmpFile()
-    const [r] = await child(resizeChild([{ label: 'cut', fault: 'ftruncate=2:EIO', window: SIZE / 2, length: 2 * SIZE }]), { args: [p] }, 'resize with its cut refused')
-    const what = 'resize(<window of the first half>, twice the file) with ftruncate=2:EIO'
-    if (r.resized === undefined) {
-      checkFault(r.error, 'resize', 'EIO', 'ftruncate', p, what)
-      assert.equal([r.length, r.same, r.info, r.file, r.closed, r.first], [SIZE / 2, true, SIZE / 2, true, null, 99],
-        `${what}: the old view (length, bytes, info().byteLength), the file as it was, close, a later write`)
-    } else {
-      assert.equal(r.resized, [2 * SIZE, true, true], `${what}: the new view (length, bytes kept, zeros past the old end)`)
-      assert.is(r.closed, null, `${what}: close of the new view`)
-      assert.equal(r.file, [2 * SIZE, true, true], `${what}: the file after close (size, bytes kept, zeros past the old end)`)
-    }
-    assert.equal(r.held, [], `${what}: descriptors or mappings of the file left`)
+  // Growing a window that ends before the end of the file past that end: the file grows (1st ftruncate),
+  // is cut at the old window end (2nd), grows again (3rd). Native cannot undo the cut when the 3rd
+  // fails: it throws with the old view whole, but the file stays cut at the old window end (the bytes
+  // past it were to read as zeros anyway), so that step is not listed for native.
+  const cutFaults = native ? ['ftruncate=2:EIO'] : ['ftruncate=2:EIO', 'ftruncate=3:EIO']
+  test(`resize growing a window that ends before the end of the file past that end, its cut or the growth after it refused (${cutFaults.join(', ')}): fails as above, or works with zeros past the old end`, async () => {
+    const paths = cutFaults.map(() => tmpFile())
+    const out: any[] = await child(resizeChild(cutFaults.map((fault) => ({ label: 'cut', fault, window: SIZE / 2, length: 2 * SIZE }))),
+      { args: paths }, 'resize with its cut refused')
+    cutFaults.forEach((fault, i) => {
+      const what = `resize(<window of the first half>, twice the file) with ${fault}`
+      const r = out[i]
+      if (r.resized === undefined) {
+        checkFault(r.error, 'resize', 'EIO', 'ftruncate', paths[i], what)
+        assert.equal([r.length, r.same, r.info, r.file, r.closed, r.first], [SIZE / 2, true, SIZE / 2, true, null, 99],
+          `${what}: the old view (length, bytes, info().byteLength), the file as it was, close, a later write`)
+      } else {
+        assert.equal(r.resized, [2 * SIZE, true, true], `${what}: the new view (length, bytes kept, zeros past the old end)`)
+        assert.is(r.closed, null, `${what}: close of the new view`)
+        assert.equal(r.file, [2 * SIZE, true, true], `${what}: the file after close (size, bytes kept, zeros past the old end)`)
+      }
+      assert.equal(r.held, [], `${what}: descriptors or mappings of the file left`)
+    })
   })
 
   if (native) {
