@@ -102,25 +102,27 @@ report([truncated?.code ?? 'created', mapped?.code ?? 'mapped'])
 /** Why the sealed memfd cases cannot run here (null: they can). */
 function memfdUnavailable (): string | null {
   if (process.platform !== 'linux') return `memfd seals are Linux's, not ${process.platform}'s`
-  const r = spawnSync('python3', ['-c', 'import fcntl, os; os.memfd_create; fcntl.F_SEAL_SHRINK'], { encoding: 'utf8' })
+  const r = spawnSync('python3', ['-c', 'import fcntl, os; os.memfd_create; fcntl.F_SEAL_SHRINK; fcntl.F_SEAL_GROW'], { encoding: 'utf8' })
   if (r.error !== undefined) return `no python3 to make a sealed memfd (${r.error.message})`
   if (r.status !== 0) return `python3 cannot make a sealed memfd (${r.stderr.trim().split('\n').pop() ?? ''})`
   return null
 }
 
 /**
- * Makes a memfd of 256 pages of the children's pattern(), sealed against shrinking, then execs the
- * child with its fd as the last argument.
+ * Makes a memfd of 256 pages of the children's pattern(), sealed with `seal` (F_SEAL_SHRINK,
+ * F_SEAL_GROW), then execs the child with its fd as the last argument.
  */
-const SEALED_MEMFD = `
+function sealedMemfd (seal: string): string[] {
+  return ['python3', '-c', `
 import fcntl, os, sys
 fd = os.memfd_create('mmapfile-sealed', os.MFD_ALLOW_SEALING)
 pages = 256
 os.write(fd, bytes((i * 7 + 1) & 255 for i in range(256)) * (pages * os.sysconf('SC_PAGE_SIZE') // 256))
-fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK)
+fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.${seal})
 os.set_inheritable(fd, True)
 os.execv(sys.argv[1], sys.argv[1:] + [str(fd)])
-`
+`]
+}
 
 export default function register (ctx: Ctx): void {
   const api: any = ctx.api
@@ -563,7 +565,7 @@ if (grown !== null) {
 const after = fs.readFileSync(p)
 out.after = [after.length, after[SIZE + PAGE]]
 report(out)
-`, { launcher: ['python3', '-c', SEALED_MEMFD] })
+`, { launcher: sealedMemfd('F_SEAL_SHRINK') })
     if (r.stderr.trim() !== '') assert.unreachable(`the child wrote on stderr:\n${r.stderr}`)
     const out = childReport(r, 'sealed memfd')
     const SIZE = 256 * PAGE
@@ -577,6 +579,48 @@ report(out)
     assert.equal(out.grown, [SIZE + 2 * PAGE, 201, true, true], 'the grown view (length, bytes kept, growth zero)')
     assert.is(out.grownClosed, null, 'close of the grown view')
     assert.equal(out.after, [SIZE + 2 * PAGE, 7], 'the memfd after the grown view was closed (size, a byte written in the growth)')
+  })
+
+  // KNOWN BUG, both backends (left failing on purpose, for the lead): growing a window that ends
+  // before the end of the file, to a length still inside it, cuts the file at the old window end and
+  // grows it back to the new end (so that the bytes past the old end read as zeros). A file that may
+  // not grow refuses the second step, after the cut has destroyed its bytes: native throws EPERM with
+  // the file left at the old window end; wasm reports success, its file left the same, and every
+  // later sync and close fails with EPERM (the zeros it must write would grow the file), so the view
+  // can never be closed. Nothing here needs the file to grow: shrinking it to the new end, then
+  // zeroing the bytes past the old end in place, would do.
+  memfdTest('KNOWN BUG (native and wasm): a memfd sealed against growth: growing a window before its end to a length inside the file works, or fails leaving the file as it was', async () => {
+    const r = await runChild(`${childPrelude(entry(ctx))}${FAULT_HELPERS}
+const p = '/proc/self/fd/' + args[args.length - 1]
+const PAGE = m.PAGE_SIZE
+const old = pattern(256 * PAGE)
+const v = m.open(p, Uint8Array, 'rw', { length: PAGE })
+let w = null
+const error = failure(() => { w = m.resize(v, 128 * PAGE) })
+if (w === null) {
+  const view = [v.length, same(v, old.subarray(0, PAGE))]
+  const closed = failure(() => m.close(v))
+  const file = fs.readFileSync(p)
+  report({ error, view, closed, file: [file.length, same(file, old)] })
+} else {
+  const resized = [w.length, same(w.subarray(0, PAGE), old.subarray(0, PAGE)), w.subarray(PAGE).every((b) => b === 0)]
+  const closed = failure(() => m.close(w))
+  const file = fs.readFileSync(p)
+  report({ resized, closed, file: [file.length, same(file.subarray(0, PAGE), old.subarray(0, PAGE)), file.subarray(PAGE).every((b) => b === 0)] })
+}
+`, { launcher: sealedMemfd('F_SEAL_GROW') })
+    const out = childReport(r, 'memfd sealed against growth')
+    const what = "resize(<'rw' window of the first page>, 128 pages) of a memfd of 256 pages sealed against growth"
+    if (out.resized === undefined) {
+      assert.equal(out.view, [PAGE, true], `${what}: failed (${JSON.stringify(out.error)}); the old view (length, bytes)`)
+      assert.is(out.closed, null, `${what}: failed; close of the old view`)
+      assert.equal(out.file, [256 * PAGE, true], `${what}: failed (${JSON.stringify(out.error)}); the file (size, bytes as they were)`)
+    } else {
+      assert.equal(out.resized, [128 * PAGE, true, true], `${what}: the new view (length, bytes kept, zeros past the old end)`)
+      assert.is(out.closed, null, `${what}: close of the new view`)
+      assert.equal(out.file, [128 * PAGE, true, true], `${what}: the file after close (size, bytes kept, zeros past the old end)`)
+    }
+    if (r.stderr.trim() !== '') assert.unreachable(`the child wrote on stderr:\n${r.stderr}`)
   })
 
   s.run()
