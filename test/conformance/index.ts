@@ -16,9 +16,10 @@ import space from './space'
 import advise from './advise'
 import gc from './gc'
 import info from './info'
+import faults from './faults'
 
 export type { Ctx } from './ctx'
 
 export function runConformance (ctx: Ctx): void {
-  for (const register of [info, struct, create, open, large, close, sync, malloc, resize, sharedFile, coherence, advise, gc, exit, space]) register(ctx)
+  for (const register of [info, struct, create, open, large, close, sync, malloc, resize, sharedFile, coherence, advise, gc, exit, space, faults]) register(ctx)
 }
