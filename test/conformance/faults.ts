@@ -401,20 +401,21 @@ report(cases.map(({ fault, window, length, dirtyEnd }, i) => {
     })
   })
 
-  // Growing a window that ends before the end of the file past that end: the file grows (1st ftruncate),
-  // is cut at the old window end (2nd), grows again (3rd). When the 3rd fails, native throws with the
-  // old view whole but the file left cut at the old window end: the KNOWN BUG case at the end shows
-  // it for real (a memfd sealed against growth), so that step is not listed here for native.
-  const cutFaults = native ? ['ftruncate=2:EIO'] : ['ftruncate=2:EIO', 'ftruncate=3:EIO']
-  test(`resize growing a window that ends before the end of the file past that end, its cut or the growth after it refused (${cutFaults.join(', ')}): fails as above, or works with zeros past the old end`, async () => {
-    const paths = cutFaults.map(() => tmpFile())
-    const out: any[] = await child(resizeChild(cutFaults.map((fault) => ({ label: 'cut', fault, window: SIZE / 2, length: 2 * SIZE }))),
-      { args: paths }, 'resize with its cut refused')
-    cutFaults.forEach((fault, i) => {
+  // Growing a window that ends before the end of the file past that end: the file grows (ftruncate,
+  // then native reserves the growth: 1st fallocate), then the bytes past the old window end are
+  // zeroed in place: native punches a hole there (2nd fallocate), wasm writes the zeros (pwrite).
+  // Native: refused, the growth is undone and the old view stays whole; wasm: the zeros not written
+  // are written at the next write-back, so the resize works.
+  const zeroFaults: Array<[string, string]> = native ? [['fallocate=2:EIO', 'fallocate']] : [['pwrite=1:EIO', 'write']]
+  test(`resize growing a window that ends before the end of the file past that end, its zeroing in place refused (${zeroFaults.map(([f]) => f).join(', ')}): fails as above, or works with zeros past the old end`, async () => {
+    const paths = zeroFaults.map(() => tmpFile())
+    const out: any[] = await child(resizeChild(zeroFaults.map(([fault]) => ({ label: 'zero', fault, window: SIZE / 2, length: 2 * SIZE }))),
+      { args: paths }, 'resize with its zeroing refused')
+    zeroFaults.forEach(([fault, syscall], i) => {
       const what = `resize(<window of the first half>, twice the file) with ${fault}`
       const r = out[i]
       if (r.resized === undefined) {
-        checkFault(r.error, 'resize', 'EIO', 'ftruncate', paths[i], what)
+        checkFault(r.error, 'resize', 'EIO', syscall, paths[i], what)
         assert.equal([r.length, r.same, r.info, r.file, r.closed, r.first], [SIZE / 2, true, SIZE / 2, true, null, 99],
           `${what}: the old view (length, bytes, info().byteLength), the file as it was, close, a later write`)
       } else {
@@ -569,15 +570,12 @@ report(out)
     assert.equal(out.after, [SIZE + 2 * PAGE, 7], 'the memfd after the grown view was closed (size, a byte written in the growth)')
   })
 
-  // KNOWN BUG, both backends (left failing on purpose, for the lead): growing a window that ends
-  // before the end of the file, to a length still inside it, cuts the file at the old window end and
-  // grows it back to the new end (so that the bytes past the old end read as zeros). A file that may
-  // not grow refuses the second step, after the cut has destroyed its bytes: native throws EPERM with
-  // the file left at the old window end; wasm reports success, its file left the same, and every
-  // later sync and close fails with EPERM (the zeros it must write would grow the file), so the view
-  // can never be closed. Nothing here needs the file to grow: shrinking it to the new end, then
-  // zeroing the bytes past the old end in place, would do.
-  memfdTest('KNOWN BUG (native and wasm): a memfd sealed against growth: growing a window before its end to a length inside the file works, or fails leaving the file as it was', async () => {
+  // Growing a window that ends before the end of the file, to a length still inside it: the bytes
+  // past the old window end must read as zeros. Cutting the file there and growing it back (as
+  // 1e821f3 did) needs the file to grow, and a file that may not grow lost its bytes to the cut.
+  // Nothing here needs more than the size change itself: the file is cut at the new end, and the
+  // bytes are zeroed in place (native: a punched hole; wasm: written).
+  memfdTest('a memfd sealed against growth: growing a window before its end to a length inside the file works, or fails leaving the file as it was', async () => {
     const r = await runChild(`${childPrelude(entry(ctx))}${FAULT_HELPERS}
 const p = '/proc/self/fd/' + args[args.length - 1]
 const PAGE = m.PAGE_SIZE
