@@ -473,25 +473,17 @@ function resizeFile(size: u64, end: u64): i32 {
 }
 
 /** resize's last step, for a window that ended before the end of the file (`size` bytes before): the
- *  file holds old bytes in [keep, min(size, end)) where the view now has zeros. A cut and an extension
- *  make them zeros without writing them; where the file refuses the cut (a sealed one), their chunks
- *  are marked changed instead, so that the next write-back writes the zeros; where it takes the cut
- *  and refuses the extension, the window's last chunk is, so that the next write-back sizes it. */
+ *  file holds old bytes in [keep, min(size, end)) where the view now has zeros. They are written over
+ *  with those zeros, which needs nothing of the file but writes (a cut and a regrowth would need it
+ *  to grow, and lose its bytes where it may not). Where a write fails, the chunks not written are
+ *  marked changed, so that the next write-back writes them (or reports why it cannot). */
 function zeroPastOldEnd(size: u64, keep: u64, end: u64): void {
-  if (size <= keep) return
+  const upto = min(size, end)
+  if (upto <= keep) return
+  if (writeFully(mapFd, addressOf(keep), <usize>(upto - keep), keep) == 0 || !tracked) return
   const base = mapOffset / CHUNK
-  let first = <usize>(keep / CHUNK - base)
-  let last = <usize>((min(size, end) - 1) / CHUNK - base)
-  if (set_file_size(mapFd, <f64>keep) == 0) {
-    const err = set_file_size(mapFd, <f64>end)
-    if (err == 0) return
-    // Cut but not extended: the file ends at keep. Writing the window's last chunk extends it to
-    // end again, with zeros before it.
-    first = <usize>((end - 1) / CHUNK - base)
-    last = first
-  }
-  if (!tracked) return
-  for (let j = first; j <= last; j++) {
+  const last = <usize>((upto - 1) / CHUNK - base)
+  for (let j = <usize>(keep / CHUNK - base); j <= last; j++) {
     // Any value but the chunk's own fingerprint: one bit flipped.
     store<u8>(fps + j * FP_BYTES, load<u8>(fps + j * FP_BYTES) ^ 1)
   }

@@ -510,46 +510,68 @@ static int resize_anon(mf_map_t *m, size_t length, mf_map_t *old) {
   return 0;
 }
 
+// Zeros [from, to) of the file in place, its size unchanged: a hole punched, then reserved again
+// (unless sparse). 0; 1 where the file system cannot punch holes (the caller zeros the bytes through
+// the new mapping); or -errno.
+static int zero_in_place(mf_map_t *m, int fd, int64_t from, int64_t to) {
+  if (to <= from) return 0;
+#if defined(__linux__)
+  if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t) from, (off_t) (to - from)) != 0) {
+    if (errno == EOPNOTSUPP || errno == ENOSYS) return 1;
+    return FAIL(m, "fallocate");
+  }
+  return reserve(m, fd, from, to - from);
+#else
+  (void) m;
+  (void) fd;
+  return 1;
+#endif
+}
+
 // Sets the file of a shared mapping to offset + length, under the registry's lock, with the blocks
-// it adds reserved (mf_open). Growth must read zeros, also where the window ended before the end of
-// the file: then the bytes past the window are cut first (they are past the new end or are to read
-// as zeros: the file is offset + length bytes after a resize). A cut cannot be undone, so what may
-// fail for want of room or a size limit comes first: growth past the end of the file, and its
-// reservation, undone if the cut then fails. The cut is at the smaller of the two window ends, and
-// refused (EBUSY) if another live mapping of this process ends beyond it (platform.h, registry).
-static int set_file_size(mf_map_t *m, size_t length) {
+// it adds reserved (mf_open). Nothing here needs the file to be able to do more than the size change
+// itself: growth extends the file (EFBIG, ENOSPC, a file sealed against growth fail here, before
+// anything else, and a reservation refused undoes the growth); a shrink, or the growth of a window
+// that ended before the end of the file to a new end still inside it, cuts what is past the new end
+// (a file sealed against shrinking fails here). The bytes a growing window adds that the file held
+// past the old window end must read as zeros: they are zeroed in place (a punched hole), or, where
+// the file system cannot punch, *zero_from and *zero_to say which for mf_resize to zero through the
+// new mapping. A cut below another live mapping's window end is refused first (EBUSY; platform.h).
+static int set_file_size(mf_map_t *m, size_t length, int64_t *zero_from, int64_t *zero_to) {
   int fd = (int) m->file;
   int64_t end = m->offset + (int64_t) length;
   int64_t keep = m->offset + (int64_t) (length < m->length ? length : m->length);
   struct stat st;
   int err;
+  *zero_from = *zero_to = 0;
   if (mf_registry_end(m) > keep) {
     m->syscall = "ftruncate";
     return -EBUSY;
   }
   if (fstat(fd, &st) != 0) return FAIL(m, "fstat");
   int64_t size = (int64_t) st.st_size;
-  int grown = end > size;
-  if (grown) {
+  if (end > size) {
     if (ftruncate(fd, (off_t) end) != 0) return FAIL(m, "ftruncate");
     err = reserve(m, fd, size, end - size);
     if (err != 0) {
       if (ftruncate(fd, (off_t) size) != 0) { /* only zeros were added at the end */ }
       return err;
     }
+  } else if (end < size && ftruncate(fd, (off_t) end) != 0) {
+    return FAIL(m, "ftruncate");
   }
-  if (size > keep) {
-    if (ftruncate(fd, (off_t) keep) != 0) {
-      err = FAIL(m, "ftruncate");
-      if (grown && ftruncate(fd, (off_t) size) != 0) { /* only zeros were added at the end */ }
+  if (length > m->length && size > keep) {
+    int64_t upto = size < end ? size : end;
+    err = zero_in_place(m, fd, keep, upto);
+    if (err < 0) {
+      if (end > size && ftruncate(fd, (off_t) size) != 0) { /* only zeros were added at the end */ }
       return err;
     }
-    if (end > keep) {
-      if (ftruncate(fd, (off_t) end) != 0) return FAIL(m, "ftruncate");
-      // The cut freed at least this much (and any reservation of the growth above): reserve it
-      // again, now as zeros (this fails only if another writer took the space meanwhile).
-      err = reserve(m, fd, keep, end - keep);
+    if (err == 1) {
+      err = reserve(m, fd, keep, upto - keep);
       if (err != 0) return err;
+      *zero_from = keep;
+      *zero_to = upto;
     }
   }
   return 0;
@@ -577,8 +599,9 @@ int mf_resize(mf_map_t *m, size_t length, mf_map_t *old) {
     counted_map();
     base = p;
   }
+  int64_t zero_from, zero_to;
   mf_registry_lock();
-  int err = set_file_size(m, length);
+  int err = set_file_size(m, length, &zero_from, &zero_to);
   if (err != 0) {
     mf_registry_unlock();
     if (base != NULL) {
@@ -587,6 +610,7 @@ int mf_resize(mf_map_t *m, size_t length, mf_map_t *old) {
     }
     return err;
   }
+  if (zero_to > zero_from) memset(base + m->delta + (zero_from - m->offset), 0, (size_t) (zero_to - zero_from));
   replace(m, base, length, old);
   mf_registry_update(m);
   mf_registry_unlock();

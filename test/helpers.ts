@@ -261,15 +261,23 @@ export interface ChildResult {
 
 let childCount = 0
 
+export interface ChildOptions {
+  /** entries set to undefined are removed from the child's environment */
+  env?: Record<string, string | undefined>
+  args?: string[]
+  timeoutMs?: number
+  /** `ulimit -f` for the child (see childCommand) */
+  fileSizeLimit?: number
+  /** a command that sets something up and then execs the command it is given as its last arguments */
+  launcher?: string[]
+}
+
 /**
  * Writes `source` to <repo>/build/test/children/<pid>-<n>.mjs (inside the package, so that
- * `import 'mmapfile'` resolves through package.json "exports") and runs it with
- * `node --expose-gc`. `env` entries set to undefined are removed from the child's environment.
+ * `import 'mmapfile'` resolves through package.json "exports"); the command and environment that
+ * run it with `node --expose-gc` (this runtime), through `opts.launcher` if given.
  */
-export function runChild (
-  source: string,
-  opts: { env?: Record<string, string | undefined>, args?: string[], timeoutMs?: number, fileSizeLimit?: number } = {}
-): Promise<ChildResult> {
+function childCommand (source: string, opts: ChildOptions): { argv: string[], env: Record<string, string> } {
   fs.mkdirSync(childDir, { recursive: true })
   const file = path.join(childDir, `${process.pid}-${++childCount}.mjs`)
   fs.writeFileSync(file, source)
@@ -284,14 +292,19 @@ export function runChild (
   }
   env.NO_COLOR = '1'
   env.FORCE_COLOR = '0'
+  const argv = [...(opts.launcher ?? []), process.execPath, '--expose-gc', file, ...(opts.args ?? [])]
+  // fileSizeLimit: `ulimit -f` for the child (blocks of 512 or 1024 bytes, as the shell counts),
+  // with SIGXFSZ ignored (an ignored signal survives exec), so that going past it is the EFBIG
+  // error under test: Node ignores SIGXFSZ itself, Deno does not.
+  if (opts.fileSizeLimit === undefined) return { argv, env }
+  return { argv: ['sh', '-c', `trap '' XFSZ; ulimit -f ${opts.fileSizeLimit} && exec "$0" "$@"`, ...argv], env }
+}
+
+/** Runs `source` in a child process (see childCommand). */
+export function runChild (source: string, opts: ChildOptions = {}): Promise<ChildResult> {
+  const { argv, env } = childCommand(source, opts)
   return new Promise((resolve, reject) => {
-    const command = [process.execPath, '--expose-gc', file, ...(opts.args ?? [])]
-    // fileSizeLimit: `ulimit -f` for the child (blocks of 512 or 1024 bytes, as the shell counts),
-    // with SIGXFSZ ignored (an ignored signal survives exec), so that going past it is the EFBIG
-    // error under test: Node ignores SIGXFSZ itself, Deno does not.
-    const child = opts.fileSizeLimit === undefined
-      ? spawn(command[0], command.slice(1), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('sh', ['-c', `trap '' XFSZ; ulimit -f ${opts.fileSizeLimit} && exec "$0" "$@"`, ...command], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(argv[0], argv.slice(1), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
@@ -304,6 +317,13 @@ export function runChild (
       resolve({ status, signal, stdout, stderr })
     })
   })
+}
+
+/** runChild, blocking: for what a test file must know before it registers its tests. */
+export function runChildSync (source: string, opts: ChildOptions = {}): ChildResult {
+  const { argv, env } = childCommand(source, opts)
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: repoRoot, env, encoding: 'utf8', timeout: opts.timeoutMs ?? 180_000 })
+  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error === undefined ? '' : `\n${r.error.message}`}` }
 }
 
 export function describeChild (r: ChildResult): string {
@@ -328,21 +348,35 @@ export function childReport<T = any> (r: ChildResult, what: string): T {
   }
 }
 
-let witnessLibrary: string | null = null
+const preloads = new Map<string, string>()
+
+/** test/<name>.c compiled once per run as an LD_PRELOAD library; throws if it cannot be compiled. */
+function preloadLibrary (name: string): string {
+  let library = preloads.get(name)
+  if (library === undefined) {
+    library = path.join(tmpDir, `${name}.so`)
+    const r = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', library, path.join(repoRoot, 'test', `${name}.c`), '-ldl'], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`compiling test/${name}.c failed: ${r.error?.message ?? r.stderr}`)
+    preloads.set(name, library)
+  }
+  return library
+}
 
 /**
- * The LD_PRELOAD library of test/sync-witness.c, compiled once per run: a child run with it logs
- * every msync/fsync/fdatasync it makes to $MMAPFILE_SYNC_LOG, so that a durability test can see
+ * The LD_PRELOAD library of test/sync-witness.c: a child run with it logs every
+ * msync/fsync/fdatasync it makes to $MMAPFILE_SYNC_LOG, so that a durability test can see
  * that sync really asked the disk (on native, the bytes alone would survive SIGKILL anyway).
  */
 export function syncWitness (): string {
-  if (witnessLibrary === null) {
-    const out = path.join(tmpDir, 'sync-witness.so')
-    const r = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', out, path.join(repoRoot, 'test', 'sync-witness.c'), '-ldl'], { encoding: 'utf8' })
-    if (r.status !== 0) throw new Error(`compiling test/sync-witness.c failed: ${r.error?.message ?? r.stderr}`)
-    witnessLibrary = out
-  }
-  return witnessLibrary
+  return preloadLibrary('sync-witness')
+}
+
+/**
+ * The LD_PRELOAD library of test/fault-preload.c: a child run with it fails the calls that
+ * $MMAPFILE_FAULTS names (the file says how).
+ */
+export function faultPreload (): string {
+  return preloadLibrary('fault-preload')
 }
 
 /**

@@ -16,6 +16,7 @@ import space from './space'
 import advise from './advise'
 import gc from './gc'
 import info from './info'
+import faults from './faults'
 import fd from './fd'
 import visible from './visible'
 import mmapIo from './mmap-io'
@@ -23,5 +24,5 @@ import mmapIo from './mmap-io'
 export type { Ctx } from './ctx'
 
 export function runConformance (ctx: Ctx): void {
-  for (const register of [info, struct, create, open, fd, large, close, sync, visible, malloc, resize, sharedFile, coherence, advise, gc, exit, space, mmapIo]) register(ctx)
+  for (const register of [info, struct, create, open, fd, large, close, sync, visible, malloc, resize, sharedFile, coherence, advise, gc, exit, space, faults, mmapIo]) register(ctx)
 }
