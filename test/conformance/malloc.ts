@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert'
 import { TYPED_ARRAYS } from './ctx'
 import type { Ctx } from './ctx'
 import { allZero, bytesOf, collect, expectThrow, fileBytes, fileWith, pattern, sameBytes, tmpFile, vmGrowthOnceCollected, vmSizeBytes } from '../helpers'
+import { requires } from '../helpers'
 
 const MiB = 2 ** 20
 
@@ -80,7 +81,7 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('3,000 cycles of malloc(1 MiB) and free do not grow the process', async () => {
+  requires(s, 'proc')('3,000 cycles of malloc(1 MiB) and free do not grow the process', async () => {
     const cycles = (n: number): void => {
       for (let i = 0; i < n; i++) {
         const m = api.malloc(MiB)

@@ -10,6 +10,7 @@ import {
   syncWitness, tmpFile, writeAt
 } from '../helpers'
 import type { ChildResult } from '../helpers'
+import { requires } from '../helpers'
 
 const notViews: Array<[string, unknown]> = [
   ['undefined', undefined], ['null', null], ['an object', {}], ['a plain Uint8Array', new Uint8Array(8)], ['a number', 1]
@@ -165,7 +166,7 @@ v.set([1, 2, 3], 0); v[4095] = 9
 m.close(v)`]
   ]
   for (const [name, body] of durability) {
-    s(`durable: ${name}, then SIGKILL: the file holds the bytes, and the disk was asked`, async () => {
+    requires(s, 'ld-preload', 'posix-tools')(`durable: ${name}, then SIGKILL: the file holds the bytes, and the disk was asked`, async () => {
       const p = tmpFile()
       const log = tmpFile('sync.log')
       if (name.startsWith('open')) fs.writeFileSync(p, new Uint8Array(4096))
