@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { getSystemErrorMap } from 'node:util'
 import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
 import { addonBesideBundle } from './node-host.js'
+import { addonFile, permissionRefusal } from './restricted.js'
 
 /** One mapping inside the addon (an external); opaque here. */
 interface Handle {
@@ -105,6 +106,13 @@ function probe(addon: Addon, maxBytes: number): void {
   if (buffer.byteLength !== 0) throw new Error('close did not release the probe mapping')
 }
 
+/** `path`, unless Node's permission model refuses it (src/restricted.ts): then its error. */
+function allowed(path: string, write: boolean): string {
+  const refusal = permissionRefusal(path, write)
+  if (refusal !== null) throw refusal
+  return path
+}
+
 function backendOver(addon: Addon, maxBytes: number): Backend {
   const capabilities: Capabilities = Object.freeze({ coherent: true, writeBackGranularity: 1, maxViewBytes: maxBytes })
   const wrap = ([buffer, handle]: [ArrayBuffer, Handle]): Mapping => new NativeMapping(buffer, handle)
@@ -114,8 +122,8 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
     capabilities,
     pageSize: addon.pageSize,
     open: (path: string, mode: 'r' | 'rw', offset: number, length: number | null) =>
-      wrap(call(() => addon.map(path, mode === 'r' ? 0 : 1, offset, length ?? -1, maxBytes))),
-    create: (path: string, byteLength: number) => wrap(call(() => addon.map(path, 2, 0, byteLength, maxBytes))),
+      wrap(call(() => addon.map(allowed(path, mode !== 'r'), mode === 'r' ? 0 : 1, offset, length ?? -1, maxBytes))),
+    create: (path: string, byteLength: number) => wrap(call(() => addon.map(allowed(path, true), 2, 0, byteLength, maxBytes))),
     alloc: (byteLength: number) => wrap(call(() => addon.alloc(byteLength, maxBytes))),
     close(mapping: Mapping): void {
       const m = native(mapping)
@@ -152,7 +160,7 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
 export function loadNativeBackend(root: string, addonPath?: string): Backend {
   const require = createRequire(join(root, 'package.json'))
   const path = addonPath ?? addonBesideBundle()
-  const addon = (path === undefined ? require('node-gyp-build')(root) : require(path)) as Addon
+  const addon = require(addonFile(root, require, path)) as Addon
   if (FUNCTIONS.some((name) => typeof addon[name] !== 'function') || typeof addon.maxMapBytes !== 'number') {
     throw new Error(`mmapfile: the native addon lacks one of ${FUNCTIONS.join(', ')}, maxMapBytes; rebuild it (npm run build:addon)`)
   }

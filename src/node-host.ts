@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PathRules } from './paths.js'
+import { envVariable } from './restricted.js'
 
 export const nodePaths: PathRules = {
   resolve: (path) => resolve(path),
@@ -37,7 +38,7 @@ export function addonBesideBundle(): string | undefined {
   return existsSync(file) ? file : undefined
 }
 
-/** MMAPFILE_BACKEND, where this runtime has an environment. */
+/** MMAPFILE_BACKEND, where this runtime has an environment that it lets us read. */
 export function backendVariable(): string | undefined {
-  return typeof process === 'object' ? process.env.MMAPFILE_BACKEND : undefined
+  return envVariable('MMAPFILE_BACKEND')
 }

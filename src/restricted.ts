@@ -1,5 +1,7 @@
-// What the native backend needs where the runtime restricts it: finding the addon where
-// node-gyp-build cannot run, and asking Node's permission model before a path is opened.
+// What mmapfile needs where the runtime restricts it: reading the environment only where Deno
+// allows it, finding the addon where node-gyp-build cannot run (Node's permission model, Deno
+// without --allow-env), saying which permission would allow the addon (Deno: --allow-ffi), and
+// asking Node's permission model before the native backend opens a path.
 
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -9,20 +11,50 @@ import type { SystemError } from './errors.js'
 /** The addon's file name, in build/Release/ and in prebuilds/<platform>-<arch>/ (prebuildify --napi). */
 const ADDON = 'mmapfile.node'
 
+interface DenoPermissions {
+  querySync(descriptor: { name: 'env', variable: string } | { name: 'ffi' }): { state: string }
+}
+const denoPermissions = (globalThis as { Deno?: { permissions?: DenoPermissions } }).Deno?.permissions
+
 /**
- * The addon of the package at `root`: node-gyp-build's choice, or where node-gyp-build itself
+ * An environment variable, or undefined where there is none to read: without Deno's --allow-env,
+ * reading process.env throws NotCapable (or, in a terminal, asks the user), so Deno's permission
+ * is queried first, which never asks.
+ */
+export function envVariable(name: string): string | undefined {
+  if (typeof process !== 'object') return undefined
+  const state = denoPermissions?.querySync({ name: 'env', variable: name }).state
+  if (state !== undefined && state !== 'granted') return undefined
+  return process.env[name]
+}
+
+/**
+ * Deno loads a Node-API addon only with --allow-ffi; without it, the error says so before
+ * node-gyp-build, which reads the environment first, can fail on something else.
+ */
+function denoRefusal(): Error | null {
+  if (denoPermissions === undefined || denoPermissions.querySync({ name: 'ffi' }).state === 'granted') return null
+  return Object.assign(new Error('Deno runs Node-API addons only with --allow-ffi (NotCapable)'), { code: 'NotCapable' })
+}
+
+/**
+ * The addon to load: `given` (beside a bundle), else that of the package at `root`:
+ * node-gyp-build's choice, or where node-gyp-build itself
  * cannot load, the same places it looks, in its order (build/Release/ unless PREBUILDS_ONLY, then
  * prebuilds/<platform>-<arch>/). node-gyp-build reads /etc/alpine-release when it loads (its musl
  * check), which Node's permission model refuses unless --allow-fs-read covers /etc: its require
  * then throws, though the addon itself is allowed to load. Throws node-gyp-build's error if neither
  * finds one.
  */
-export function addonFile(root: string, require: (id: string) => unknown): string {
+export function addonFile(root: string, require: (id: string) => unknown, given?: string): string {
+  const refusal = denoRefusal()
+  if (refusal !== null) throw refusal
+  if (given !== undefined) return given
   try {
     return (require('node-gyp-build') as { path(dir: string): string }).path(root)
   } catch (error) {
     const places = [join(root, 'prebuilds', `${process.platform}-${process.arch}`, ADDON)]
-    if (!process.env.PREBUILDS_ONLY) places.unshift(join(root, 'build', 'Release', ADDON))
+    if (!envVariable('PREBUILDS_ONLY')) places.unshift(join(root, 'build', 'Release', ADDON))
     const found = places.find((place) => {
       try {
         return existsSync(place)
