@@ -86,7 +86,8 @@ export function bytesOf (view: { buffer: ArrayBufferLike, byteOffset: number, by
 
 export type Need =
   | 'proc'        // this process reads /proc/self
-  | 'child-proc'  // a child process (started outside any permission model) reads /proc/self
+  | 'child-proc'  // a child process reads /proc/self
+  | 'child-worker' // a child process starts a worker thread
   | 'posix-tools' // runs gcc, cc, sh or getconf
   | 'posix-modes' // chmod makes a file unreadable
   | 'ld-preload'  // a child runs with a library preloaded (test/sync-witness.c)
@@ -94,6 +95,8 @@ export type Need =
 
 interface Permission { has (scope: string, reference?: string): boolean }
 const permission = (process as { permission?: Permission }).permission
+/** Node 22 and later start children of process.execPath under the parent's permission model; Node 20 does not. */
+const childPermission = permission !== undefined && Number(process.versions.node.split('.')[0]) >= 22 ? permission : undefined
 
 /** Why this machine cannot give `need`, or null. */
 export function lacking (need: Need): string | null {
@@ -104,9 +107,23 @@ export function lacking (need: Need): string | null {
       if (permission !== undefined && !permission.has('fs.read', '/proc/self/maps')) {
         return 'reads /proc, which the permission model\'s --allow-fs-read does not cover here'
       }
-      return null
+      try {
+        fs.readFileSync('/proc/self/maps')
+        return null
+      } catch (error) {
+        // Deno reads /proc/self only with --allow-all
+        return `reads /proc/self/maps, which this process may not: ${(error as Error).message.split('\n')[0]}`
+      }
     case 'child-proc':
-      return platform === 'linux' ? null : `a child process reads /proc, which ${platform} does not have`
+      if (platform !== 'linux') return `a child process reads /proc, which ${platform} does not have`
+      if (childPermission !== undefined && !childPermission.has('fs.read', '/proc/self/maps')) {
+        return 'a child process reads /proc, which the permission model it inherits does not allow here (--allow-fs-read)'
+      }
+      return null
+    case 'child-worker':
+      return childPermission !== undefined && !childPermission.has('worker')
+        ? 'a child process starts a worker thread, which the permission model it inherits does not allow here (--allow-worker)'
+        : null
     case 'posix-tools':
       return platform === 'win32' ? 'runs POSIX tools (gcc, cc, sh, getconf), which Windows does not have' : null
     case 'posix-modes':
@@ -114,7 +131,12 @@ export function lacking (need: Need): string | null {
     case 'ld-preload':
       return platform === 'linux' ? null : `preloads a library with LD_PRELOAD, which ${platform} does not have`
     case 'not-root':
-      return process.getuid?.() === 0 ? 'root reads every file, whatever its mode' : null
+      try {
+        return process.getuid?.() === 0 ? 'root reads every file, whatever its mode' : null
+      } catch (error) {
+        // Deno without --allow-sys
+        return `cannot tell whether this user is root: ${(error as Error).message.split('\n')[0]}`
+      }
   }
 }
 
@@ -334,8 +356,12 @@ export function runChild (
   fs.writeFileSync(file, source)
   childFiles.push(file)
   const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && k !== 'MMAPFILE_BACKEND' && !k.startsWith('MMAPFILE_INJECT_')) env[k] = v
+  try {
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v !== undefined && k !== 'MMAPFILE_BACKEND' && !k.startsWith('MMAPFILE_INJECT_')) env[k] = v
+    }
+  } catch {
+    // Deno without --allow-env (scripts/test-runtimes.mjs, 'deno-rw'): the child gets only what is set below
   }
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k]

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import { assertChildOk, childPrelude, childReport, fileBytes, fileSize, fileWith, pattern, runChild, sameBytes, tmpFile } from '../helpers'
+import { requires } from '../helpers'
 
 /** Child helpers: `attempt(fn)` gives 'ok' or the error's shape; `same(view, bytes)` compares. */
 const helpers = `
@@ -176,7 +177,7 @@ report(out)
   })
 
   if (ctx.backend === 'native') {
-    s("native: a view mapped by a worker thread counts too (child process)", async () => {
+    requires(s, 'child-worker')("native: a view mapped by a worker thread counts too (child process)", async () => {
       const p = fileWith(pattern(2 * PAGE, 16))
       const out = await child('a worker thread', p, `
 import { Worker, isMainThread, parentPort } from 'node:worker_threads'
