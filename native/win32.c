@@ -28,7 +28,15 @@
 #include "platform.h"
 
 // Node on Windows exports libuv, so its translation of GetLastError() can be used here (only here).
-#define FAIL(m, name) ((m)->syscall = (name), uv_translate_sys_error((int) GetLastError()))
+#define FAIL(m, name) ((m)->syscall = (name), translate(GetLastError()))
+
+// libuv's translation, but for ERROR_USER_MAPPED_FILE (1224: the file cannot be cut while a view of
+// it is mapped, which Wine gives where Windows refuses in another way), which libuv calls UNKNOWN:
+// that is EBUSY, as for a cut refused under another view of this process (platform.h, registry).
+static int translate(DWORD error) {
+  if (error == ERROR_USER_MAPPED_FILE) return UV_EBUSY;
+  return uv_translate_sys_error((int) error);
+}
 
 const int MF_ENOMEM = UV_ENOMEM;
 const int MF_ECANCELED = UV_ECANCELED;
@@ -80,6 +88,30 @@ static WCHAR *wide(const char *path) {
   return w;
 }
 
+// Whether a path that was not found runs through a file, as in 'file.bin\child' (POSIX: ENOTDIR;
+// Windows says ERROR_PATH_NOT_FOUND, which libuv calls ENOENT): the nearest ancestor that exists
+// is not a directory.
+static int under_a_file(const WCHAR *wpath) {
+  size_t n = wcslen(wpath);
+  WCHAR *parent = malloc((n + 1) * sizeof(WCHAR));
+  int result = 0;
+  if (parent == NULL) return 0;
+  memcpy(parent, wpath, (n + 1) * sizeof(WCHAR));
+  while (n > 0) {
+    while (n > 0 && parent[n - 1] != L'\\' && parent[n - 1] != L'/') n--; // drop the last name
+    while (n > 0 && (parent[n - 1] == L'\\' || parent[n - 1] == L'/')) n--; // and its separators
+    if (n == 0 || parent[n - 1] == L':') break;
+    parent[n] = 0;
+    DWORD attributes = GetFileAttributesW(parent);
+    if (attributes != INVALID_FILE_ATTRIBUTES) {
+      result = !(attributes & FILE_ATTRIBUTE_DIRECTORY);
+      break;
+    }
+  }
+  free(parent);
+  return result;
+}
+
 static HANDLE handle_of(const mf_map_t *m) {
   return (HANDLE) m->file;
 }
@@ -120,9 +152,11 @@ int mf_open(mf_map_t *m, const char *path, int mode, int64_t offset, int64_t len
   }
   HANDLE file = CreateFileW(wpath, access, share, NULL, disposition, FILE_ATTRIBUTE_NORMAL, NULL);
   if (file == INVALID_HANDLE_VALUE) {
+    DWORD error = GetLastError();
     err = FAIL(m, "open");
     DWORD attributes = GetFileAttributesW(wpath);
     if (attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY)) err = UV_EISDIR;
+    else if ((error == ERROR_PATH_NOT_FOUND || error == ERROR_FILE_NOT_FOUND) && under_a_file(wpath)) err = UV_ENOTDIR;
     free(wpath);
     return err;
   }
