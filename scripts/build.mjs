@@ -1,5 +1,5 @@
-// Builds everything `npm install` promises: the WebAssembly module, dist/ (ESM, CommonJS and
-// type declarations). The native addon is built by the install script (node-gyp-build).
+// Builds everything `npm install` promises but the addon: the WebAssembly module, dist/ (ESM,
+// CommonJS and type declarations). "prepare" then builds the addon (npm run build:addon: node-gyp).
 import { build } from 'esbuild'
 import { spawnSync } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'

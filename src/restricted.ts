@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { systemError } from './errors.js'
 import type { SystemError } from './errors.js'
 
-/** The addon's file name, in build/Release/ and in prebuilds/<platform>-<arch>/ (prebuildify --napi). */
+/** The addon's file name, in build/Release/ and in prebuilds/<platform>-<arch>/ (scripts/prebuild.mjs). */
 const ADDON = 'mmapfile.node'
 
 interface DenoPermissions {
