@@ -92,6 +92,7 @@ export type Need =
   | 'posix-modes' // chmod makes a file unreadable
   | 'ld-preload'  // a child runs with a library preloaded (test/sync-witness.c)
   | 'not-root'    // file modes bind this user
+  | 'posix-cut'   // a file can be cut while another view of it is mapped (beyond the cut)
 
 interface Permission { has (scope: string, reference?: string): boolean }
 const permission = (process as { permission?: Permission }).permission
@@ -130,6 +131,10 @@ export function lacking (need: Need): string | null {
       return platform === 'win32' ? 'Windows has no POSIX file modes: chmod cannot make a file unreadable' : null
     case 'ld-preload':
       return platform === 'linux' ? null : `preloads a library with LD_PRELOAD, which ${platform} does not have`
+    case 'posix-cut':
+      return platform === 'win32'
+        ? 'Windows refuses to cut a file while another view of it is mapped, even beyond the cut (ERROR_USER_MAPPED_FILE): EBUSY, checked by the Windows case'
+        : null
     case 'not-root':
       try {
         return process.getuid?.() === 0 ? 'root reads every file, whatever its mode' : null
