@@ -93,10 +93,11 @@ function counts (output) {
 /**
  * Runs one test file: `command args` in the repo, with `env` over this environment (less
  * MMAPFILE_BACKEND). `viaFiles`: stdout and stderr go to files, read once it exits (node.exe under
- * Wine dies with EBADF when they are Unix pipes). Resolves to { passed, failed, skipped, finished,
- * status, output }.
+ * Wine dies with EBADF when they are Unix pipes). `maxRssBytes`: the run is killed once its resident
+ * memory passes this (an emulator's bookkeeping can take the machine's memory: see test-arm64.mjs).
+ * Resolves to { passed, failed, skipped, finished, status, output }.
  */
-export function runFile ({ command, args, env = {}, viaFiles = false, timeoutMs = RUN_TIMEOUT_MS }) {
+export function runFile ({ command, args, env = {}, viaFiles = false, timeoutMs = RUN_TIMEOUT_MS, maxRssBytes = Infinity }) {
   return new Promise((resolve) => {
     const childEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env }
     delete childEnv.MMAPFILE_BACKEND
@@ -110,9 +111,22 @@ export function runFile ({ command, args, env = {}, viaFiles = false, timeoutMs 
     child.stdout?.on('data', (d) => { output += d })
     child.stderr?.on('data', (d) => { output += d })
     const timer = setTimeout(() => { output += `\n[killed after ${timeoutMs / 1000} s]`; child.kill('SIGKILL') }, timeoutMs)
+    const watchdog = maxRssBytes === Infinity ? null : setInterval(() => {
+      let rss = 0
+      try {
+        rss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+      } catch {
+        return // gone already
+      }
+      if (rss > maxRssBytes) {
+        output += `\n[killed: resident memory ${Math.round(rss / 2 ** 20)} MiB passed ${Math.round(maxRssBytes / 2 ** 20)} MiB]`
+        child.kill('SIGKILL')
+      }
+    }, 1000)
     child.on('error', (error) => { output += String(error) })
     child.on('close', (code, signal) => {
       clearTimeout(timer)
+      if (watchdog !== null) clearInterval(watchdog)
       if (files !== null) {
         fs.closeSync(files.out)
         fs.closeSync(files.err)
@@ -127,7 +141,7 @@ export function runFile ({ command, args, env = {}, viaFiles = false, timeoutMs 
 
 /** One line on why a run died: a panic, a missing symbol, an uncaught error. */
 function reason (output, status) {
-  const line = output.split('\n').find((l) => /panic|symbol lookup error|Segmentation fault|Uncaught|^\w*Error:|killed after/.test(l))
+  const line = output.split('\n').find((l) => /panic|symbol lookup error|Segmentation fault|Uncaught|^\w*Error:|killed after|\[killed: /.test(l))
   return (line ?? `exit ${status}`).trim().replace(/^.*?(panic|symbol lookup error)/, '$1')
     .replace(/\/\S*\/([^/\s]+)/g, '$1').slice(0, 100)
 }

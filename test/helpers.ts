@@ -93,6 +93,7 @@ export type Need =
   | 'ld-preload'  // a child runs with a library preloaded (test/sync-witness.c)
   | 'not-root'    // file modes bind this user
   | 'posix-cut'   // a file can be cut while another view of it is mapped (beyond the cut)
+  | 'wasm-memories' // thousands of WebAssembly memories, made faster than the collector frees them
 
 interface Permission { has (scope: string, reference?: string): boolean }
 const permission = (process as { permission?: Permission }).permission
@@ -135,6 +136,11 @@ export function lacking (need: Need): string | null {
       return platform === 'win32'
         ? 'Windows refuses to cut a file while another view of it is mapped, even beyond the cut (ERROR_USER_MAPPED_FILE): EBUSY, checked by the Windows case'
         : null
+    case 'wasm-memories':
+      // scripts/test-arm64.mjs sets it for qemu-user before 8.0, which keeps flags for every page a
+      // process reserves; V8 reserves 10 GiB for each WebAssembly memory
+      return process.env.MMAPFILE_TEST_EMULATOR === undefined ? null
+        : `makes thousands of WebAssembly memories; under ${process.env.MMAPFILE_TEST_EMULATOR} each costs ~60 MB of the emulator's bookkeeping (100 memories: 6.3 GB resident, measured)`
     case 'not-root':
       try {
         return process.getuid?.() === 0 ? 'root reads every file, whatever its mode' : null

@@ -16,7 +16,7 @@
 static void witness(const char *line, int length) {
   const char *path = getenv("MMAPFILE_SYNC_LOG");
   if (path == NULL) return;
-  int fd = (int) syscall(SYS_open, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  int fd = (int) syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return;
   (void) syscall(SYS_write, fd, line, length);
   (void) syscall(SYS_close, fd);

@@ -769,26 +769,3 @@ durable('bytes synced survive the process being killed right after', () => {
 })
 
 durable.run()
-
-// --- many mappings
-const many = suite('wasm many mappings')
-
-many('2,000 mappings open at once, each with its own memory, each read and written right', () => {
-  const count = 2000
-  const paths = []
-  for (let i = 0; i < count; i++) paths.push(file(new Uint8Array(4096).fill(i & 255)))
-  const live = backend.stats.liveInstances
-  const maps = paths.map((p) => backend.open(p, 'rw', 0, null))
-  assert.is(backend.stats.liveInstances, live + count)
-  maps.forEach((m, i) => {
-    const v = bytesOf(m)
-    assert.is(v[100], i & 255)
-    v[0] = (i + 1) & 255
-  })
-  maps.forEach((m, i) => assert.is(bytesOf(m)[0], (i + 1) & 255, 'no view changed another'))
-  for (const m of maps) backend.close(m)
-  assert.is(backend.stats.liveInstances, live)
-  paths.forEach((p, i) => assert.is(fs.readFileSync(p)[0], (i + 1) & 255))
-})
-
-many.run()
