@@ -1,6 +1,7 @@
 // The conformance suite on other runtimes and under restrictions: Node 22 and 24, Bun and Deno,
 // each backend the runtime can load; Deno without --allow-ffi; Node 20, 22 and 24 under the
-// permission model; and test/restricted.test.mjs on each Node (with Deno for its Deno case).
+// permission model; test/restricted.test.mjs on each Node (with Deno for its Deno case); and
+// test/executables.test.mjs on this node with Bun and Deno (bun build --compile, deno compile).
 // Runtimes come from the npm registry (scripts/runtimes.mjs, cached in .runtimes/). The suite is
 // the bundled tests `npm test` makes (build/test/native.test.mjs, build/test/wasm.test.mjs;
 // scripts/test.mjs bundles them afresh first), run on the dist/ and addon that `npm install`
@@ -65,19 +66,22 @@ const binary = (run) => run.runtime === null ? process.execPath : binPath(run.ru
 
 // ---------------------------------------------------------------------------------------------
 
-install([...new Set(runs.map((r) => r.runtime).filter((r) => r !== null)), ...(runs.some((r) => r.restricted || r.runtime === null) ? ['deno'] : [])])
+install([...new Set(runs.map((r) => r.runtime).filter((r) => r !== null)), ...(runs.some((r) => r.restricted || r.runtime === null) ? ['deno', 'bun'] : [])])
 if (!process.argv.includes('--no-bundle')) bundleSuite()
 fs.rmSync(permTmp, { recursive: true, force: true })
 fs.mkdirSync(permTmp, { recursive: true })
 
 const summary = new Summary('test-runtimes')
-// test/restricted.test.mjs: on node20 (the permission-model run stands for it), node22 and node24.
+// test/restricted.test.mjs: on node20 (the permission-model run stands for it), node22 and node24;
+// test/executables.test.mjs on node20.
 const jobs = []
+const others = { MMAPFILE_TEST_DENO: binPath('deno'), MMAPFILE_TEST_BUN: binPath('bun') }
 for (const run of runs) {
   for (const backend of run.backends ?? BACKENDS) jobs.push({ run, backend, file: suiteFile(backend) })
   if (run.restricted || run.runtime === null) {
     const plain = run.runtime === null ? { ...run, name: 'node20', args: node, env: {} } : run
-    jobs.push({ run: plain, backend: 'restricted.test', file: path.join(root, 'test', 'restricted.test.mjs'), env: { MMAPFILE_TEST_DENO: binPath('deno') } })
+    jobs.push({ run: plain, backend: 'restricted.test', file: path.join(root, 'test', 'restricted.test.mjs'), env: others })
+    if (run.runtime === null) jobs.push({ run: plain, backend: 'executables.test', file: path.join(root, 'test', 'executables.test.mjs'), env: others })
   }
 }
 for (const { run, backend, file, env } of jobs) {

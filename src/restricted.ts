@@ -4,7 +4,7 @@
 // asking Node's permission model before the native backend opens a path.
 
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { systemError } from './errors.js'
 import type { SystemError } from './errors.js'
 
@@ -37,8 +37,25 @@ function denoRefusal(): Error | null {
   return Object.assign(new Error('Deno runs Node-API addons only with --allow-ffi (NotCapable)'), { code: 'NotCapable' })
 }
 
+interface BunGlobal {
+  main: string
+  embeddedFiles: ReadonlyArray<{ name: string }>
+}
+
 /**
- * The addon to load: `given` (beside a bundle), else that of the package at `root`:
+ * In an executable that `bun build --compile app.js <the addon>` made: the addon in Bun's embedded
+ * file system, beside the app (/$bunfs/root/mmapfile-<hash>.node). The bundled loader cannot find
+ * it from its own location: Bun bakes the path the package had on the machine that built it.
+ */
+function bunEmbeddedAddon(): string | undefined {
+  const bun = (globalThis as { Bun?: Partial<BunGlobal> }).Bun
+  const file = bun?.embeddedFiles?.find((f) => /^mmapfile(-\w+)?\.node$/.test(f.name))
+  return file === undefined || typeof bun?.main !== 'string' ? undefined : join(dirname(bun.main), file.name)
+}
+
+/**
+ * The addon to load: `given` (beside a bundle), else one embedded in a Bun executable, else that
+ * of the package at `root`:
  * node-gyp-build's choice, or where node-gyp-build itself
  * cannot load, the same places it looks, in its order (build/Release/ unless PREBUILDS_ONLY, then
  * prebuilds/<platform>-<arch>/). node-gyp-build reads /etc/alpine-release when it loads (its musl
@@ -50,6 +67,8 @@ export function addonFile(root: string, require: (id: string) => unknown, given?
   const refusal = denoRefusal()
   if (refusal !== null) throw refusal
   if (given !== undefined) return given
+  const embedded = bunEmbeddedAddon()
+  if (embedded !== undefined) return embedded
   try {
     return (require('node-gyp-build') as { path(dir: string): string }).path(root)
   } catch (error) {
