@@ -75,6 +75,25 @@ function underPermission (source, { addons = false, env = {} } = {}) {
 const REPORT = 'const report = (o) => process.stdout.write(JSON.stringify(o) + "\\n")'
 const attempt = `const attempt = (fn) => { try { fn(); return null } catch (e) { return { code: e.code, path: e.path, message: e.message } } }`
 
+/**
+ * Runs `body` (after an import of mmapfile/wasm as m, fs and report) under the permission model
+ * with the sync witness preloaded; `mark(what)` in it starts a part of the witness's log. Returns
+ * the child's report and the log's parts as [what, lines].
+ */
+function witnessed (name, body) {
+  const w = syncWitness()
+  if (w.error) assert.unreachable(w.error)
+  const log = path.join(allowed, `witness-${name}.log`)
+  const got = underPermission(`import m from 'mmapfile/wasm'\nimport fs from 'node:fs'\n${REPORT}
+    const mark = (what) => fs.appendFileSync(process.env.MMAPFILE_SYNC_LOG, 'mark ' + what + '\\n')
+    ${body}`, { env: { LD_PRELOAD: w.library, MMAPFILE_SYNC_LOG: log } })
+  const parts = fs.readFileSync(log, 'utf8').split(/^mark /m).slice(1).map((part) => {
+    const [what, ...lines] = part.trim().split('\n')
+    return [what, lines]
+  })
+  return { got, parts }
+}
+
 // ---------------------------------------------------------------------------------------------
 const model = suite(`Node ${major}: the permission model (${PERMISSION})`)
 
@@ -85,27 +104,22 @@ model('without --allow-addons: mmapfile is wasm, and backendError says why', () 
 })
 
 unless(model, witnessMissing)('wasm: sync, syncAsync and close are durable although fsync is refused: writes go through O_DSYNC', () => {
-  const w = syncWitness()
-  if (w.error) assert.unreachable(w.error)
-  const log = path.join(allowed, 'witness-writes.log')
   const p = path.join(allowed, 'durable.bin')
-  const got = underPermission(`import m from 'mmapfile/wasm'\nimport fs from 'node:fs'\n${REPORT}
+  const { got, parts } = witnessed('writes', `
     const v = m.create(${JSON.stringify(p)}, 8192)
     v[0] = 1; v[8191] = 2
-    fs.appendFileSync(process.env.MMAPFILE_SYNC_LOG, 'mark sync\\n')
+    mark('sync')
     m.sync(v)
     v[1] = 3
-    fs.appendFileSync(process.env.MMAPFILE_SYNC_LOG, 'mark syncAsync\\n')
+    mark('syncAsync')
     await m.syncAsync(v)
     v[2] = 4
-    fs.appendFileSync(process.env.MMAPFILE_SYNC_LOG, 'mark close\\n')
+    mark('close')
     m.close(v)
-    report({ ok: true })`, { env: { LD_PRELOAD: w.library, MMAPFILE_SYNC_LOG: log } })
+    report({ ok: true })`)
   assert.ok(got.ok)
-  const parts = fs.readFileSync(log, 'utf8').split(/^mark /m).slice(1)
   assert.is(parts.length, 3, 'three marks')
-  for (const part of parts) {
-    const [what, ...lines] = part.trim().split('\n')
+  for (const [what, lines] of parts) {
     assert.ok(lines.some((l) => /^dsync-write (\d+) \1$/.test(l)), `${what}: no whole O_DSYNC write after it: ${JSON.stringify(lines)}`)
     assert.not.ok(lines.some((l) => /^(fsync|fdatasync) 0$/.test(l)), `${what}: an fsync succeeded, so the model did not refuse it: ${JSON.stringify(lines)}`)
   }
@@ -114,21 +128,18 @@ unless(model, witnessMissing)('wasm: sync, syncAsync and close are durable altho
 })
 
 unless(model, witnessMissing)('wasm: a size change alone (create of zeros, resize) is made durable: its last byte is written through O_DSYNC', () => {
-  const w = syncWitness()
-  if (w.error) assert.unreachable(w.error)
-  const log = path.join(allowed, 'witness-size.log')
   const p = path.join(allowed, 'zeros.bin')
-  const got = underPermission(`import m from 'mmapfile/wasm'\nimport fs from 'node:fs'\n${REPORT}
+  const { got, parts } = witnessed('size', `
     const v = m.create(${JSON.stringify(p)}, 100000)
-    fs.appendFileSync(process.env.MMAPFILE_SYNC_LOG, 'mark create\\n')
+    mark('create')
     m.sync(v)
-    fs.appendFileSync(process.env.MMAPFILE_SYNC_LOG, 'mark resize\\n')
+    mark('resize')
     const r = m.resize(v, 200000)
     m.close(r)
-    report({ size: fs.statSync(${JSON.stringify(p)}).size })`, { env: { LD_PRELOAD: w.library, MMAPFILE_SYNC_LOG: log } })
+    report({ size: fs.statSync(${JSON.stringify(p)}).size })`)
   assert.is(got.size, 200000)
-  for (const part of fs.readFileSync(log, 'utf8').split(/^mark /m).slice(1)) {
-    const [what, ...lines] = part.trim().split('\n')
+  assert.is(parts.length, 2, 'two marks')
+  for (const [what, lines] of parts) {
     assert.ok(lines.includes('dsync-write 1 1'), `${what}: the last byte was not written through O_DSYNC: ${JSON.stringify(lines)}`)
   }
 })
