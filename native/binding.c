@@ -29,8 +29,8 @@
 //                                     cut the file under another live mapping of this process
 //                                     (platform.h, registry; native/registry.c).
 //   pageSize, allocationGranularity   numbers
-//   maxMapBytes                       the largest region the process could map when the addon
-//                                     loaded (its largest free range of address space)
+//   maxMapBytes                       a bound on the largest region the process can map
+//                                     (platform.h: mf_max_map)
 //
 // `buffer` is the mapping's current buffer (anything else is a TypeError: detaching is for good).
 // A view of 0 bytes maps nothing: its buffer is a plain empty ArrayBuffer.

@@ -60,8 +60,9 @@ static inline int mf_check_window(int64_t size, int64_t offset, int64_t *length,
   return 0;
 }
 
-/* The largest region this process can map now: its largest free range of address space, under
- * any limit such as RLIMIT_AS. Measured by reserving (inaccessible, uncommitted) and releasing. */
+/* A bound on the largest region this process can map: the user address space (2^47 on 64-bit
+ * POSIX, the span of user addresses on Windows), or what RLIMIT_AS leaves. Costs next to nothing:
+ * probing the free address space took minutes under qemu-user and Wine. A larger map fails (ENOMEM). */
 size_t mf_max_map(void);
 
 size_t mf_page_size(void);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,11 +147,24 @@ size_t mf_granularity(void) {
   return mf_page_size();
 }
 
-// A binary search over sizes: mmap of an inaccessible, unreserved region takes only address space.
-// Some 50 mmap/munmap pairs, well under a millisecond.
+// A bound, not a measurement: the user address space of the architecture, or RLIMIT_AS where that
+// is set. Probing the free address space by mapping ever larger regions took minutes under qemu-user
+// (which tracks every guest page of a reservation) and is as slow under valgrind and gVisor; a
+// mapping beyond what really fits fails with ENOMEM at mmap anyway, which is the error to give.
+// Only under a finite RLIMIT_AS (ulimit -v, where the process may already use most of the limit)
+// is the room left searched for, within that limit: a few dozen mmap/munmap pairs.
 size_t mf_max_map(void) {
   size_t unit = mf_granularity();
-  size_t fits = 0, fails = SIZE_MAX / 2 + 1; // no process can map half of all addresses and more
+#if SIZE_MAX > 0xFFFFFFFFu
+  // User space is 47 bits on x86-64 (Linux, macOS) and 48 on aarch64 Linux with 4 KiB pages.
+  size_t bound = (size_t) 1 << 47;
+#else
+  size_t bound = SIZE_MAX / 2 + 1; // no process can map half of all addresses and more
+#endif
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= bound) return bound;
+
+  size_t fits = 0, fails = (size_t) limit.rlim_cur + unit;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 #ifdef MAP_NORESERVE
   flags |= MAP_NORESERVE;

@@ -34,7 +34,15 @@
 #include "platform.h"
 
 // Node on Windows exports libuv, so its translation of GetLastError() can be used here (only here).
-#define FAIL(m, name) ((m)->syscall = (name), uv_translate_sys_error((int) GetLastError()))
+#define FAIL(m, name) ((m)->syscall = (name), translate(GetLastError()))
+
+// libuv's translation, but for ERROR_USER_MAPPED_FILE (1224: the file cannot be cut while a view of
+// it is mapped, which Wine gives where Windows refuses in another way), which libuv calls UNKNOWN:
+// that is EBUSY, as for a cut refused under another view of this process (platform.h, registry).
+static int translate(DWORD error) {
+  if (error == ERROR_USER_MAPPED_FILE) return UV_EBUSY;
+  return uv_translate_sys_error((int) error);
+}
 
 const int MF_ENOMEM = UV_ENOMEM;
 const int MF_ECANCELED = UV_ECANCELED;
@@ -65,21 +73,14 @@ size_t mf_granularity(void) {
   return system_info()->dwAllocationGranularity;
 }
 
-// A binary search over sizes: a reservation (MEM_RESERVE, no commit) takes only address space.
+// A bound, not a measurement: the span of user addresses (128 TiB on 64-bit Windows). Probing the
+// free address space by reserving ever larger regions took 57 s and 17 GB of memory per process
+// under Wine, which keeps a record per reserved page; a view beyond what really fits fails with
+// ENOMEM at MapViewOfFile anyway, which is the error to give.
 size_t mf_max_map(void) {
-  size_t unit = mf_granularity();
-  size_t fits = 0, fails = SIZE_MAX / 2 + 1; // no process can map half of all addresses and more
-  while (fails - fits > unit) {
-    size_t size = (fits + (fails - fits) / 2) / unit * unit;
-    void *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
-    if (p == NULL) {
-      fails = size;
-    } else {
-      VirtualFree(p, 0, MEM_RELEASE);
-      fits = size;
-    }
-  }
-  return fits;
+  SYSTEM_INFO *info = system_info();
+  size_t span = (size_t) info->lpMaximumApplicationAddress - (size_t) info->lpMinimumApplicationAddress + 1;
+  return span / mf_granularity() * mf_granularity();
 }
 
 static WCHAR *wide(const char *path) {
@@ -91,6 +92,30 @@ static WCHAR *wide(const char *path) {
     return NULL;
   }
   return w;
+}
+
+// Whether a path that was not found runs through a file, as in 'file.bin\child' (POSIX: ENOTDIR;
+// Windows says ERROR_PATH_NOT_FOUND, which libuv calls ENOENT): the nearest ancestor that exists
+// is not a directory.
+static int under_a_file(const WCHAR *wpath) {
+  size_t n = wcslen(wpath);
+  WCHAR *parent = malloc((n + 1) * sizeof(WCHAR));
+  int result = 0;
+  if (parent == NULL) return 0;
+  memcpy(parent, wpath, (n + 1) * sizeof(WCHAR));
+  while (n > 0) {
+    while (n > 0 && parent[n - 1] != L'\\' && parent[n - 1] != L'/') n--; // drop the last name
+    while (n > 0 && (parent[n - 1] == L'\\' || parent[n - 1] == L'/')) n--; // and its separators
+    if (n == 0 || parent[n - 1] == L':') break;
+    parent[n] = 0;
+    DWORD attributes = GetFileAttributesW(parent);
+    if (attributes != INVALID_FILE_ATTRIBUTES) {
+      result = !(attributes & FILE_ATTRIBUTE_DIRECTORY);
+      break;
+    }
+  }
+  free(parent);
+  return result;
 }
 
 static HANDLE handle_of(const mf_map_t *m) {
@@ -219,9 +244,11 @@ int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, 
   }
   HANDLE file = CreateFileW(wpath, access, share, NULL, disposition, FILE_ATTRIBUTE_NORMAL, NULL);
   if (file == INVALID_HANDLE_VALUE) {
+    DWORD error = GetLastError();
     err = FAIL(m, "open");
     DWORD attributes = GetFileAttributesW(wpath);
     if (attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY)) err = UV_EISDIR;
+    else if ((error == ERROR_PATH_NOT_FOUND || error == ERROR_FILE_NOT_FOUND) && under_a_file(wpath)) err = UV_ENOTDIR;
     free(wpath);
     return err;
   }

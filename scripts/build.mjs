@@ -1,5 +1,5 @@
-// Builds everything `npm install` promises: the WebAssembly module, dist/ (ESM, CommonJS and
-// type declarations). The native addon is built by the install script (node-gyp-build).
+// Builds everything `npm install` promises but the addon: the WebAssembly module, dist/ (ESM,
+// CommonJS and type declarations). "prepare" then builds the addon (npm run build:addon: node-gyp).
 import { build } from 'esbuild'
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
@@ -31,15 +31,15 @@ const common = {
   logLevel: 'warning'
 }
 const version = JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version)
-const defines = (format) => ({ __MMAPFILE_FORMAT__: JSON.stringify(format), __MMAPFILE_VERSION__: version })
-await build({ ...common, format: 'esm', define: defines('esm'), outdir: 'dist/esm', splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: '[name]-[hash]' })
+const defines = () => ({ __MMAPFILE_VERSION__: version })
+await build({ ...common, format: 'esm', define: defines(), outdir: 'dist/esm', splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: '[name]-[hash]' })
 // src/node-host.ts reads __dirname where import.meta is empty, so esbuild's warning is moot there.
-await build({ ...common, format: 'cjs', define: defines('cjs'), outdir: 'dist/cjs', outExtension: { '.js': '.cjs' }, logOverride: { 'empty-import-meta': 'silent' } })
+await build({ ...common, format: 'cjs', define: defines(), outdir: 'dist/cjs', outExtension: { '.js': '.cjs' }, logOverride: { 'empty-import-meta': 'silent' } })
 // Browsers (the `browser` export condition): one self-contained ES module, the wasm backend over an
 // in-memory file system; nothing from Node (test/browser.test.mjs checks).
 await build({
   entryPoints: ['src/browser-entry.ts'], bundle: true, platform: 'browser', format: 'esm', target: 'es2022',
-  loader: { '.wasm': 'binary' }, define: defines('browser'), outfile: 'dist/browser/index.mjs', logLevel: 'warning'
+  loader: { '.wasm': 'binary' }, define: defines(), outfile: 'dist/browser/index.mjs', logLevel: 'warning'
 })
 
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'])

@@ -2,13 +2,14 @@
 # Checks that the Windows half of the addon compiles, with a MinGW-w64 cross compiler, against
 # Node's headers: native/win32.c, native/registry.c and native/binding.c as binding.gyp builds them
 # on Windows.
-# Needs: apt-get install -y gcc-mingw-w64-x86-64 (or mingw-w64). Without it: prints a skip, exits 0.
+# Needs: apt-get install -y gcc-mingw-w64-x86-64 (or mingw-w64). Without it: prints
+# `check-win32: skipped: <reason>` and exits 0; scripts/test.mjs counts that as a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CC="${MINGW_CC:-x86_64-w64-mingw32-gcc}"
 if ! command -v "$CC" >/dev/null 2>&1; then
-  echo "check-win32: skipped, $CC not found (apt-get install -y gcc-mingw-w64-x86-64)"
+  echo "check-win32: skipped: $CC not found (apt-get install -y gcc-mingw-w64-x86-64)"
   exit 0
 fi
 

@@ -3,7 +3,11 @@
 // streaming their output. Counts uvu's totals (and node:test's, for files that use it) over the
 // whole run and ends with one line: `N passed, N failed[, N skipped]`. A file that exits non-zero
 // without a failed test, or is killed by a signal, counts as one failure. scripts/check-win32.sh,
-// where it exists, is one more counted check.
+// where it exists, is one more counted check: passed, or skipped where it prints
+// `check-win32: skipped: <reason>` (no MinGW).
+//
+// Skips: a test that cannot run here prints `# skip: "<test>": <reason>` (test/helpers.ts
+// requires()); the run lists every such line before its closing line.
 //
 // Assumes `npm install` has built dist/ and the addon. `node scripts/test.mjs native` runs only
 // the files whose name contains "native".
@@ -24,6 +28,7 @@ const FILE_DEADLINE_MS = 30 * 60 * 1000
 
 const totals = { passed: 0, failed: 0, skipped: 0 }
 const problems = []
+const skips = []
 
 function log (line) {
   process.stdout.write(`${line}\n`)
@@ -81,7 +86,11 @@ function account (name, result) {
   const counts = countsOf(result.output)
   const crashed = result.signal !== null || result.code !== 0
   let { passed, failed, skipped } = counts ?? { passed: 0, failed: 0, skipped: 0 }
-  if (counts === null && !crashed) passed = 1
+  const skipLine = /^[\w.-]+: skipped: (.+)$/m.exec(result.output)
+  if (counts === null && !crashed && skipLine !== null) skipped = 1
+  else if (counts === null && !crashed) passed = 1
+  for (const m of result.output.matchAll(/^# skip: (.+)$/gm)) skips.push(`${name}: ${m[1]}`)
+  if (skipLine !== null) skips.push(`${name}: ${skipLine[1]}`)
   if (crashed && failed === 0) failed = 1
   totals.passed += passed
   totals.failed += failed
@@ -143,11 +152,12 @@ const win32 = join('scripts', 'check-win32.sh')
 if (existsSync(win32) && wanted(win32)) {
   log(`\n# ${win32}`)
   const result = await run('bash', [win32])
-  // one check, whatever the script prints
-  account(win32, { ...result, output: '' })
+  // one check: its output is no uvu report, only a line that may say it skipped
+  account(win32, result)
 }
 
 log('')
+for (const s of skips) log(`# SKIPPED ${s}`)
 for (const p of problems) log(`# FAILED ${p}`)
 log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`)
 process.exitCode = totals.failed > 0 ? 1 : 0

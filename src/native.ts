@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { getSystemErrorMap } from 'node:util'
 import type { Advice, Backend, Capabilities, MapOptions, Mapping } from './backend.js'
 import { addonBesideBundle } from './node-host.js'
+import { addonFile, permissionRefusal } from './restricted.js'
 
 /** One mapping inside the addon (an external); opaque here. */
 interface Handle {
@@ -100,7 +101,7 @@ function live(mapping: Mapping): Handle {
 /**
  * The largest view: what the engine lets an ArrayBuffer be (buffer.constants.MAX_LENGTH: 4 GiB on
  * Node 20 and Bun, 2^53 - 1 on Node 22+ and Deno, whose V8 takes external buffers of terabytes),
- * and what the process can map (its free address space: some 100 TiB on x86-64 Linux).
+ * and what the process can map (a bound on its address space: 128 TiB on 64-bit, native/platform.h).
  */
 function maxViewBytes(addon: Addon): number {
   return Math.min(constants.MAX_LENGTH, addon.maxMapBytes)
@@ -114,6 +115,13 @@ function probe(addon: Addon, maxBytes: number): void {
   if (buffer.byteLength !== 0) throw new Error('close did not release the probe mapping')
 }
 
+/** `path`, unless Node's permission model refuses it (src/restricted.ts): then its error. */
+function allowed(path: string, write: boolean): string {
+  const refusal = permissionRefusal(path, write)
+  if (refusal !== null) throw refusal
+  return path
+}
+
 function backendOver(addon: Addon, maxBytes: number): Backend {
   const capabilities: Capabilities = Object.freeze({ coherent: true, writeBackGranularity: 1, maxViewBytes: maxBytes })
   const wrap = ([buffer, handle]: [ArrayBuffer, Handle]): Mapping => new NativeMapping(buffer, handle)
@@ -123,11 +131,12 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
     capabilities,
     pageSize: addon.pageSize,
     open: (path: string, mode: 'r' | 'rw', offset: number, length: number | null, options: MapOptions) =>
-      wrap(call(() => addon.map(path, mode === 'r' ? 0 : 1, offset, length ?? -1, maxBytes, mapFlags(options)))),
+      wrap(call(() => addon.map(allowed(path, mode !== 'r'), mode === 'r' ? 0 : 1, offset, length ?? -1, maxBytes, mapFlags(options)))),
+    // A descriptor was opened, and so allowed, by whoever opened it: the permission model has had its say.
     openFd: (fd: number, mode: 'r' | 'rw', offset: number, length: number | null, options: MapOptions) =>
       wrap(call(() => addon.mapFd(fd, mode === 'r' ? 0 : 1, offset, length ?? -1, maxBytes, mapFlags(options)))),
     create: (path: string, byteLength: number, options: MapOptions) =>
-      wrap(call(() => addon.map(path, 2, 0, byteLength, maxBytes, mapFlags(options)))),
+      wrap(call(() => addon.map(allowed(path, true), 2, 0, byteLength, maxBytes, mapFlags(options)))),
     alloc: (byteLength: number) => wrap(call(() => addon.alloc(byteLength, maxBytes))),
     close(mapping: Mapping): void {
       const m = native(mapping)
@@ -169,7 +178,7 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
 export function loadNativeBackend(root: string, addonPath?: string): Backend {
   const require = createRequire(join(root, 'package.json'))
   const path = addonPath ?? addonBesideBundle()
-  const addon = (path === undefined ? require('node-gyp-build')(root) : require(path)) as Addon
+  const addon = require(addonFile(root, require, path)) as Addon
   if (FUNCTIONS.some((name) => typeof addon[name] !== 'function') || typeof addon.maxMapBytes !== 'number') {
     throw new Error(`mmapfile: the native addon lacks one of ${FUNCTIONS.join(', ')}, maxMapBytes; rebuild it (npm run build:addon)`)
   }

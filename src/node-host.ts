@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PathRules } from './paths.js'
+import { envVariable } from './restricted.js'
 
 export const nodePaths: PathRules = {
   resolve: (path) => resolve(path),
@@ -12,17 +13,17 @@ export const nodePaths: PathRules = {
 }
 
 declare const __dirname: string | undefined
-/** Set by scripts/build.mjs: 'esm' or 'cjs'. Undefined where a test bundles the sources itself. */
-declare const __MMAPFILE_FORMAT__: string | undefined
 
 /** The folder of the running module: dist/esm/ or dist/cjs/, or the folder of an app's bundle. */
 function moduleDir(): string {
-  // The ESM build must not look at __dirname: a global of that name (an eval'd worker has one, '.';
-  // so has any ESM "__dirname shim") says nothing about where this file is. Only the CommonJS build
-  // has a __dirname of its own, and only it lacks import.meta.url.
-  const format = typeof __MMAPFILE_FORMAT__ === 'string' ? __MMAPFILE_FORMAT__ : null
-  if (format !== 'esm' && typeof __dirname === 'string') return __dirname
-  return fileURLToPath(new URL('.', import.meta.url))
+  // import.meta.url first: where this code runs as ESM, a global __dirname (an eval'd worker has one,
+  // '.'; so has any ESM "__dirname shim") says nothing about where this file is. Where it runs as
+  // CommonJS (the CommonJS build, or the ESM build bundled again into CommonJS by an app) esbuild
+  // leaves import.meta empty, and __dirname is this file's own.
+  const url: unknown = import.meta.url
+  if (typeof url === 'string' && url !== '') return fileURLToPath(new URL('.', url))
+  if (typeof __dirname === 'string') return __dirname
+  throw new Error('mmapfile: cannot tell where it is installed (no import.meta.url, no __dirname)')
 }
 
 /** The package root: dist/esm/ and dist/cjs/ both sit two levels below it. */
@@ -42,7 +43,7 @@ export function addonBesideBundle(): string | undefined {
   return existsSync(file) ? file : undefined
 }
 
-/** MMAPFILE_BACKEND, where this runtime has an environment. */
+/** MMAPFILE_BACKEND, where this runtime has an environment that it lets us read. */
 export function backendVariable(): string | undefined {
-  return typeof process === 'object' ? process.env.MMAPFILE_BACKEND : undefined
+  return envVariable('MMAPFILE_BACKEND')
 }

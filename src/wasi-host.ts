@@ -14,7 +14,7 @@ import {
   unlinkSync, writeSync
 } from 'node:fs'
 import type { BigIntStats, Stats } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { ERRNO_BADF, ERRNO_INVAL, ERRNO_IO, ERRNO_NOTSUP, ERRNO_SUCCESS, describeErrno, errnoOf } from './wasm-errno.js'
 import type { WasiHost } from './wasm-backend.js'
 
@@ -87,6 +87,29 @@ function errnoFrom(error: unknown): number {
 /** errno number -> name ('EFBIG'), from this system's own table. */
 const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, errno]) => [errno, name]))
 
+/**
+ * Node's permission model (Node 20 to 24; `process.permission` exists only under it) refuses
+ * fsync and fdatasync outright, with ERR_ACCESS_DENIED, whatever the paths allowed. Writes through
+ * a descriptor opened with O_DSYNC are allowed, and each returns once its bytes, and the file size
+ * they need, are on the disk. So under the model this host opens every file it may write with
+ * O_DSYNC (where the platform has it), and an fd_sync that fsync refuses has only a change of size
+ * left to make durable: see durableWithoutFsync.
+ */
+const dsyncWrites = (): number =>
+  typeof process === 'object' && (process as { permission?: unknown }).permission !== undefined ? constants.O_DSYNC ?? 0 : 0
+
+/** Whether a path that was not found runs through a file ('file.bin/child'): Windows says ENOENT, POSIX ENOTDIR. */
+function underAFile(path: string): boolean {
+  for (let parent = dirname(path); parent !== dirname(parent); parent = dirname(parent)) {
+    try {
+      return !statSync(parent).isDirectory()
+    } catch {
+      // missing too: look further up
+    }
+  }
+  return false
+}
+
 /** Options of createNodeWasiHost. */
 export interface NodeWasiHostOptions {
   /** The directory preopened as fd 3, that the module's absolute paths are relative to (default '/'). */
@@ -106,6 +129,10 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
   const root = resolve(options.root ?? '/')
   /** WASI fd -> Node fd; fds below FIRST_FD are never handed out. */
   const files = new Map<number, number>()
+  /** WASI fds opened with O_DSYNC (under Node's permission model), and those whose file changed size since the last fd_sync. */
+  const dsyncFds = new Set<number>()
+  const resized = new Set<number>()
+  const dsync = dsyncWrites()
   const freed: number[] = []
   let nextFd = FIRST_FD
 
@@ -113,10 +140,45 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
     return files.get(fd)
   }
 
+  /**
+   * fd_sync where fsync was refused (ERR_ACCESS_DENIED): every write through an O_DSYNC descriptor
+   * was durable when it returned, so what is left is a size changed by fd_filestat_set_size alone
+   * (a create of zeros, a resize). Writing the last byte again through the descriptor makes the
+   * size durable with it (an O_DSYNC write waits for the metadata needed to read it back). An empty
+   * file has no byte to write: its size is durable once the next write is. A descriptor without
+   * O_DSYNC gets the refusal itself.
+   */
+  function durableWithoutFsync(fd: number, node: number, refusal: unknown): number {
+    if (!dsyncFds.has(fd)) return errnoFrom(refusal)
+    if (!resized.has(fd)) return ERRNO_SUCCESS
+    try {
+      const size = fstatSync(node).size
+      if (size > 0) {
+        const last = new Uint8Array(1)
+        if (readSync(node, last, 0, 1, size - 1) === 1) writeSync(node, last, 0, 1, size - 1)
+      }
+      resized.delete(fd)
+      return ERRNO_SUCCESS
+    } catch (error) {
+      return errnoFrom(error)
+    }
+  }
+  function isRefusal(error: unknown): boolean {
+    return (error as { code?: unknown } | null)?.code === 'ERR_ACCESS_DENIED'
+  }
+
   const fdSyncAsync = (fd: number): Promise<number> => new Promise((resolvePromise) => {
     const node = nodeFd(fd)
     if (node === undefined) return resolvePromise(ERRNO_BADF)
-    fsync(node, (error) => resolvePromise(error ? errnoFrom(error) : ERRNO_SUCCESS))
+    try {
+      fsync(node, (error) => {
+        if (error === null) return resolvePromise(ERRNO_SUCCESS)
+        resolvePromise(isRefusal(error) ? durableWithoutFsync(fd, node, error) : errnoFrom(error))
+      })
+    } catch (error) {
+      // Node's permission model refuses fsync by throwing, before any callback
+      resolvePromise(isRefusal(error) ? durableWithoutFsync(fd, node, error) : errnoFrom(error))
+    }
   })
 
   const host: WasiHost = (memory) => {
@@ -170,13 +232,21 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
         if (fdflags & FDFLAGS_DSYNC) flags |= constants.O_DSYNC
         if (fdflags & FDFLAGS_NONBLOCK) flags |= constants.O_NONBLOCK
         if (fdflags & FDFLAGS_SYNC) flags |= constants.O_SYNC
+        const writable = (flags & constants.O_RDWR) !== 0
+        if (writable) flags |= dsync
         try {
           const node = openSync(path, flags, 0o666)
           const fd = freed.pop() ?? nextFd++
           files.set(fd, node)
+          if (writable && dsync !== 0) dsyncFds.add(fd)
+          // a new or emptied file: its size, too, is to be made durable
+          if (writable && (oflags & (OFLAGS_CREAT | OFLAGS_TRUNC)) !== 0) resized.add(fd)
           view().setUint32(fdPtr, fd, true)
           return ERRNO_SUCCESS
         } catch (error) {
+          if (process.platform === 'win32' && (error as { code?: unknown }).code === 'ENOENT' && underAFile(path)) {
+            return errnoOf('ENOTDIR')
+          }
           return errnoFrom(error)
         }
       },
@@ -205,9 +275,10 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
         if (node === undefined) return ERRNO_BADF
         try {
           fsyncSync(node)
+          resized.delete(fd)
           return ERRNO_SUCCESS
         } catch (error) {
-          return errnoFrom(error)
+          return isRefusal(error) ? durableWithoutFsync(fd, node, error) : errnoFrom(error)
         }
       },
 
@@ -239,6 +310,7 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
         if (!Number.isSafeInteger(length)) return ERRNO_INVAL
         try {
           ftruncateSync(node, length)
+          resized.add(fd)
           return ERRNO_SUCCESS
         } catch (error) {
           return errnoFrom(error)
@@ -249,6 +321,8 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
         const node = nodeFd(fd)
         if (node === undefined) return ERRNO_BADF
         files.delete(fd)
+        resized.delete(fd)
+        dsyncFds.delete(fd)
         freed.push(fd)
         try {
           closeSync(node)

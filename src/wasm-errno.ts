@@ -80,7 +80,10 @@ const TABLE: ReadonlyArray<readonly [string, string]> = [
   ['ETIMEDOUT', 'connection timed out'],
   ['ETXTBSY', 'text file is busy'],
   ['EXDEV', 'cross-device link not permitted'],
-  ['ENOTCAPABLE', 'capabilities insufficient']
+  // WASI's 'capabilities insufficient': what a runtime's own permissions refused. Node's permission
+  // model calls it ERR_ACCESS_DENIED, and the host gives that code this errno (API.md: the
+  // runtime's code, never a made-up EIO).
+  ['ERR_ACCESS_DENIED', 'Access to this API has been restricted']
 ]
 
 export const ERRNO_SUCCESS = 0

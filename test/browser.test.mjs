@@ -1,9 +1,11 @@
 // The browser build in a real browser: serves dist/browser/index.mjs and test/browser/ on
-// 127.0.0.1, loads the page in Debian's chromium (driven by playwright-core) and makes each case
+// 127.0.0.1, loads the page in headless Chromium (driven by playwright-core) and makes each case
 // the page reports a uvu test here. Also scans the bundle for Node-only names.
 //
-// Needs `npm run build` first, and chromium at /usr/bin/chromium (apt-get install -y chromium),
-// or MMAPFILE_CHROMIUM pointing to another Chromium binary.
+// The browser: MMAPFILE_CHROMIUM if set (Debian's is /usr/bin/chromium), else the headless
+// Chromium that the devDependency @sparticuz/chromium carries (brotli-compressed in the package,
+// extracted by it into a temporary folder of this run), so that `npm install && npm test` needs
+// no system package. Needs `npm run build` first.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer } from 'node:http'
@@ -15,7 +17,6 @@ import { pattern } from './pattern.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bundlePath = join(root, 'dist', 'browser', 'index.mjs')
-const chromiumPath = process.env.MMAPFILE_CHROMIUM || '/usr/bin/chromium'
 // Without these, and a profile of its own, Chromium reaches for the network this machine closes.
 const chromiumArgs = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -23,6 +24,33 @@ const chromiumArgs = [
   // gc() in the page, for the gccreate case
   '--js-flags=--expose-gc'
 ]
+/** Folders this run made, removed at the end. */
+const scratch = []
+process.on('exit', () => { for (const dir of scratch) rmSync(dir, { recursive: true, force: true }) })
+
+/**
+ * The Chromium to run: { path, args, name }. @sparticuz/chromium extracts into os.tmpdir() and
+ * reuses whatever it finds there, so it is given a folder of this run's own (no stale or
+ * half-written binary of another run). Its headless shell wants its own flags (--no-zygote,
+ * --single-process: it is built for a sandbox-less Lambda), ours added.
+ */
+async function findChromium () {
+  if (process.env.MMAPFILE_CHROMIUM) return { path: process.env.MMAPFILE_CHROMIUM, args: chromiumArgs, name: process.env.MMAPFILE_CHROMIUM }
+  const { default: Sparticuz } = await import('@sparticuz/chromium')
+  const dir = mkdtempSync(join(tmpdir(), 'mmapfile-chromium-bin-'))
+  scratch.push(dir)
+  const before = process.env.TMPDIR
+  process.env.TMPDIR = dir
+  try {
+    Sparticuz.setGraphicsMode = false
+    const path = await Sparticuz.executablePath()
+    const { version } = JSON.parse(readFileSync(join(root, 'node_modules', '@sparticuz', 'chromium', 'package.json'), 'utf8'))
+    return { path, args: [...Sparticuz.args, ...chromiumArgs.filter((a) => a !== '--headless')], name: `@sparticuz/chromium ${version}` }
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = before
+  }
+}
 /** How long the page may take to report before we give up on it: a guard against a hang, not a measure. */
 const PAGE_DEADLINE_MS = 120_000
 
@@ -58,14 +86,14 @@ function serve () {
   })
 }
 
-async function runPage () {
+async function runPage (browser) {
   const { chromium } = await import('playwright-core')
   const server = await serve()
   const profile = mkdtempSync(join(tmpdir(), 'mmapfile-chromium-'))
   let context
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath, headless: true, args: chromiumArgs
+      executablePath: browser.path, headless: true, args: browser.args
     })
     const page = context.pages()[0] ?? await context.newPage()
     page.on('pageerror', (error) => pageErrors.push(`uncaught: ${error.stack || error.message}`))
@@ -90,16 +118,17 @@ async function runPage () {
   }
 }
 
-if (!existsSync(chromiumPath)) {
-  setupError = `chromium is not installed at ${chromiumPath}: install it with ` +
-    '`apt-get update && apt-get install -y chromium` (or set MMAPFILE_CHROMIUM to a Chromium binary)'
-} else if (!existsSync(bundlePath)) {
+let browser = null
+if (!existsSync(bundlePath)) {
   setupError = `${bundlePath} is missing: run \`npm run build\` first`
 } else {
   try {
-    await runPage()
+    browser = await findChromium()
+    if (!existsSync(browser.path)) throw new Error(`no file at ${browser.path}`)
+    console.log(`browser: ${browser.name} (${browser.path})`)
+    await runPage(browser)
   } catch (error) {
-    setupError = `the page did not run in ${chromiumPath}: ${error && error.stack || error}`
+    setupError = `the page did not run in ${browser?.name ?? 'Chromium'}: ${error && error.stack || error}`
   }
 }
 

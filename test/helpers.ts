@@ -6,6 +6,7 @@ import * as path from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import * as assert from 'uvu/assert'
+import type { Test } from 'uvu'
 import { pattern as patternBytes } from './pattern.mjs'
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
@@ -79,6 +80,91 @@ export function bytesOf (view: { buffer: ArrayBufferLike, byteOffset: number, by
 }
 
 // ---------------------------------------------------------------------------------------------
+// What a test needs of the machine. Where one is lacking, the test is registered as a skip (uvu
+// counts it) and the reason is printed as `# skip: "<test>": <reason>`, which
+// scripts/test.mjs lists at the end of the run.
+
+export type Need =
+  | 'proc'        // this process reads /proc/self
+  | 'child-proc'  // a child process reads /proc/self
+  | 'child-worker' // a child process starts a worker thread
+  | 'posix-tools' // runs gcc, cc, sh or getconf
+  | 'posix-modes' // chmod makes a file unreadable
+  | 'ld-preload'  // a child runs with a library preloaded (test/sync-witness.c)
+  | 'not-root'    // file modes bind this user
+  | 'posix-cut'   // a file can be cut while another view of it is mapped (beyond the cut)
+  | 'wasm-memories' // thousands of WebAssembly memories, made faster than the collector frees them
+
+interface Permission { has (scope: string, reference?: string): boolean }
+const permission = (process as { permission?: Permission }).permission
+/** Node 22 and later start children of process.execPath under the parent's permission model; Node 20 does not. */
+const childPermission = permission !== undefined && Number(process.versions.node.split('.')[0]) >= 22 ? permission : undefined
+
+/** Why this machine cannot give `need`, or null. */
+export function lacking (need: Need): string | null {
+  const platform = process.platform
+  switch (need) {
+    case 'proc':
+      if (platform !== 'linux') return `reads /proc, which ${platform} does not have`
+      if (permission !== undefined && !permission.has('fs.read', '/proc/self/maps')) {
+        return 'reads /proc, which the permission model\'s --allow-fs-read does not cover here'
+      }
+      try {
+        fs.readFileSync('/proc/self/maps')
+        return null
+      } catch (error) {
+        // Deno reads /proc/self only with --allow-all
+        return `reads /proc/self/maps, which this process may not: ${(error as Error).message.split('\n')[0]}`
+      }
+    case 'child-proc':
+      if (platform !== 'linux') return `a child process reads /proc, which ${platform} does not have`
+      if (childPermission !== undefined && !childPermission.has('fs.read', '/proc/self/maps')) {
+        return 'a child process reads /proc, which the permission model it inherits does not allow here (--allow-fs-read)'
+      }
+      return null
+    case 'child-worker':
+      return childPermission !== undefined && !childPermission.has('worker')
+        ? 'a child process starts a worker thread, which the permission model it inherits does not allow here (--allow-worker)'
+        : null
+    case 'posix-tools':
+      return platform === 'win32' ? 'runs POSIX tools (gcc, cc, sh, getconf), which Windows does not have' : null
+    case 'posix-modes':
+      return platform === 'win32' ? 'Windows has no POSIX file modes: chmod cannot make a file unreadable' : null
+    case 'ld-preload':
+      return platform === 'linux' ? null : `preloads a library with LD_PRELOAD, which ${platform} does not have`
+    case 'posix-cut':
+      return platform === 'win32'
+        ? 'Windows refuses to cut a file while another view of it is mapped, even beyond the cut (ERROR_USER_MAPPED_FILE): EBUSY, checked by the Windows case'
+        : null
+    case 'wasm-memories':
+      // scripts/test-arm64.mjs sets it for qemu-user before 8.0, which keeps flags for every page a
+      // process reserves; V8 reserves 10 GiB for each WebAssembly memory
+      return process.env.MMAPFILE_TEST_EMULATOR === undefined ? null
+        : `makes thousands of WebAssembly memories; under ${process.env.MMAPFILE_TEST_EMULATOR} each costs ~60 MB of the emulator's bookkeeping (100 memories: 6.3 GB resident, measured)`
+    case 'not-root':
+      try {
+        return process.getuid?.() === 0 ? 'root reads every file, whatever its mode' : null
+      } catch (error) {
+        // Deno without --allow-sys
+        return `cannot tell whether this user is root: ${(error as Error).message.split('\n')[0]}`
+      }
+  }
+}
+
+/**
+ * `s` itself where the machine has all of `needs`; else a function with the same call shape that
+ * registers the test as a skip and prints the reason.
+ */
+export function requires (s: Test, ...needs: Need[]): (name: string, fn: () => unknown) => void {
+  const reasons = needs.map(lacking).filter((r): r is string => r !== null)
+  if (reasons.length === 0) return (name, fn) => s(name, fn as () => void)
+  return (name, fn) => {
+    console.log(`# skip: "${name}": ${reasons.join('; ')}`)
+    s.skip(name, fn as () => void)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // /proc probes (Linux).
 
 /** Lines of /proc/self/maps that mention `needle` (a path), or all lines. */
@@ -140,8 +226,13 @@ export async function vmGrowthOnceCollected (before: number, bound: number, roun
   return grown
 }
 
+// Where /proc cannot be read (Windows; a permission model that does not allow it), the two checks
+// below check nothing: they are one assertion among others in the tests that use them. Tests that
+// are about what /proc shows require 'proc' instead, and are skipped there.
+
 /** Asserts that nothing under `prefix` is mapped or held open by this process. */
 export function assertNothingHeld (what: string, prefix: string): void {
+  if (lacking('proc') !== null) return
   assert.equal(mapsLines(prefix), [], `${what}: mappings left in /proc/self/maps`)
   assert.equal(fds(prefix), [], `${what}: descriptors left in /proc/self/fd`)
 }
@@ -151,6 +242,7 @@ export function assertNothingHeld (what: string, prefix: string): void {
  * nothing was added since (so that a view another failed test left open does not count here).
  */
 export function heldSnapshot (prefix: string = tmpDir): (what: string) => void {
+  if (lacking('proc') !== null) return () => {}
   const maps = new Set(mapsLines(prefix))
   const open = new Set(fds(prefix))
   return (what) => {
@@ -283,8 +375,12 @@ function childCommand (source: string, opts: ChildOptions): { argv: string[], en
   fs.writeFileSync(file, source)
   childFiles.push(file)
   const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && k !== 'MMAPFILE_BACKEND' && !k.startsWith('MMAPFILE_INJECT_')) env[k] = v
+  try {
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v !== undefined && k !== 'MMAPFILE_BACKEND' && !k.startsWith('MMAPFILE_INJECT_')) env[k] = v
+    }
+  } catch {
+    // Deno without --allow-env (scripts/test-runtimes.mjs, 'deno-rw'): the child gets only what is set below
   }
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k]
@@ -355,7 +451,9 @@ function preloadLibrary (name: string): string {
   let library = preloads.get(name)
   if (library === undefined) {
     library = path.join(tmpDir, `${name}.so`)
-    const r = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', library, path.join(repoRoot, 'test', `${name}.c`), '-ldl'], { encoding: 'utf8' })
+    // MMAPFILE_TEST_CC: a compiler for the runtime under test where that is not this machine's
+    // (scripts/test-arm64.mjs runs linux-arm64 under qemu-user: aarch64-linux-gnu-gcc).
+    const r = spawnSync(process.env.MMAPFILE_TEST_CC || 'cc', ['-shared', '-fPIC', '-O2', '-o', library, path.join(repoRoot, 'test', `${name}.c`), '-ldl'], { encoding: 'utf8' })
     if (r.status !== 0) throw new Error(`compiling test/${name}.c failed: ${r.error?.message ?? r.stderr}`)
     preloads.set(name, library)
   }

@@ -1,14 +1,19 @@
 // What `npm install mmapfile` gives a user, checked on the tarball `npm pack` makes:
-//  - it holds the prebuilt addon (prepack: prebuildify --napi --strip), dist/ and the install script,
-//    and nothing a user does not need (tests, TypeScript sources, benchmarks, build scripts);
-//  - installed into a fresh project without approving its install script (npm 11's default) and
-//    with --ignore-scripts, `mmapfile` is native from the prebuild through require and import,
-//    round-trips a file, and its types check;
-//  - where there is no prebuild for the platform and no compiler, the install script does not fail
-//    the install, and `mmapfile` runs on WebAssembly.
-// The package is packed from a copy of the work tree (node_modules linked), so that prebuildify's
-// `node-gyp rebuild` never touches the build/ that other tests load. Everything runs in child
-// processes; npm reaches the registry only for node-gyp-build (from its cache when it can).
+//  - it holds the prebuilt addons (prepack: scripts/prebuild.mjs --if-stale): this machine's
+//    always, and in CI (CI=true, where .ci/run installs the cross compilers) all three of
+//    linux-x64, linux-arm64 and win32-x64, each the very file of prebuilds/ that the Windows and
+//    arm64 suites ran where they ran first; dist/ and the addon's sources, and nothing a user does
+//    not need (tests, TypeScript sources, benchmarks, build scripts);
+//  - it has no install script (npm 11 warns about one on every install, and runs it only once
+//    approved): installed into a fresh project, plainly and with --ignore-scripts, `mmapfile` is
+//    native from the prebuild through require and import, round-trips a file, and its types check;
+//  - where there is no prebuild for the platform, the install compiles nothing and `mmapfile` runs
+//    on WebAssembly; `npm explore mmapfile -- npm run build:addon` then builds the addon, and
+//    `mmapfile` is native.
+// The package is packed from a copy of the work tree (node_modules linked, prebuilds/ with its
+// times), so that `node-gyp rebuild` never touches the build/ that other tests load. Everything
+// runs in child processes; npm reaches the registry only for node-gyp-build (from its cache when
+// it can).
 // Run: node test/pack.test.mjs
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -17,6 +22,7 @@ import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { TARGETS, fresh } from '../scripts/prebuild.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tuple = `${process.platform}-${process.arch}`
@@ -65,11 +71,13 @@ function need (value, what) {
 
 const pack = suite('npm pack')
 
-pack('packs from a copy of the work tree (prepare builds dist/, prepack runs prebuildify)', () => {
-  const SKIP = new Set(['.git', 'node_modules', 'build', 'dist', 'prebuilds', '.runtimes', '.bench-tmp'])
+pack('packs from a copy of the work tree (prepare builds dist/ and the addon, prepack the prebuilds)', () => {
+  const SKIP = new Set(['.git', 'node_modules', 'build', 'dist', '.runtimes', '.bench-tmp'])
   const src = path.join(tmp, 'src')
   fs.cpSync(root, src, {
     recursive: true,
+    // prepack keeps a prebuild newer than its sources: the one the suites ran
+    preserveTimestamps: true,
     filter: (from) => {
       const rel = path.relative(root, from)
       return rel === '' || (!SKIP.has(rel.split(path.sep)[0]) && !rel.endsWith('.tgz'))
@@ -86,18 +94,41 @@ pack('packs from a copy of the work tree (prepare builds dist/, prepack runs pre
   assert.ok(fs.existsSync(state.tarball))
 })
 
-pack(`holds one Node-API prebuild, for ${tuple}`, () => {
-  const addons = need(state.tarball, 'tarball') && state.files.filter((f) => f.endsWith('.node'))
-  assert.equal(addons, [`prebuilds/${tuple}/mmapfile.node`])
+// Every target whose toolchain is here: in CI, all three (.ci/run installs them).
+const buildable = Object.keys(TARGETS).filter((name) => TARGETS[name].missing() === null)
+const expected = process.env.CI === 'true' ? Object.keys(TARGETS) : buildable
+pack(`holds the prebuilds of ${expected.join(', ')}${process.env.CI === 'true' ? ' (CI: all three)' : ' (what this machine can build)'}`, () => {
+  const addons = need(state.tarball, 'tarball') && state.files.filter((f) => f.endsWith('.node')).sort()
+  assert.ok(expected.includes(tuple), `no prebuild for this machine (${tuple})`)
+  assert.equal(addons, expected.map((name) => `prebuilds/${name}/mmapfile.node`).sort())
 })
 
-pack('holds dist/ (ESM, CommonJS, types, browser), the install script and the addon sources', () => {
+pack('each prebuild is the file of prebuilds/ that the suites ran, where they ran first (and it is newer than its sources)', () => {
+  const unpacked = path.join(tmp, 'prebuilds-check')
+  fs.mkdirSync(unpacked)
+  assertOk(run('tar', ['-xzf', need(state.tarball, 'tarball'), '-C', unpacked, 'package/prebuilds']), 'tar -x')
+  const compared = []
+  for (const name of expected) {
+    const tested = path.join(root, 'prebuilds', name, 'mmapfile.node')
+    // one older than its sources was rebuilt by prepack, as it should be
+    if (!fresh(name)) continue
+    const shipped = fs.readFileSync(path.join(unpacked, 'package', 'prebuilds', name, 'mmapfile.node'))
+    assert.ok(shipped.equals(fs.readFileSync(tested)), `prebuilds/${name}/mmapfile.node in the tarball differs from the work tree's`)
+    compared.push(name)
+  }
+  console.log(`\n    the same bytes as the work tree's prebuilds/: ${compared.join(', ') || 'none there (no suite ran on a prebuild before this test)'}`)
+})
+
+pack('holds dist/ (ESM, CommonJS, types, browser) and the addon sources; no install script', () => {
   need(state.tarball, 'tarball')
-  for (const file of ['package.json', 'scripts/install.cjs', 'binding.gyp', 'native/binding.c', 'native/platform.h',
+  for (const file of ['package.json', 'binding.gyp', 'native/binding.c', 'native/platform.h',
     'dist/esm/index.mjs', 'dist/cjs/index.cjs', 'dist/types/index.d.ts', 'dist/browser/index.mjs',
     'dist/esm/esbuild-plugin.mjs', 'dist/cjs/esbuild-plugin.cjs', 'dist/types/esbuild-plugin.d.ts']) {
     assert.ok(state.files.includes(file), `${file} is missing`)
   }
+  const manifest = JSON.parse(fs.readFileSync(path.join(tmp, 'src', 'package.json'), 'utf8'))
+  assert.equal(Object.keys(manifest.scripts).filter((s) => /^(pre|post)?install$/.test(s)), [], 'install scripts')
+  assert.is(manifest.gypfile, false, 'gypfile: false, or npm runs node-gyp rebuild at install for binding.gyp')
 })
 
 pack('holds no tests, TypeScript sources, benchmarks, build scripts or tarballs', () => {
@@ -154,8 +185,11 @@ function load (dir, how) {
 for (const [name, args] of [['plain', []], ['ignore-scripts', ['--ignore-scripts']]]) {
   const s = suite(`npm install ${['<tarball>', ...args].join(' ')}`)
 
-  s('succeeds', () => {
-    assertOk(install(name, [need(state.tarball, 'tarball'), ...args]), 'npm install')
+  s('succeeds, and npm finds no install script of mmapfile to warn about', () => {
+    const result = install(name, [need(state.tarball, 'tarball'), ...args])
+    assertOk(result, 'npm install')
+    // npm 11 also lists `prepare` for a tarball, which it runs only for git and folder dependencies
+    assert.not.match(result.output, /mmapfile@[^\n]*\((pre|post)?install:/, 'npm warns about an install script of mmapfile')
   })
 
   s('compiles nothing (no build/ in the installed package)', () => {
@@ -224,9 +258,9 @@ types.run()
 // ---------------------------------------------------------------------------------------------
 // A platform without a prebuild, on a machine without build tools.
 
-const bare = suite('no prebuild, no compiler')
+const bare = suite('a platform without a prebuild')
 
-bare('npm install succeeds: the install script tries to build, fails, and says wasm will be used', () => {
+bare('npm install succeeds and compiles nothing, even with no compiler on PATH', () => {
   const unpacked = path.join(tmp, 'unpacked')
   fs.mkdirSync(unpacked)
   assertOk(run('tar', ['-xzf', need(state.tarball, 'tarball'), '-C', unpacked]), 'tar -x')
@@ -234,8 +268,9 @@ bare('npm install succeeds: the install script tries to build, fails, and says w
   const tarball = path.join(tmp, 'mmapfile-no-prebuild.tgz')
   assertOk(run('tar', ['-czf', tarball, '-C', unpacked, 'package']), 'tar -c')
 
-  // PATH holds node, sh and python3 (where there is one): no cc, make or node-gyp. npm adds its
-  // own node-gyp, which then stops at the missing make and compiler.
+  // PATH holds node, sh and python3 (where there is one): no cc, make or node-gyp. Were anything
+  // to compile (npm's default node-gyp rebuild for a binding.gyp, without gypfile: false), it
+  // would fail the install here.
   const bin = path.join(tmp, 'bin-without-compiler')
   fs.mkdirSync(bin)
   fs.symlinkSync(process.execPath, path.join(bin, 'node'))
@@ -243,26 +278,26 @@ bare('npm install succeeds: the install script tries to build, fails, and says w
     const found = ['/bin', '/usr/bin'].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f))
     if (found) fs.symlinkSync(found, path.join(bin, tool))
   }
-  const result = install('no-compiler', [tarball, '--foreground-scripts'], cleanEnv({ PATH: bin }))
+  const result = install('no-prebuild', [tarball, '--foreground-scripts'], cleanEnv({ PATH: bin }))
   assertOk(result, 'npm install')
-  assert.match(result.output, /mmapfile@[^\n]* install/, 'the install script ran')
-  assert.match(result.output, /WebAssembly backend will be used/)
-})
-
-bare('outside npm (no node-gyp at all, as under other package managers), the install script still exits 0', () => {
-  const dir = need(state.projects['no-compiler'], 'project')
-  const result = run(process.execPath, [path.join('node_modules', 'mmapfile', 'scripts', 'install.cjs')],
-    { cwd: dir, env: cleanEnv({ PATH: path.join(tmp, 'bin-without-compiler') }) })
-  assertOk(result, 'scripts/install.cjs')
-  assert.match(result.output, /WebAssembly backend will be used/)
+  assert.not.match(result.output, /gyp/, 'something was compiled')
+  assert.not.ok(fs.existsSync(path.join(state.projects['no-prebuild'], 'node_modules', 'mmapfile', 'build')))
 })
 
 for (const how of ['require', 'import']) {
   bare(`${how}('mmapfile') is wasm, says why, and round-trips a file`, () => {
-    const got = load(need(state.projects['no-compiler'], 'project'), how)
+    const got = load(need(state.projects['no-prebuild'], 'project'), how)
     assert.is(got.backend, 'wasm')
     assert.type(got.backendError, 'string')
   })
 }
+
+bare('`npm explore mmapfile -- npm run build:addon` builds the addon (with a compiler), and mmapfile is native', () => {
+  const dir = need(state.projects['no-prebuild'], 'project')
+  assertOk(npm(['explore', 'mmapfile', '--', 'npm', 'run', 'build:addon'], { cwd: dir }), 'npm explore mmapfile -- npm run build:addon')
+  const got = load(dir, 'import')
+  assert.is(got.backend, 'native', `backendError: ${got.backendError}`)
+  assert.ok(String(got.addon).endsWith(path.join('build', 'Release', 'mmapfile.node')), `addon: ${got.addon}`)
+})
 
 bare.run()

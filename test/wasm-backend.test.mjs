@@ -145,11 +145,12 @@ errors('a path through a file is ENOTDIR; a FIFO is ENODEV and does not block', 
   throwsWith(() => backend.open(fifo, 'r', 0, null, OPTS), systemError('ENODEV', 'mmap'))
 })
 
-if (process.getuid?.() === 0) {
-  // Root opens a mode-0 file for writing anyway, and there is no read-only mount here: not tested.
-  console.log('(EACCES not tested: running as root)')
-} else {
-  errors('a file without write permission is EACCES for rw', () => {
+{
+  // Root opens a mode-0 file for writing anyway, and there is no read-only mount here: a skip.
+  const name = 'a file without write permission is EACCES for rw'
+  const asRoot = process.getuid?.() === 0
+  if (asRoot) console.log(`# skip: "${name}": root writes every file, whatever its mode`)
+  ;(asRoot ? errors.skip : errors)(name, () => {
     const p = file(pattern(10))
     fs.chmodSync(p, 0o444)
     throwsWith(() => backend.open(p, 'rw', 0, null, OPTS), systemError('EACCES', 'open'))
@@ -830,26 +831,3 @@ durable('bytes synced survive the process being killed right after', () => {
 })
 
 durable.run()
-
-// --- many mappings
-const many = suite('wasm many mappings')
-
-many('2,000 mappings open at once, each with its own memory, each read and written right', () => {
-  const count = 2000
-  const paths = []
-  for (let i = 0; i < count; i++) paths.push(file(new Uint8Array(4096).fill(i & 255)))
-  const live = backend.stats.liveInstances
-  const maps = paths.map((p) => backend.open(p, 'rw', 0, null, OPTS))
-  assert.is(backend.stats.liveInstances, live + count)
-  maps.forEach((m, i) => {
-    const v = bytesOf(m)
-    assert.is(v[100], i & 255)
-    v[0] = (i + 1) & 255
-  })
-  maps.forEach((m, i) => assert.is(bytesOf(m)[0], (i + 1) & 255, 'no view changed another'))
-  for (const m of maps) backend.close(m)
-  assert.is(backend.stats.liveInstances, live)
-  paths.forEach((p, i) => assert.is(fs.readFileSync(p)[0], (i + 1) & 255))
-})
-
-many.run()

@@ -281,7 +281,7 @@ test('ENOENT for a missing file, with code, syscall, path and message', () => {
 })
 
 test('TypeErrors for the wrong kind of argument', () => {
-  throws(() => open(42), TypeError)
+  throws(() => open(42n), TypeError)
   throws(() => open(new URL('https://example.com/x')), TypeError)
   throws(() => open('/a.bin', Array), TypeError)
   throws(() => open('/a.bin', Uint8Array, 'w'), TypeError)
@@ -290,6 +290,8 @@ test('TypeErrors for the wrong kind of argument', () => {
   throws(() => sync(new Uint8Array(4)), TypeError)
   throws(() => free(null), TypeError)
   throws(() => malloc(1, struct), TypeError)
+  // A number is a descriptor, which the in-memory file system has none of.
+  throws(() => open(42), Error, { code: 'ENOTSUP' })
   throws(() => advise(malloc(1), 'soon'), TypeError)
   throws(() => create('/a.bin', 1, Uint8Array, [1]), TypeError)
 })

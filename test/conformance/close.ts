@@ -8,6 +8,8 @@ import {
   assertChildOk, collect, heldSnapshot, childPrelude, childReport, closedError, expectReject, expectThrow, fds,
   fileBytes, fileWith, mapsLines, pattern, runChild, sameBytes, tmpDir, tmpFile, vmSizeBytes
 } from '../helpers'
+import { requires } from '../helpers'
+import type { Need } from '../helpers'
 
 /** Every kind of view, made fresh. */
 function makers (api: any): Array<[string, () => any]> {
@@ -29,6 +31,8 @@ function makers (api: any): Array<[string, () => any]> {
 
 export default function register (ctx: Ctx): void {
   const api: any = ctx.api
+  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
+  const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
   const PAGE: number = api.PAGE_SIZE
   const s = suite(`${ctx.label} close`)
 
@@ -167,7 +171,7 @@ export default function register (ctx: Ctx): void {
     assert.is(m.length, 0)
   })
 
-  s('nothing of the file stays mapped or open after close; native mappings leave /proc/self/maps at once', () => {
+  requires(s, 'proc')('nothing of the file stays mapped or open after close; native mappings leave /proc/self/maps at once', () => {
     const p = fileWith(5 * PAGE + 3)
     for (const [mode, opts] of [['r', undefined], ['rw', undefined], ['r', { offset: PAGE + 1, length: 2 * PAGE }], ['rw', { offset: 3, length: 10 }]] as Array<[string, object | undefined]>) {
       const v = api.open(p, Uint8Array, mode, opts)
@@ -185,7 +189,7 @@ export default function register (ctx: Ctx): void {
     assert.equal(fds(q), [], 'descriptors after close of a created view')
   })
 
-  s('no descriptor, mapping or memory leaks over 3,000 open/close cycles', async () => {
+  requires(s, 'proc', ...manyMemories)('no descriptor, mapping or memory leaks over 3,000 open/close cycles', async () => {
     const held = heldSnapshot()
     const p = fileWith(2 * PAGE + 17, 'cycles.bin')
     const q = tmpFile('cycles-create.bin')
@@ -216,7 +220,7 @@ export default function register (ctx: Ctx): void {
     assert.ok(grown < allowed, `VmSize grew by ${Math.round(grown / 2 ** 20)} MiB over 3,000 cycles`)
   })
 
-  s('a failed call in a loop leaves no descriptor or mapping behind', () => {
+  requires(s, 'proc', ...manyMemories)('a failed call in a loop leaves no descriptor or mapping behind', () => {
     const held = heldSnapshot()
     const p = fileWith(100)
     for (let i = 0; i < 500; i++) {

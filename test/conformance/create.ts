@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url'
 import { TYPED_ARRAYS, entry } from './ctx'
 import type { Ctx } from './ctx'
 import { allZero, heldSnapshot, bytesOf, childPrelude, expectThrow, fileBytes, fileSize, childReport, pattern, runChild, sameBytes, tmpDir, tmpFile } from '../helpers'
+import { requires } from '../helpers'
 
 export default function register (ctx: Ctx): void {
   const api: any = ctx.api
@@ -255,7 +256,7 @@ export default function register (ctx: Ctx): void {
     held('after the failed creates')
   })
 
-  s('a size the file system refuses (EFBIG under ulimit -f): an existing file keeps its bytes, a new one is removed', async () => {
+  requires(s, 'posix-tools')('a size the file system refuses (EFBIG under ulimit -f): an existing file keeps its bytes, a new one is removed', async () => {
     const existing = tmpFile()
     const old = pattern(1000)
     fs.writeFileSync(existing, old)

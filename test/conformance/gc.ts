@@ -9,9 +9,13 @@ import type { Ctx } from './ctx'
 import {
   assertChildOk, childPrelude, childReport, expectThrow, fileBytes, fileWith, pattern, runChild, tmpFile
 } from '../helpers'
+import { requires } from '../helpers'
+import type { Need } from '../helpers'
 
 export default function register (ctx: Ctx): void {
   const api: any = ctx.api
+  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
+  const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
   const PAGE: number = api.PAGE_SIZE
   const native = ctx.backend === 'native'
   const prelude = childPrelude(entry(ctx)) + `
@@ -48,7 +52,7 @@ const fdsOf = (p) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { retu
     api.close(v)
   })
 
-  c('once collected, the data is in the file and the mapping and descriptor are gone', async () => {
+  requires(c, 'child-proc')('once collected, the data is in the file and the mapping and descriptor are gone', async () => {
     const p = tmpFile()
     const r = await runChild(`${prelude}
 const p = args[0]
@@ -107,7 +111,7 @@ report({ ok, length: w.length, five: bytes[5], rest: bytes.every((x, i) => i ===
     assert.is(out.rest, true, 'the closed view did not write its stale bytes back when collected')
   })
 
-  c('resize carries the automatic close over to the new view', async () => {
+  requires(c, 'child-proc')('resize carries the automatic close over to the new view', async () => {
     const p = tmpFile()
     const r = await runChild(`${prelude}
 const p = args[0]
@@ -147,7 +151,7 @@ report({ size: bytes.length, first: bytes[0], last: bytes[${PAGE + 7}], maps: ma
     assert.is(e.message, `mmapfile.gcopen: ENOENT: no such file or directory, open '${p}.missing'`)
   })
 
-  o("'rw' windows are written back once collected; 'r' views are released", async () => {
+  requires(o, 'child-proc')("'rw' windows are written back once collected; 'r' views are released", async () => {
     // The two 'rw' views change different write-back granules: views that share one (wasm: 64 KiB)
     // each write it back whole, so the last one collected would win, in an order the engine picks.
     const G = Math.max(api.capabilities.writeBackGranularity, PAGE)
@@ -213,7 +217,7 @@ report({ first: fs.readFileSync(p)[0] })
     assert.is(m.length, 0)
   })
 
-  g('collected views are freed: 5 GiB of 64 MiB gcmalloc views in turn fit', async () => {
+  requires(g, 'child-proc', ...manyMemories)('collected views are freed: 5 GiB of 64 MiB gcmalloc views in turn fit', async () => {
     const r = await runChild(`${prelude}
 const status = () => Number(/VmSize:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024
 const view = (i) => { const v = m.gcmalloc(64 * 1024 * 1024); v[i] = 1; v[v.length - 1] = 1 }

@@ -7,6 +7,7 @@ import { constants } from 'node:buffer'
 import { pathToFileURL } from 'node:url'
 import type { Ctx } from './ctx'
 import { expectThrow, fileWith, tmpFile } from '../helpers'
+import { requires } from '../helpers'
 
 const MAX_LENGTH = constants.MAX_LENGTH
 
@@ -81,7 +82,7 @@ export default function register (ctx: Ctx): void {
   // ---------------------------------------------------------------------------------------------
   const pg = suite(`${ctx.label} PAGE_SIZE`)
 
-  pg('is the system page size', () => {
+  requires(pg, 'posix-tools')('is the system page size', () => {
     const expected = Number(execFileSync('getconf', ['PAGE_SIZE'], { encoding: 'utf8' }).trim())
     assert.is(api.PAGE_SIZE, expected)
     assert.ok(Number.isInteger(api.PAGE_SIZE) && (api.PAGE_SIZE & (api.PAGE_SIZE - 1)) === 0, 'a power of two')

@@ -4,11 +4,15 @@ import * as assert from 'uvu/assert'
 import { TYPED_ARRAYS } from './ctx'
 import type { Ctx } from './ctx'
 import { allZero, bytesOf, collect, expectThrow, fileBytes, fileWith, pattern, sameBytes, tmpFile, vmGrowthOnceCollected, vmSizeBytes } from '../helpers'
+import { requires } from '../helpers'
+import type { Need } from '../helpers'
 
 const MiB = 2 ** 20
 
 export default function register (ctx: Ctx): void {
   const api: any = ctx.api
+  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
+  const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
 
   // ---------------------------------------------------------------------------------------------
   const s = suite(`${ctx.label} malloc`)
@@ -80,7 +84,7 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('3,000 cycles of malloc(1 MiB) and free do not grow the process', async () => {
+  requires(s, 'proc', ...manyMemories)('3,000 cycles of malloc(1 MiB) and free do not grow the process', async () => {
     const cycles = (n: number): void => {
       for (let i = 0; i < n; i++) {
         const m = api.malloc(MiB)

@@ -6,6 +6,7 @@ import type { Ctx } from './ctx'
 import { DESCS, SCALARS, byName, compileC, encode, leafValue, leaves } from '../cstruct'
 import type { CProgram, Desc, Field, Leaf, Scalar } from '../cstruct'
 import { allZero, bytesOf, expectThrow, fileBytes, sameBytes, tmpDir, tmpFile } from '../helpers'
+import { requires } from '../helpers'
 
 const RECORDS = 3
 
@@ -137,7 +138,7 @@ export default function register (ctx: Ctx): void {
     api.close(w)
   })
 
-  s('byteLength matches sizeof in C for every struct (gcc)', () => {
+  requires(s, 'posix-tools')('byteLength matches sizeof in C for every struct (gcc)', () => {
     const T = buildTypes(api)
     const layout = c().layout
     for (const d of DESCS) {
@@ -145,7 +146,7 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('alignment, fields and offsetOf (extras of src/struct.ts) agree with gcc', () => {
+  requires(s, 'posix-tools')('alignment, fields and offsetOf (extras of src/struct.ts) agree with gcc', () => {
     const T = buildTypes(api)
     const layout = c().layout
     for (const d of DESCS) {
@@ -162,7 +163,7 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('every field sits at its C offset, little-endian, touching no other byte (gcc)', () => {
+  requires(s, 'posix-tools')('every field sits at its C offset, little-endian, touching no other byte (gcc)', () => {
     const T = buildTypes(api)
     const layout = c().layout
     for (const d of DESCS) {
@@ -273,7 +274,7 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('a nested struct reads as a record; records of arrays of structs write the mapped bytes', () => {
+  requires(s, 'posix-tools')('a nested struct reads as a record; records of arrays of structs write the mapped bytes', () => {
     const T = buildTypes(api)
     const p = tmpFile()
     const v = api.create(p, 1, T.Deep)
@@ -338,7 +339,7 @@ export default function register (ctx: Ctx): void {
     api.close(e)
   })
 
-  s('reads a binary file of structs written by a C program', () => {
+  requires(s, 'posix-tools')('reads a binary file of structs written by a C program', () => {
     const T = buildTypes(api)
     for (const name of ['Deep', 'Mixed', 'Seed']) {
       const p = tmpFile(`${name}.c.bin`)
@@ -358,7 +359,7 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('writes the same bytes as the C program, and the C program reads them back', () => {
+  requires(s, 'posix-tools')('writes the same bytes as the C program, and the C program reads them back', () => {
     const T = buildTypes(api)
     for (const name of ['Deep', 'Mixed']) {
       const cfile = tmpFile(`${name}.c.bin`)
@@ -382,7 +383,7 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('a struct view at an unaligned offset reads every field (C file behind one odd byte)', () => {
+  requires(s, 'posix-tools')('a struct view at an unaligned offset reads every field (C file behind one odd byte)', () => {
     const T = buildTypes(api)
     const cfile = tmpFile('Deep.c.bin')
     c().write(cfile, 'Deep')
@@ -407,7 +408,7 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('create(path, n, Struct, data) copies data; malloc(n, Struct) is zeroed', () => {
+  requires(s, 'posix-tools')('create(path, n, Struct, data) copies data; malloc(n, Struct) is zeroed', () => {
     const T = buildTypes(api)
     const cfile = tmpFile('Mixed.c.bin')
     c().write(cfile, 'Mixed')
