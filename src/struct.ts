@@ -1,7 +1,11 @@
 // C structs over mapped bytes. `struct(fields)` lays fields out as a C compiler does on x86-64 and
-// aarch64 (natural alignment, padding, trailing padding; little-endian). Records are instances of
-// a class made once per struct type, whose accessors read and write the bytes through a DataView:
-// no Proxy and no per-access lookup, so V8 can inline them.
+// aarch64 (natural alignment, padding, trailing padding; little-endian). A record is a small object
+// { view, base } whose prototype holds one accessor per field, reading and writing through a DataView;
+// struct-kit.ts makes those classes, once per struct type (why: see there).
+
+import { closedError, describe } from './errors.js'
+import { BASE, COUNT, VIEW, newKit } from './struct-kit.js'
+import type { Accessor, Accessors, ArrayClass, ArrayState, RecordClass, RecordState, TypedArrayClass } from './struct-kit.js'
 
 export type ScalarName = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64'
 export type ElementType = ScalarName | StructType
@@ -22,10 +26,13 @@ export type ValueOf<T> =
 
 type FieldValue<T> =
   T extends readonly [infer E, number]
-    ? (E extends ScalarName ? TypedArrayOf<E> : E extends StructType<infer F> ? readonly StructRecord<F>[] : never)
+    ? (E extends ScalarName ? TypedArrayOf<E> : E extends StructType<infer F> ? StructArray<F> : never)
     : ValueOf<T>
 
-/** One struct in the mapped bytes: its properties read and write those bytes directly. */
+/**
+ * One struct in the mapped bytes: its properties read and write those bytes directly. Assigning a
+ * name that is not a field throws a TypeError; `JSON.stringify` and `util.inspect` show the values.
+ */
 export type StructRecord<F extends Fields = Fields> = {
   -readonly [K in keyof F as F[K] extends ScalarName ? K : never]: FieldValue<F[K]>
 } & {
@@ -39,24 +46,17 @@ export interface FieldLayout {
   readonly byteLength: number
 }
 
-interface Scalar {
-  readonly size: number
-  readonly get: (view: DataView, at: number) => number | bigint
-  readonly set: (view: DataView, at: number, value: never) => void
-  readonly array: new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView
-}
-
-const SCALARS: { readonly [K in ScalarName]: Scalar } = {
-  i8: { size: 1, get: (v, at) => v.getInt8(at), set: (v, at, x: number) => v.setInt8(at, x), array: Int8Array },
-  u8: { size: 1, get: (v, at) => v.getUint8(at), set: (v, at, x: number) => v.setUint8(at, x), array: Uint8Array },
-  i16: { size: 2, get: (v, at) => v.getInt16(at, true), set: (v, at, x: number) => v.setInt16(at, x, true), array: Int16Array },
-  u16: { size: 2, get: (v, at) => v.getUint16(at, true), set: (v, at, x: number) => v.setUint16(at, x, true), array: Uint16Array },
-  i32: { size: 4, get: (v, at) => v.getInt32(at, true), set: (v, at, x: number) => v.setInt32(at, x, true), array: Int32Array },
-  u32: { size: 4, get: (v, at) => v.getUint32(at, true), set: (v, at, x: number) => v.setUint32(at, x, true), array: Uint32Array },
-  i64: { size: 8, get: (v, at) => v.getBigInt64(at, true), set: (v, at, x: bigint) => v.setBigInt64(at, x, true), array: BigInt64Array },
-  u64: { size: 8, get: (v, at) => v.getBigUint64(at, true), set: (v, at, x: bigint) => v.setBigUint64(at, x, true), array: BigUint64Array },
-  f32: { size: 4, get: (v, at) => v.getFloat32(at, true), set: (v, at, x: number) => v.setFloat32(at, x, true), array: Float32Array },
-  f64: { size: 8, get: (v, at) => v.getFloat64(at, true), set: (v, at, x: number) => v.setFloat64(at, x, true), array: Float64Array }
+const SCALARS: { readonly [K in ScalarName]: { readonly size: number; readonly array: TypedArrayClass } } = {
+  i8: { size: 1, array: Int8Array },
+  u8: { size: 1, array: Uint8Array },
+  i16: { size: 2, array: Int16Array },
+  u16: { size: 2, array: Uint16Array },
+  i32: { size: 4, array: Int32Array },
+  u32: { size: 4, array: Uint32Array },
+  i64: { size: 8, array: BigInt64Array },
+  u64: { size: 8, array: BigUint64Array },
+  f32: { size: 4, array: Float32Array },
+  f64: { size: 8, array: Float64Array }
 }
 
 // A brand for the type system, and a realm-wide set of the struct types struct() made, for the checks:
@@ -72,14 +72,6 @@ const made: WeakSet<object> = (() => {
   }
   return holder[MADE] as WeakSet<object>
 })()
-const VIEW = Symbol('view')
-const BASE = Symbol('base')
-
-interface RecordBase {
-  readonly [VIEW]: DataView
-  readonly [BASE]: number
-}
-type RecordClass = new (view: DataView, base: number) => RecordBase
 
 export interface StructType<F extends Fields = Fields> {
   readonly [BRAND]: true
@@ -95,6 +87,8 @@ export interface StructType<F extends Fields = Fields> {
   offsetOf(name: keyof F & string): number
   /** @internal the record class */
   readonly record: RecordClass
+  /** @internal the StructArray class of this type */
+  readonly array: new (view: DataView, base: number, count: number) => StructArray<F>
   /** @internal phantom, for type inference only */
   readonly __fields?: F
 }
@@ -147,14 +141,15 @@ export function struct<const F extends Fields>(fields: F): StructType<F> {
     }
     const layout = elementLayout(element, name)
     const offset = alignUp(end, layout.alignment)
-    layouts.push({ name, type: type as FieldType, offset, byteLength: layout.size * count })
+    layouts.push(Object.freeze({ name, type: type as FieldType, offset, byteLength: layout.size * count }))
     end = offset + layout.size * count
     alignment = Math.max(alignment, layout.alignment)
   }
   const byteLength = alignUp(end, alignment)
-  const record = makeRecordClass(layouts)
   const offsets = new Map(layouts.map((f) => [f.name, f.offset]))
-  const type = Object.freeze({
+  const { Record, Elements, accessors } = newKit(VIEW, BASE, COUNT, RECORD_PROTO, STRUCT_ARRAY_PROTO, ITERATOR_PROTO,
+    byteLength, fieldError, wholeFieldAssignment)
+  const type: StructType<F> = Object.freeze({
     [BRAND]: true as const,
     byteLength,
     BYTES_PER_ELEMENT: byteLength,
@@ -165,106 +160,75 @@ export function struct<const F extends Fields>(fields: F): StructType<F> {
       if (offset === undefined) throw new TypeError(`mmapfile.struct: no field named ${String(name)}`)
       return offset
     },
-    record
+    record: Record,
+    array: Elements as unknown as StructType<F>['array']
   })
+  Object.defineProperty(Elements.prototype, 'type', { value: type })
+  for (const field of layouts) Object.defineProperty(Record.prototype, field.name, fieldAccessor(accessors, field))
   made.add(type)
   return type
+}
+
+function fieldAccessor(accessors: Accessors, { name, type, offset }: FieldLayout): PropertyDescriptor {
+  let descriptor: Accessor
+  if (typeof type === 'string') descriptor = accessors[type as ScalarName](offset, name)
+  else if (isStructType(type)) descriptor = accessors.record(offset, name, type.record)
+  else if (isStructType(type[0])) descriptor = accessors.records(offset, name, type[0].array as unknown as ArrayClass, type[1])
+  else descriptor = accessors.typed(offset, name, SCALARS[type[0] as ScalarName].array, type[1])
+  return { ...descriptor, enumerable: true, configurable: false }
+}
+
+/** Why touching a field failed: the view was closed (its buffer detached), or what the DataView said. */
+function fieldError(view: unknown, error: unknown, name: string): unknown {
+  return view instanceof DataView && view.buffer.byteLength === 0 ? closedError(`record.${name}`) : error
 }
 
 function wholeFieldAssignment(name: string): never {
   throw new TypeError(`mmapfile: cannot assign the whole field ${name}; assign its members`)
 }
 
-function makeRecordClass(layouts: readonly FieldLayout[]): RecordClass {
-  class Record implements RecordBase {
-    readonly [VIEW]: DataView
-    readonly [BASE]: number
-    constructor(view: DataView, base: number) {
-      this[VIEW] = view
-      this[BASE] = base
-    }
-  }
-  for (const { name, type, offset } of layouts) {
-    let descriptor: PropertyDescriptor
-    if (typeof type === 'string') {
-      const scalar = SCALARS[type]
-      const set = scalar.set as (view: DataView, at: number, value: unknown) => void
-      descriptor = {
-        get(this: Record) { return scalar.get(this[VIEW], this[BASE] + offset) },
-        set(this: Record, value: unknown) { set(this[VIEW], this[BASE] + offset, value) }
-      }
-    } else if (isStructType(type)) {
-      const Nested = type.record
-      descriptor = {
-        get(this: Record) { return new Nested(this[VIEW], this[BASE] + offset) },
-        set() { wholeFieldAssignment(name) }
-      }
-    } else {
-      const [element, count] = type
-      descriptor = {
-        get(this: Record) {
-          const view = this[VIEW]
-          const at = view.byteOffset + this[BASE] + offset
-          if (isStructType(element)) {
-            // An array-like of records: indexable, unlike a StructArray, and fixed arrays are short.
-            const records: RecordBase[] = []
-            for (let i = 0; i < count; i++) records.push(new element.record(view, this[BASE] + offset + i * element.byteLength))
-            return Object.freeze(records)
-          }
-          return new SCALARS[element].array(view.buffer, at, count)
-        },
-        set() { wholeFieldAssignment(name) }
-      }
-    }
-    Object.defineProperty(Record.prototype, name, { ...descriptor, enumerable: true, configurable: false })
-  }
-  return Record
+// --- what every record and StructArray shares
+
+function isClosed(state: RecordState): boolean {
+  return state[VIEW].buffer.byteLength === 0
 }
 
+// Records' common prototype, with slots for the record's state.
+const RECORD_PROTO: object = Object.create(Object.prototype, {
+  [VIEW]: { value: undefined, writable: true },
+  [BASE]: { value: 0, writable: true }
+})
+
+const ITERATOR_PROTO: object = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()))
+
 /** An array of structs over mapped bytes; `at(i)` gives a record that reads and writes them. */
-export class StructArray<F extends Fields = Fields> implements Iterable<StructRecord<F>> {
-  readonly type: StructType<F>
-  readonly #bytes: Uint8Array
-  readonly #view: DataView
-  readonly #length: number
+export interface StructArray<F extends Fields = Fields> extends Iterable<StructRecord<F>> {
+  /** Number of structs; 0 once the mapping is closed. */
+  readonly length: number
+  /** The record at `index` (negative counts from the end), or undefined out of range. */
+  at(index: number): StructRecord<F> | undefined
+  [Symbol.iterator](): IterableIterator<StructRecord<F>>
+}
+
+// Every StructArray is made by its struct type's own class (see kit), whose prototype inherits from
+// this one: `new StructArray(...)` hands back such an instance, so that instanceof holds.
+export class StructArray<F extends Fields = Fields> {
+  declare readonly type: StructType<F>
 
   constructor(type: StructType<F>, buffer: ArrayBufferLike, byteOffset: number, length: number) {
-    this.type = type
-    this.#length = length
-    this.#bytes = new Uint8Array(buffer, byteOffset, length * type.byteLength)
-    this.#view = new DataView(buffer, byteOffset, length * type.byteLength)
+    if (!isStructType(type)) throw new TypeError(`mmapfile: StructArray needs a struct type from mmapfile.struct(), got ${describe(type)}`)
+    return new type.array(new DataView(buffer, byteOffset, length * type.byteLength), 0, length) as StructArray<F>
   }
 
-  /** Number of structs; 0 once the mapping is closed. */
-  get length(): number {
-    return this.#bytes.byteLength === 0 ? 0 : this.#length
+  get buffer(): ArrayBufferLike { return (this as unknown as ArrayState)[VIEW].buffer }
+
+  get byteOffset(): number {
+    const state = this as unknown as ArrayState
+    return isClosed(state) ? 0 : state[VIEW].byteOffset + state[BASE]
   }
 
-  get buffer(): ArrayBufferLike { return this.#bytes.buffer }
-  get byteOffset(): number { return this.#bytes.byteOffset }
-  get byteLength(): number { return this.#bytes.byteLength }
-
-  /** The record at `index` (negative counts from the end), or undefined out of range. */
-  at(index: number): StructRecord<F> | undefined {
-    const length = this.length
-    let i = Math.trunc(Number(index)) || 0
-    if (i < 0) i += length
-    if (i < 0 || i >= length) return undefined
-    return new this.type.record(this.#view, i * this.type.byteLength) as unknown as StructRecord<F>
-  }
-
-  [Symbol.iterator](): IterableIterator<StructRecord<F>> {
-    // A plain iterator rather than a generator, which V8 optimizes less well in for-of loops.
-    let i = 0
-    const records = this
-    return {
-      next(): IteratorResult<StructRecord<F>> {
-        const record = records.at(i++)
-        return record === undefined ? { done: true, value: undefined } : { done: false, value: record }
-      },
-      [Symbol.iterator]() { return this }
-    }
-  }
+  get byteLength(): number { return this.length * this.type.byteLength }
 
   get [Symbol.toStringTag](): string { return 'StructArray' }
 }
+const STRUCT_ARRAY_PROTO: object = StructArray.prototype

@@ -3,10 +3,12 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import type { Ctx } from './ctx'
+import { entry } from './ctx'
 import { DESCS, SCALARS, byName, compileC, encode, leafValue, leaves } from '../cstruct'
 import type { CProgram, Desc, Field, Leaf, Scalar } from '../cstruct'
-import { allZero, bytesOf, expectThrow, fileBytes, sameBytes, tmpDir, tmpFile } from '../helpers'
-import { requires } from '../helpers'
+import {
+  allZero, assertChildOk, bytesOf, childPrelude, childReport, closedError, expectThrow, fileBytes, requires, runChild, sameBytes, tmpDir, tmpFile
+} from '../helpers'
 
 const RECORDS = 3
 
@@ -31,9 +33,8 @@ function buildTypes (api: any): Record<string, any> {
   return types
 }
 
-// Element i of an array field is `field[i]` (API.md: an array-like). Where that is missing, the
-// layout tests still step in with `at(i)`, so that they test the layout; 'an array of structs is
-// an array-like' tests the indexing itself.
+// Element i of an array field: `field[i]` for a typed array, `field.at(i)` for a StructArray (API.md:
+// made in constant time, so it has no `[i]`).
 function step (o: any, k: string | number): any {
   if (typeof k === 'number' && o[k] === undefined && typeof o.at === 'function') return o.at(k)
   return o[k]
@@ -89,6 +90,34 @@ export default function register (ctx: Ctx): void {
     expectThrow(() => api.create(p, 1, { a: 'i32' }), { type: TypeError }, "create(p, 1, { a: 'i32' })")
     assert.not.ok(fs.existsSync(p), 'the failed create left a file behind')
     expectThrow(() => api.malloc(1, { a: 'i32' }), { type: TypeError }, "malloc(1, { a: 'i32' })")
+  })
+
+  s('a record of a closed view: reading or writing any field is ERR_MMAPFILE_CLOSED; arrays taken before are empty', () => {
+    const Vec = api.struct({ x: 'f32', y: 'f32' })
+    const T = api.struct({ a: 'i32', big: 'u64', pos: Vec, v: ['f32', 2], pts: [Vec, 3] })
+    for (const [kind, make, release] of [
+      ['create', () => api.create(tmpFile(), 3, T), (v: any) => api.close(v)],
+      ['malloc', () => api.malloc(3, T), (v: any) => api.free(v)]
+    ] as Array<[string, () => any, (v: any) => void]>) {
+      const v = make()
+      const r = v.at(2)
+      const pos = r.pos
+      const pts = r.pts
+      const element = pts.at(1)
+      const fromLoop = [...v][1]
+      release(v)
+      for (const [what, touch] of [
+        ['read a', () => r.a], ['write a', () => { r.a = 1 }], ['read big (u64)', () => r.big], ['write big', () => { r.big = 1n }],
+        ['read pos (a nested struct)', () => r.pos], ['read v (an array of f32)', () => r.v], ['read pts (an array of structs)', () => r.pts],
+        ['read x of pos taken before', () => pos.x], ['write x of pos taken before', () => { pos.x = 1 }],
+        ['read y of an element taken before', () => element.y], ['read a of a record from for-of', () => fromLoop.a]
+      ] as Array<[string, () => unknown]>) {
+        expectThrow(touch, closedError, `${kind}: ${what}`)
+      }
+      assert.is(pts.length, 0, `${kind}: an array of structs taken before close has length 0`)
+      assert.is(pts.at(0), undefined, `${kind}: and at(0) undefined`)
+      assert.equal([...pts], [], `${kind}: and iterates nothing`)
+    }
   })
 
   s('assigning a whole nested struct or array field is a TypeError; members are assignable', () => {
@@ -257,20 +286,45 @@ export default function register (ctx: Ctx): void {
     api.close(w)
   })
 
-  s('an array of structs is an array-like of records: length and [i]', () => {
+  s('an array-of-structs field is a StructArray over the record\'s bytes: length, at(i), iteration', () => {
     const T = buildTypes(api)
     const v = api.create(tmpFile(), 1, T.Deep)
     try {
       const r = v.at(0)
+      assert.ok(r.o.pts instanceof api.StructArray, 'o.pts is a StructArray')
       assert.is(r.o.pts.length, 3, 'o.pts.length')
       assert.is(r.arr.length, 2, 'arr.length')
-      for (let i = 0; i < 3; i++) assert.type(r.o.pts[i], 'object', `o.pts[${i}] (an array-like is indexed with [i])`)
-      assert.is(r.o.pts[3], undefined, 'o.pts[3]')
-      r.o.pts[2].b = -99
-      assert.is(r.o.pts[2].b, -99)
+      for (let i = 0; i < 3; i++) assert.type(r.o.pts.at(i), 'object', `o.pts.at(${i})`)
+      assert.is(r.o.pts.at(3), undefined, 'o.pts.at(3)')
+      assert.is(r.o.pts.at(-4), undefined, 'o.pts.at(-4)')
+      r.o.pts.at(2).b = -99
+      assert.is(r.o.pts.at(-1).b, -99, 'at(-1) is the last')
       assert.equal(Array.from(r.o.pts, (x: any) => x.b), [0, 0, -99], 'Array.from(o.pts)')
+      const offset = T.Deep.offsetOf('o') + T.Deep.fields.find((f: any) => f.name === 'o').type.offsetOf('pts')
+      assert.is(r.o.pts.buffer, v.buffer, 'the same buffer as the view')
+      assert.is(r.o.pts.byteOffset, v.byteOffset + offset, 'byteOffset: where the field starts')
+      assert.is(r.o.pts.byteLength, 3 * r.o.pts.type.byteLength, 'byteLength')
     } finally {
       api.close(v)
+    }
+    // A long array: its records are made one at a time, and write where C puts them.
+    const Vec = api.struct({ x: 'f32', y: 'f32', z: 'f32' })
+    const Mesh = api.struct({ n: 'u32', verts: [Vec, 100000] })
+    const m = api.malloc(2, Mesh)
+    try {
+      const verts = m.at(1).verts
+      assert.is(verts.length, 100000)
+      verts.at(99999).z = 2.5
+      verts.at(-100000).x = -1
+      const dv = new DataView(m.buffer, m.byteOffset, m.byteLength)
+      assert.is(dv.getFloat32(Mesh.byteLength + 4 + 99999 * 12 + 8, true), 2.5, 'verts[99999].z in the bytes')
+      assert.is(dv.getFloat32(Mesh.byteLength + 4, true), -1, 'verts[0].x in the bytes')
+      let n = 0
+      for (const vert of verts) n += vert.z
+      assert.is(n, 2.5, 'for-of over the field')
+      assert.is(m.at(0).verts.at(99999).z, 0, 'the other record untouched')
+    } finally {
+      api.free(m)
     }
   })
 
@@ -429,6 +483,37 @@ export default function register (ctx: Ctx): void {
     } finally {
       api.free(m)
     }
+  })
+
+  // node --disallow-code-generation-from-strings (through NODE_OPTIONS) stands for the CSP: Bun and
+  // Deno have no such switch.
+  const onNode = !('Bun' in globalThis) && !('Deno' in globalThis)
+  const nodeOnly = onNode ? s : (name: string, fn: () => Promise<void>): void => {
+    console.log(`# skip: "${name}": needs node's --disallow-code-generation-from-strings, which this runtime does not have`)
+    s.skip(name, fn)
+  }
+  nodeOnly('where code from strings is refused (a CSP without unsafe-eval), records behave the same (child process)', async () => {
+    const r = await runChild(childPrelude(entry(ctx)) + `
+let refused = null
+try { new Function('return 1') } catch (e) { refused = e.name }
+const Vec = m.struct({ x: 'f32', y: 'f32' })
+const T = m.struct({ a: 'i32', big: 'i64', pos: Vec, pts: [Vec, 2] })
+const v = m.malloc(3, T)
+v.at(1).a = 7
+v.at(-1).big = -3n
+v.at(2).pts.at(1).y = 1.5
+let sum = 0
+for (let k = 0; k < 20000; k++) for (const rec of v) sum += rec.a + rec.pts.at(1).y
+const out = { refused, a: [...v].map((rec) => rec.a), y: v.at(2).pts.at(-1).y, sum, big: String(v.at(2).big), array: v.at(0).pts instanceof m.StructArray }
+const kept = v.at(1)
+m.free(v)
+try { kept.a; out.closed = 'read' } catch (e) { out.closed = e.code }
+report(out)
+`, { env: { NODE_OPTIONS: '--disallow-code-generation-from-strings' } })
+    assertChildOk(r, 'records without code from strings')
+    assert.equal(childReport(r, 'records without code from strings'), {
+      refused: 'EvalError', a: [0, 7, 0], y: 1.5, sum: 20000 * (7 + 1.5), big: '-3', array: true, closed: 'ERR_MMAPFILE_CLOSED'
+    })
   })
 
   s('the scalar table agrees with typed arrays (self-check of the test)', () => {
