@@ -73,6 +73,9 @@ const made: WeakSet<object> = (() => {
   return holder[MADE] as WeakSet<object>
 })()
 
+// On a record prototype: its struct type (for toJSON, inspect and the unknown-name message).
+const TYPE_KEY = Symbol('mmapfile.type')
+
 export interface StructType<F extends Fields = Fields> {
   readonly [BRAND]: true
   /** sizeof: bytes of one element, trailing padding included */
@@ -108,8 +111,25 @@ function elementLayout(type: unknown, where: string): { size: number; alignment:
     return { size, alignment: size }
   }
   if (isStructType(type)) return { size: type.byteLength, alignment: type.alignment }
-  throw new TypeError(`mmapfile.struct: field ${where} has an unknown type ${String(type)}; ` +
+  throw new TypeError(`mmapfile.struct: field ${where} has an unknown type, ${describe(type)}; ` +
     `use one of ${Object.keys(SCALARS).join(' ')}, a struct type or [elementType, count]`)
+}
+
+// Integer-like keys (array indices) come first in any object, whatever the order they were written in,
+// so such a field would silently move to the front of the struct.
+const INTEGER_KEY = /^(?:0|[1-9][0-9]*)$/
+
+function checkNames(fields: object): string[] {
+  if (Object.getOwnPropertySymbols(fields).length > 0) {
+    throw new TypeError('mmapfile.struct: field names must be strings, not symbols')
+  }
+  const names = Object.keys(fields)
+  const integer = names.find((name) => INTEGER_KEY.test(name))
+  if (integer !== undefined) {
+    throw new TypeError(`mmapfile.struct: field name '${integer}' is an integer, which JavaScript puts before ` +
+      'the other keys of an object whatever the order they are written in; name the field with a letter first')
+  }
+  return names
 }
 
 /**
@@ -120,7 +140,7 @@ export function struct<const F extends Fields>(fields: F): StructType<F> {
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
     throw new TypeError('mmapfile.struct: fields must be an object of field name to type')
   }
-  const names = Object.keys(fields)
+  const names = checkNames(fields)
   if (names.length === 0) throw new TypeError('mmapfile.struct: a struct needs at least one field')
 
   const layouts: FieldLayout[] = []
@@ -134,7 +154,7 @@ export function struct<const F extends Fields>(fields: F): StructType<F> {
       if (type.length !== 2) throw new TypeError(`mmapfile.struct: field ${name} must be [elementType, count]`)
       element = type[0]
       count = type[1] as number
-      if (typeof count !== 'number') throw new TypeError(`mmapfile.struct: field ${name}'s count must be a number`)
+      if (typeof count !== 'number') throw new TypeError(`mmapfile.struct: field ${name}'s count must be a number, got ${describe(count)}`)
       if (!Number.isSafeInteger(count) || count < 1) {
         throw new RangeError(`mmapfile.struct: field ${name}'s count must be a whole number >= 1, got ${count}`)
       }
@@ -163,6 +183,7 @@ export function struct<const F extends Fields>(fields: F): StructType<F> {
     record: Record,
     array: Elements as unknown as StructType<F>['array']
   })
+  Object.defineProperty(Record.prototype, TYPE_KEY, { value: type })
   Object.defineProperty(Elements.prototype, 'type', { value: type })
   for (const field of layouts) Object.defineProperty(Record.prototype, field.name, fieldAccessor(accessors, field))
   made.add(type)
@@ -189,14 +210,50 @@ function wholeFieldAssignment(name: string): never {
 
 // --- what every record and StructArray shares
 
+const INSPECT = Symbol.for('nodejs.util.inspect.custom')
+type Inspect = (value: unknown, options: object) => string
+type TypedRecord = RecordState & { [TYPE_KEY]: StructType }
+
+/** A record's values as a plain object: nested records as objects, arrays as arrays; for JSON, bigints as strings. */
+function plainRecord(record: TypedRecord, json: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const { name } of record[TYPE_KEY].fields) out[name] = plainValue((record as unknown as Record<string, unknown>)[name], json)
+  return out
+}
+
+function plainValue(value: unknown, json: boolean): unknown {
+  if (typeof value === 'bigint') return json ? value.toString() : value
+  if (typeof value !== 'object' || value === null) return value
+  if (value instanceof StructArray) return Array.from(value as StructArray, (record) => plainRecord(record as unknown as TypedRecord, json))
+  if (ArrayBuffer.isView(value)) return json ? Array.from(value as unknown as ArrayLike<unknown>, (x) => plainValue(x, json)) : value
+  return plainRecord(value as TypedRecord, json)
+}
+
 function isClosed(state: RecordState): boolean {
   return state[VIEW].buffer.byteLength === 0
 }
 
-// Records' common prototype, with slots for the record's state.
-const RECORD_PROTO: object = Object.create(Object.prototype, {
+// Records' common prototype. Behind it, a Proxy whose `set` refuses unknown names: a record made
+// non-extensible one by one (Object.preventExtensions) costs a call into the runtime per record and
+// keeps V8 from removing it. The slots for the record's state sit in front of the Proxy, so that a
+// record's own constructor never reaches it.
+const GUARD: object = new Proxy(Object.prototype, {
+  set(_target, key, _value, receiver: { [TYPE_KEY]?: StructType } | undefined) {
+    const fields = receiver?.[TYPE_KEY]?.fields.map((f) => f.name).join(', ') ?? ''
+    throw new TypeError(`mmapfile: a record has no field ${String(key)} (its fields: ${fields})`)
+  }
+})
+const RECORD_PROTO: object = Object.create(GUARD, {
   [VIEW]: { value: undefined, writable: true },
-  [BASE]: { value: 0, writable: true }
+  [BASE]: { value: 0, writable: true },
+  toJSON: {
+    value(this: TypedRecord) { return plainRecord(this, true) }
+  },
+  [INSPECT]: {
+    value(this: TypedRecord) {
+      return isClosed(this) ? '[record of a closed view]' : plainRecord(this, false)
+    }
+  }
 })
 
 const ITERATOR_PROTO: object = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()))
@@ -228,6 +285,20 @@ export class StructArray<F extends Fields = Fields> {
   }
 
   get byteLength(): number { return this.length * this.type.byteLength }
+
+  /** The records as plain objects (JSON.stringify calls this). */
+  toJSON(): Array<Record<string, unknown>> {
+    return plainValue(this, true) as Array<Record<string, unknown>>
+  }
+
+  [INSPECT](depth: number, options: { maxArrayLength?: number | null }, inspect: Inspect): string {
+    if (depth < 0) return `[StructArray(${this.length})]`
+    const shown = Math.min(this.length, options.maxArrayLength ?? 100)
+    const records: unknown[] = []
+    for (let i = 0; i < shown; i++) records.push(plainRecord(this.at(i) as unknown as TypedRecord, false))
+    const more = this.length > shown ? ` ... ${this.length - shown} more` : ''
+    return `StructArray(${this.length}) ${inspect(records, options)}${more}`
+  }
 
   get [Symbol.toStringTag](): string { return 'StructArray' }
 }

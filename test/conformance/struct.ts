@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
+import { inspect } from 'node:util'
 import type { Ctx } from './ctx'
 import { entry } from './ctx'
 import { DESCS, SCALARS, byName, compileC, encode, leafValue, leaves } from '../cstruct'
@@ -92,6 +93,53 @@ export default function register (ctx: Ctx): void {
     expectThrow(() => api.malloc(1, { a: 'i32' }), { type: TypeError }, "malloc(1, { a: 'i32' })")
   })
 
+  s('an integer-like field name (which JavaScript orders first) is a TypeError naming it; symbols too', () => {
+    expectThrow(() => api.struct({ b: 'u8', 1: 'f64', a: 'u32' }), { type: TypeError, message: /'1'/ }, "struct({ b: 'u8', 1: 'f64', a: 'u32' })")
+    expectThrow(() => api.struct({ 0: 'u8' }), { type: TypeError, message: /'0'/ }, "struct({ 0: 'u8' })")
+    expectThrow(() => api.struct({ a: 'u8', 4294967296: 'u8' }), { type: TypeError, message: /'4294967296'/ }, 'struct({ a, 4294967296 })')
+    expectThrow(() => api.struct({ a: 'u8', [Symbol('s')]: 'u8' }), { type: TypeError, message: /symbol/ }, 'struct({ a, [Symbol()] })')
+    // Names that only look numeric keep the order they were written in.
+    const T = api.struct({ b: 'u8', '01': 'u32', '-1': 'u8', '1.5': 'u16' })
+    assert.equal(T.fields.map((f: any) => f.name), ['b', '01', '-1', '1.5'])
+    assert.is(T.offsetOf('01'), 4)
+  })
+
+  s("an unknown field type's message names the value without printing it whole", () => {
+    for (const [what, bad] of [['Float64Array', Float64Array], ['an arrow function', () => { return 'the body of a function' }],
+      ['[Float64Array, 3]', [Float64Array, 3]]] as Array<[string, unknown]>) {
+      const e = expectThrow(() => api.struct({ a: bad }), { type: TypeError, message: /field a/ }, `struct({ a: ${what} })`)
+      assert.not.match(e.message, /native code|the body|[{}]/, `struct({ a: ${what} }): the message quotes no source: ${e.message}`)
+      assert.ok(e.message.length < 200, `struct({ a: ${what} }): a short message: ${e.message}`)
+    }
+    assert.match(expectThrow(() => api.struct({ a: Float64Array }), { type: TypeError }, 'Float64Array').message, /Float64Array/)
+  })
+
+  s('assigning a name that is not a field is a TypeError (sloppy code too); the bytes do not change', () => {
+    const Vec = api.struct({ x: 'f32', y: 'f32' })
+    const v = api.malloc(2, api.struct({ a: 'i32', pos: Vec, pts: [Vec, 2] }))
+    try {
+      const r = v.at(1)
+      const before = bytesOf(v).slice()
+      expectThrow(() => { r.nope = 1 }, { type: TypeError, message: /nope/ }, 'rec.nope = 1')
+      expectThrow(() => { r.A = 1 }, { type: TypeError, message: /\bA\b/ }, 'rec.A = 1 (a field name in the wrong case)')
+      expectThrow(() => { r.pos.z = 1 }, { type: TypeError, message: /\bz\b/ }, 'rec.pos.z = 1 (a nested record)')
+      expectThrow(() => { r.pts.at(0).z = 1 }, { type: TypeError }, 'rec.pts.at(0).z = 1 (an element of an array field)')
+      expectThrow(() => { r[Symbol('s')] = 1 }, { type: TypeError }, 'rec[Symbol()] = 1')
+      // eslint-disable-next-line no-new-func
+      const sloppy = new Function('r', 'r.nope = 1') as (r: unknown) => void
+      expectThrow(() => sloppy(r), { type: TypeError }, 'rec.nope = 1 in sloppy-mode code')
+      assert.is(r.nope, undefined, 'nothing was added')
+      assert.not.ok(Object.prototype.hasOwnProperty.call(r, 'nope'), 'no own property nope')
+      sameBytes(bytesOf(v), before, 'bytes after the refused assignments')
+      r.a = 5
+      r.pos.y = 2.5
+      assert.is(v.at(1).a, 5, 'fields still assign')
+      assert.is(v.at(1).pos.y, 2.5, 'nested fields still assign')
+    } finally {
+      api.free(v)
+    }
+  })
+
   s('a record of a closed view: reading or writing any field is ERR_MMAPFILE_CLOSED; arrays taken before are empty', () => {
     const Vec = api.struct({ x: 'f32', y: 'f32' })
     const T = api.struct({ a: 'i32', big: 'u64', pos: Vec, v: ['f32', 2], pts: [Vec, 3] })
@@ -110,13 +158,15 @@ export default function register (ctx: Ctx): void {
         ['read a', () => r.a], ['write a', () => { r.a = 1 }], ['read big (u64)', () => r.big], ['write big', () => { r.big = 1n }],
         ['read pos (a nested struct)', () => r.pos], ['read v (an array of f32)', () => r.v], ['read pts (an array of structs)', () => r.pts],
         ['read x of pos taken before', () => pos.x], ['write x of pos taken before', () => { pos.x = 1 }],
-        ['read y of an element taken before', () => element.y], ['read a of a record from for-of', () => fromLoop.a]
+        ['read y of an element taken before', () => element.y], ['read a of a record from for-of', () => fromLoop.a],
+        ['JSON.stringify', () => JSON.stringify(r)]
       ] as Array<[string, () => unknown]>) {
         expectThrow(touch, closedError, `${kind}: ${what}`)
       }
       assert.is(pts.length, 0, `${kind}: an array of structs taken before close has length 0`)
       assert.is(pts.at(0), undefined, `${kind}: and at(0) undefined`)
       assert.equal([...pts], [], `${kind}: and iterates nothing`)
+      assert.type(inspect(r), 'string', `${kind}: inspecting a closed record does not throw`)
     }
   })
 
@@ -328,6 +378,33 @@ export default function register (ctx: Ctx): void {
     }
   })
 
+  s('records show their values to util.inspect and JSON.stringify, as plain objects (bigints as strings in JSON)', () => {
+    const Vec = api.struct({ x: 'f32', y: 'f32' })
+    const T = api.struct({ id: 'u32', big: 'i64', pos: Vec, v: ['u16', 2], w: ['u64', 1], pts: [Vec, 2] })
+    const v = api.malloc(2, T)
+    try {
+      const r = v.at(1)
+      r.id = 7
+      r.big = -5n
+      r.pos.x = 1.5
+      r.v[1] = 9
+      r.w[0] = 2n ** 64n - 1n
+      r.pts.at(1).y = 2.5
+      const plain = { id: 7, big: -5n, pos: { x: 1.5, y: 0 }, v: new Uint16Array([0, 9]), w: new BigUint64Array([2n ** 64n - 1n]), pts: [{ x: 0, y: 0 }, { x: 0, y: 2.5 }] }
+      assert.is(inspect(r), inspect(plain), 'util.inspect(record)')
+      assert.is(inspect(r.pos), inspect({ x: 1.5, y: 0 }), 'util.inspect(nested record)')
+      const json = '{"id":7,"big":"-5","pos":{"x":1.5,"y":0},"v":[0,9],"w":["18446744073709551615"],"pts":[{"x":0,"y":0},{"x":0,"y":2.5}]}'
+      assert.is(JSON.stringify(r), json, 'JSON.stringify(record)')
+      const zero = '{"id":0,"big":"0","pos":{"x":0,"y":0},"v":[0,0],"w":["0"],"pts":[{"x":0,"y":0},{"x":0,"y":0}]}'
+      assert.is(JSON.stringify(v), `[${zero},${json}]`, 'JSON.stringify(view): an array of records')
+      assert.is(JSON.stringify(r.pts), '[{"x":0,"y":0},{"x":0,"y":2.5}]', 'JSON.stringify(array-of-structs field)')
+      assert.match(inspect(v), /^StructArray\(2\) \[/, 'util.inspect(view) names it and its length')
+      assert.match(inspect(v), /id: 7/, 'util.inspect(view) shows the records')
+    } finally {
+      api.free(v)
+    }
+  })
+
   requires(s, 'posix-tools')('a nested struct reads as a record; records of arrays of structs write the mapped bytes', () => {
     const T = buildTypes(api)
     const p = tmpFile()
@@ -504,7 +581,8 @@ v.at(-1).big = -3n
 v.at(2).pts.at(1).y = 1.5
 let sum = 0
 for (let k = 0; k < 20000; k++) for (const rec of v) sum += rec.a + rec.pts.at(1).y
-const out = { refused, a: [...v].map((rec) => rec.a), y: v.at(2).pts.at(-1).y, sum, big: String(v.at(2).big), array: v.at(0).pts instanceof m.StructArray }
+const out = { refused, a: [...v].map((rec) => rec.a), y: v.at(2).pts.at(-1).y, sum, json: JSON.stringify(v.at(2)), array: v.at(0).pts instanceof m.StructArray }
+try { v.at(0).nope = 1; out.guard = 'accepted' } catch (e) { out.guard = e.name }
 const kept = v.at(1)
 m.free(v)
 try { kept.a; out.closed = 'read' } catch (e) { out.closed = e.code }
@@ -512,7 +590,8 @@ report(out)
 `, { env: { NODE_OPTIONS: '--disallow-code-generation-from-strings' } })
     assertChildOk(r, 'records without code from strings')
     assert.equal(childReport(r, 'records without code from strings'), {
-      refused: 'EvalError', a: [0, 7, 0], y: 1.5, sum: 20000 * (7 + 1.5), big: '-3', array: true, closed: 'ERR_MMAPFILE_CLOSED'
+      refused: 'EvalError', a: [0, 7, 0], y: 1.5, sum: 20000 * (7 + 1.5), array: true, guard: 'TypeError', closed: 'ERR_MMAPFILE_CLOSED',
+      json: '{"a":0,"big":"-3","pos":{"x":0,"y":0},"pts":[{"x":0,"y":0},{"x":0,"y":1.5}]}'
     })
   })
 
