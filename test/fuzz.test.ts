@@ -32,7 +32,7 @@ async function run (api: Api, backend: BackendName, oneWriter: boolean, first: n
   })
   const mode = oneWriter ? 'one writer per file' : 'several views per file'
   console.log(`# fuzz ${backend} (${mode}): ${result.sequences} sequences (seeds ${first}..${first + result.sequences - 1}), ` +
-    `${result.steps} calls, longest ${result.longest} calls, ${result.seconds.toFixed(1)} s; accepting ${ALL_KNOWN.join(', ')}`)
+    `${result.steps} calls, longest ${result.longest} calls, ${result.seconds.toFixed(1)} s${ALL_KNOWN.length > 0 ? `; accepting ${ALL_KNOWN.join(', ')}` : ''}`)
   if (result.failure !== null) {
     console.log(result.failure)
     assert.unreachable(`${result.failure.split('\n')[0] ?? ''} (the report is printed above)`)

@@ -83,11 +83,14 @@ function firstDifference (a: Uint8Array, b: Uint8Array): number {
   return n
 }
 
-/** Walks a leaf path ("n.q", "v[1]", "pts[2].x") from a record and assigns its last step. */
+/** Walks a leaf path ("n.q", "v[1]", "pts[2].x") from a record and assigns its last step. An index
+ *  into an array of structs (a StructArray) goes through at(), one into a typed array through []. */
 function assignLeaf (record: any, leaf: string, value: unknown): void {
   const steps = leaf.split(/\.|\[|\]/).filter((s) => s !== '')
   let target = record
-  for (const s of steps.slice(0, -1)) target = target[s]
+  for (const s of steps.slice(0, -1)) {
+    target = /^\d+$/.test(s) && !ArrayBuffer.isView(target) ? target.at(Number(s)) : target[s]
+  }
   target[steps[steps.length - 1] as string] = value
 }
 

@@ -325,7 +325,7 @@ export class Model {
       if (rec === undefined || rec === null) return skip('no such record')
       const v = this.views.get(rec.v) as MView
       if (!v.type.leaves.some((l) => l.path === op.path)) return skip('no such field')
-      if (v.closed) return { outcome: this.opts.allow.has('closed-record-code') ? { kind: 'error', name: 'TypeError', code: '*' } : closedView }
+      if (v.closed) return { outcome: closedView }
       this.writeField(v, rec.index, op.path, op.value)
       return { outcome: ok }
     }
