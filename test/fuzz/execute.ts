@@ -100,6 +100,8 @@ class Execution {
   private readonly records = new Map<number, any>()
   private readonly pending: Array<{ op: Op, step: number, expected: Outcome, settled: Promise<Outcome> }> = []
   private readonly types = new Map<string, unknown>()
+  /** views made from a descriptor (and what resize made of them): info() gives path null */
+  private readonly fromFd = new Set<number>()
 
   private readonly checkViews: boolean
 
@@ -124,8 +126,9 @@ class Execution {
   call (op: Op, step: number, expectedSettle: Outcome | undefined): Outcome {
     const { api } = this
     const view = 'v' in op ? this.views.get(op.v) : undefined
-    const range = (o: { offset?: number, length?: number }): object | undefined =>
-      o.offset === undefined && o.length === undefined ? undefined : { offset: o.offset, length: o.length }
+    const range = (o: { offset?: number, length?: number, durable?: false }): object | undefined =>
+      o.offset === undefined && o.length === undefined && o.durable === undefined ? undefined
+        : { offset: o.offset, length: o.length, ...(o.durable === false ? { durable: false } : {}) }
     try {
       switch (op.k) {
         case 'fsInit': fs.writeFileSync(this.file(op.f), seededBytes(op.size, op.seed)); break
@@ -143,9 +146,16 @@ class Execution {
         }
         case 'open': {
           const options = range(op)
-          const args: unknown[] = [this.file(op.f), this.types.get(op.type), op.mode]
-          if (options !== undefined) args.push(options)
-          this.views.set(op.id, api.open(...args))
+          // Through a descriptor: the caller's, closed once the view is made (the view keeps its own).
+          const fd = op.byFd === true ? fs.openSync(this.file(op.f), op.mode === 'rw' ? 'r+' : 'r') : -1
+          try {
+            const args: unknown[] = [fd >= 0 ? fd : this.file(op.f), this.types.get(op.type), op.mode]
+            if (options !== undefined) args.push(options)
+            this.views.set(op.id, api.open(...args))
+            if (fd >= 0) this.fromFd.add(op.id)
+          } finally {
+            if (fd >= 0) fs.closeSync(fd)
+          }
           break
         }
         case 'set': view[op.index] = parseValue(op.value); break
@@ -165,7 +175,10 @@ class Execution {
           this.pending.push({ op, step, expected: expectedSettle as Outcome, settled })
           return { kind: 'ok', note: 'promise' }
         }
-        case 'resize': this.views.set(op.id, api.resize(view, op.count)); break
+        case 'resize':
+          this.views.set(op.id, api.resize(view, op.count))
+          if (this.fromFd.has(op.v)) this.fromFd.add(op.id)
+          break
         case 'advise': api.advise(view, op.advice); break
         case 'close': api.close(view); break
         case 'tick': break
@@ -214,7 +227,7 @@ class Execution {
         return `${what} byte ${at} (file offset ${mv.offset + at}) is ${String(real[at])}; the model says ${String(expected[at])}`
       }
       const info = this.api.info(view)
-      const want = { path: this.file(mv.file), mode: mv.mode, offset: mv.offset, byteLength: mv.length }
+      const want = { path: this.fromFd.has(id) ? null : this.file(mv.file), mode: mv.mode, offset: mv.offset, byteLength: mv.length }
       const got = { path: info.path, mode: info.mode, offset: info.offset, byteLength: info.byteLength }
       if (JSON.stringify(got) !== JSON.stringify(want)) return `${what}: info() gives ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`
     }

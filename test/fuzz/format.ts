@@ -6,10 +6,11 @@ import type { BackendName, Outcome } from './model'
 import type { Known } from './known'
 import type { Op } from './types'
 
-function options (o: { offset?: number, length?: number }): string {
+function options (o: { offset?: number, length?: number, durable?: false }): string {
   const parts: string[] = []
   if (o.offset !== undefined) parts.push(`offset: ${o.offset}`)
   if (o.length !== undefined) parts.push(`length: ${o.length}`)
+  if (o.durable === false) parts.push('durable: false')
   return parts.length === 0 ? '' : `, { ${parts.join(', ')} }`
 }
 
@@ -22,7 +23,7 @@ export function describeOp (op: Op): string {
     case 'fsWrite': return `fs.writeSync(f${op.f}, ${bytes(op.len, op.seed)}, at ${op.pos})`
     case 'truncate': return `fs.truncateSync(f${op.f}, ${op.size})`
     case 'create': return `v${op.id} = create(f${op.f}, ${op.count}, ${op.type}${op.data === undefined ? '' : `, ${bytes(op.data.len, op.data.seed)}`})`
-    case 'open': return `v${op.id} = open(f${op.f}, ${op.type}, '${op.mode}'${options(op)})`
+    case 'open': return `v${op.id} = open(${op.byFd === true ? `fd of f${op.f} (closed after)` : `f${op.f}`}, ${op.type}, '${op.mode}'${options(op)})`
     case 'set': return `v${op.v}[${op.index}] = ${op.value}`
     case 'fill': return `v${op.v}.fill(${op.value}, ${op.start}, ${op.end})`
     case 'field': return `v${op.v}.at(${op.index}).${op.path} = ${op.value}`

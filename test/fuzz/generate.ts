@@ -108,6 +108,11 @@ class Generator {
   }
 
   /** sync's options: none, a range near boundaries, or (rarely) one past the window. */
+  /** Mostly durable syncs; a third not waited for the disk ({ durable: false }). */
+  private durability (): { durable?: false } {
+    return this.rng.chance(0.3) ? { durable: false } : {}
+  }
+
   private syncRange (v: MView): { offset?: number, length?: number } {
     const { rng } = this
     const roll = rng.int(10)
@@ -139,8 +144,8 @@ class Generator {
       [live.length > 0 ? 18 : 0, () => this.write()],
       [structs.length > 0 ? 3 : 0, () => { const v = rng.pick(structs); return { k: 'keep', v: v.id, index: this.index(v), r: this.id() } }],
       [model.records.size > 0 ? 4 : 0, () => this.recordWrite()],
-      [live.length > 0 ? 7 : 0, () => { const v = this.view(); return v === null ? null : { k: 'sync', v: v.id, ...this.syncRange(v) } }],
-      [live.length > 0 ? 5 : 0, () => { const v = this.view(); return v === null ? null : { k: 'syncAsync', v: v.id, ...this.syncRange(v), p: this.id() } }],
+      [live.length > 0 ? 7 : 0, () => { const v = this.view(); return v === null ? null : { k: 'sync', v: v.id, ...this.syncRange(v), ...this.durability() } }],
+      [live.length > 0 ? 5 : 0, () => { const v = this.view(); return v === null ? null : { k: 'syncAsync', v: v.id, ...this.syncRange(v), p: this.id(), ...this.durability() } }],
       [live.length > 0 ? 5 : 0, () => this.resize()],
       [live.length > 0 ? 2 : 0, () => { const v = this.view(); return v === null ? null : { k: 'advise', v: v.id, advice: rng.pick(ADVICE) } }],
       [live.length > 0 ? (live.length > 3 ? 10 : 5) : 0, () => { const v = this.view(); return v === null ? null : { k: 'close', v: v.id } }],
@@ -191,6 +196,8 @@ class Generator {
       // Many windows end within an element or two of the start: views with 0, 1 or 2 elements.
       if (rng.chance(0.1)) op.length = Math.min(size - from, rng.int(2 * type.size + 2))
     }
+    // A third of the opens of a file that exists go through a descriptor, closed at once after.
+    if (this.fileSize(f) !== null && rng.chance(0.3)) op.byFd = true
     return op
   }
 

@@ -141,7 +141,8 @@ export type Op =
   | { k: 'fsWrite', f: number, pos: number, len: number, seed: number }
   | { k: 'truncate', f: number, size: number }
   | { k: 'create', f: number, count: number, type: string, id: number, data?: { len: number, seed: number } }
-  | { k: 'open', f: number, type: string, mode: 'r' | 'rw', offset?: number, length?: number, id: number }
+  /** byFd: through a descriptor (fs.openSync), closed again at once, under the live view */
+  | { k: 'open', f: number, type: string, mode: 'r' | 'rw', offset?: number, length?: number, id: number, byFd?: true }
   /** view[index] = value (typed views) */
   | { k: 'set', v: number, index: number, value: string }
   /** view.fill(value, start, end) (typed views) */
@@ -152,9 +153,10 @@ export type Op =
   | { k: 'keep', v: number, index: number, r: number }
   /** r.<path> = value, through a record kept earlier (its view may be closed by now) */
   | { k: 'rfield', r: number, path: string, value: string }
-  | { k: 'sync', v: number, offset?: number, length?: number }
+  /** durable false: visible to every reader, not waited for the disk (the same to the models) */
+  | { k: 'sync', v: number, offset?: number, length?: number, durable?: false }
   /** p = syncAsync(view, ...), not awaited until the end of the sequence */
-  | { k: 'syncAsync', v: number, offset?: number, length?: number, p: number }
+  | { k: 'syncAsync', v: number, offset?: number, length?: number, p: number, durable?: false }
   | { k: 'resize', v: number, count: number, id: number }
   | { k: 'advise', v: number, advice: Advice }
   | { k: 'close', v: number }
