@@ -69,10 +69,24 @@ function exactStat(asNumbers: () => Stats, asBigInts: () => BigIntStats): AnySta
   return exact ? stats : asBigInts()
 }
 
-/** A stat time in nanoseconds (from milliseconds, to the microsecond, where the stats are numbers). */
-function nanoseconds(stats: AnyStats, which: 'atime' | 'mtime' | 'ctime'): bigint {
-  if ('atimeNs' in stats) return BigInt.asUintN(64, stats[`${which}Ns`])
-  return BigInt.asUintN(64, BigInt(Math.round(stats[`${which}Ms`] * 1000)) * 1000n)
+/** A stat time in nanoseconds: exact from bigint stats, else from milliseconds (to a few hundred ns). */
+function nanoseconds(stats: AnyStats, which: 'atime' | 'mtime' | 'ctime'): bigint | number {
+  return 'atimeNs' in stats ? stats[`${which}Ns`] : Math.max(0, Math.round(stats[`${which}Ms`] * 1e6))
+}
+
+/**
+ * Stores a u64: a bigint as it is (modulo 2^64), a number (a safe integer, or a time in ns that may be
+ * rounded) as two u32 halves, which makes no BigInt: a small open stats its file, and the BigInts
+ * were most of that.
+ */
+function setU64(out: DataView, at: number, value: bigint | number): void {
+  if (typeof value === 'bigint') {
+    out.setBigUint64(at, BigInt.asUintN(64, value), true)
+    return
+  }
+  const high = Math.floor(value / 4294967296)
+  out.setUint32(at, value - high * 4294967296, true)
+  out.setUint32(at + 4, high >>> 0, true)
 }
 
 /** The errno for whatever a node:fs call threw. */
@@ -183,9 +197,17 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
 
   const host: WasiHost = (memory) => {
     const bytes = (ptr: number, len: number): Uint8Array => new Uint8Array(memory().buffer, ptr, len)
-    const view = (): DataView => new DataView(memory().buffer)
+    // One DataView for as long as the memory keeps its buffer (it gets a new one when it grows).
+    let viewed: DataView | null = null
+    const view = (): DataView => {
+      const buffer = memory().buffer
+      if (viewed === null || viewed.buffer !== buffer) viewed = new DataView(buffer)
+      return viewed
+    }
+    // The module passes paths relative to the root preopen; under '/' that is the absolute path already
+    // made absolute and normal by the front (src/paths.ts), save the leading slash.
     const pathAt = (dirfd: number, ptr: number, len: number): string | null =>
-      dirfd === ROOT_FD ? resolve(root, decoder.decode(bytes(ptr, len))) : null
+      dirfd !== ROOT_FD ? null : root === '/' ? `/${decoder.decode(bytes(ptr, len))}` : resolve(root, decoder.decode(bytes(ptr, len)))
 
     /** Runs readSync or writeSync over the I/O vectors at `iovs` from `position`; the count goes to `resultPtr`. */
     function transfer(fd: number, iovs: number, iovsLen: number, position: bigint, resultPtr: number,
@@ -289,14 +311,14 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
             : fd === ROOT_FD ? exactStat(() => statSync(root), () => statSync(root, { bigint: true })) : null
           if (stats === null) return ERRNO_BADF
           const out = view()
-          out.setBigUint64(statPtr, BigInt.asUintN(64, BigInt(stats.dev)), true)
-          out.setBigUint64(statPtr + 8, BigInt.asUintN(64, BigInt(stats.ino)), true)
+          setU64(out, statPtr, stats.dev)
+          setU64(out, statPtr + 8, stats.ino)
           out.setUint8(statPtr + 16, fileType(stats))
-          out.setBigUint64(statPtr + 24, BigInt.asUintN(64, BigInt(stats.nlink)), true)
-          out.setBigUint64(statPtr + 32, BigInt.asUintN(64, BigInt(stats.size)), true)
-          out.setBigUint64(statPtr + 40, nanoseconds(stats, 'atime'), true)
-          out.setBigUint64(statPtr + 48, nanoseconds(stats, 'mtime'), true)
-          out.setBigUint64(statPtr + 56, nanoseconds(stats, 'ctime'), true)
+          setU64(out, statPtr + 24, stats.nlink)
+          setU64(out, statPtr + 32, stats.size)
+          setU64(out, statPtr + 40, nanoseconds(stats, 'atime'))
+          setU64(out, statPtr + 48, nanoseconds(stats, 'mtime'))
+          setU64(out, statPtr + 56, nanoseconds(stats, 'ctime'))
           return ERRNO_SUCCESS
         } catch (error) {
           return errnoFrom(error)

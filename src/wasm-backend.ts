@@ -313,8 +313,8 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
   /** The size of the file open as fd, and its key in the table. */
   function identify(fd: number): { size: number, key: string } {
     const size = check(control.file_size(fd), control)
-    const stat = new DataView(control.memory.buffer, control.filestat_buffer(), 16)
-    return { size, key: FileTable.keyOf(stat.getBigUint64(0, true), stat.getBigUint64(8, true)) }
+    const stat = new Uint32Array(control.memory.buffer, control.filestat_buffer(), 4)
+    return { size, key: FileTable.keyOf(stat[0], stat[1], stat[2], stat[3]) }
   }
 
   /** Closes fd, for cleanup after another error: a failure here would hide the first one. */

@@ -22,9 +22,9 @@ export interface FileWindow {
 export class FileTable<W extends FileWindow> {
   readonly #files = new Map<string, Set<W>>()
 
-  /** The key of a file: its device and inode number, as WASI's filestat gives them. */
-  static keyOf(dev: bigint, ino: bigint): string {
-    return `${dev}:${ino}`
+  /** The key of a file: its device and inode number, as WASI's filestat gives them (u64s as u32 halves, low first). */
+  static keyOf(devLow: number, devHigh: number, inoLow: number, inoHigh: number): string {
+    return `${devHigh}.${devLow}:${inoHigh}.${inoLow}`
   }
 
   add(key: string, mapping: W): void {
