@@ -396,6 +396,9 @@ function bare(error: unknown, syscall: string): unknown {
  * there is none. A runtime that forbids reading it (Node's permission model, Deno) says so with its error.
  */
 function descriptorFlags(fd: number): number | null {
+  // Only Linux's /proc describes this process: Wine shows node.exe the Unix side's, whose descriptors
+  // are not the ones node.exe's numbers name (open(fd) under Wine failed with EACCES or EBADF).
+  if (process.platform !== 'linux') return null
   let text: string
   try {
     text = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')
