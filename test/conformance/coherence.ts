@@ -9,8 +9,8 @@ import * as fs from 'node:fs'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  assertChildOk, childPrelude, childReport, expectThrow, fds, fileBytes, fileWith, pattern, runChild, sameBytes, tmpDir,
-  tmpFile, writeAt
+  assertChildOk, childPrelude, childReport, expectThrow, fileBytes, fileWith, heldSnapshot, lacking, pattern, runChild,
+  sameBytes, tmpFile, writeAt
 } from '../helpers'
 
 const CHUNK = 65536
@@ -145,6 +145,8 @@ export default function register (ctx: Ctx): void {
     const data = pattern(2 * CHUNK, 36)
     const p = fileWith(data)
     const fdsOf = "(p) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === p } catch { return false } }).length"
+    // Where the child cannot see its descriptors (Windows, a permission model), it waits for the
+    // dropped view's byte to reach the file instead: its write-back, the step under test.
     const out = await child('gcopen dropped unsynced', `
 const [p] = args
 const fdsOf = ${fdsOf}
@@ -152,12 +154,12 @@ const fdsOf = ${fdsOf}
 const e = m.open(p, Uint8Array, 'rw')
 e[6] = 0x66
 m.sync(e)
-await collectUntil(() => fdsOf(p) === 1)
+await collectUntil(() => seesProc ? fdsOf(p) === 1 : fs.readFileSync(p)[5] === 0x55)
 const file = new Uint8Array(fs.readFileSync(p))
-report({ five: file[5], six: file[6], fds: fdsOf(p), eSix: e[6], eFive: e[5] })
+report({ five: file[5], six: file[6], fds: seesProc ? fdsOf(p) : null, eSix: e[6], eFive: e[5] })
 m.close(e)
 `, [p])
-    assert.is(out.fds, 1, "the dropped view's descriptor was closed once collected")
+    assert.is(out.fds, lacking('child-proc') === null ? 1 : null, "the dropped view's descriptor was closed once collected")
     assert.is(out.five, 0x55, "the dropped view's byte was written back when collected")
     assert.is(out.six, 0x66, "the other view's newer synced byte survived that write-back")
     assert.is(out.eSix, 0x66)
@@ -202,18 +204,24 @@ report(out)
     const p = fileWith(data)
     const out = await child('a Buffer over a gc view', `
 const [p] = args
-let buffer = (() => {
-  const v = m.gcopen(p, Uint8Array, 'rw')
-  const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength)
-  b[0] = 0x99
-  return b
-})()
-await collect(10)
-const file = new Uint8Array(fs.readFileSync(p))
-const out = { length: buffer.length, first: buffer[0], second: buffer[1], last: buffer[buffer.length - 1], fileFirst: file[0] }
-buffer = null
-await collect(10)
-out.mapped = maps(p).length
+// In a function of its own, so that no stack slot of the caller holds the Buffer afterwards (Bun's
+// collector scans the stack conservatively: with the Buffer in a variable here, set to null, the
+// mapping stayed after 300 collections, measured with Bun 1.4.5).
+async function useBuffer () {
+  const buffer = (() => {
+    const v = m.gcopen(p, Uint8Array, 'rw')
+    const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+    b[0] = 0x99
+    return b
+  })()
+  await collect(10)
+  const file = new Uint8Array(fs.readFileSync(p))
+  return { length: buffer.length, first: buffer[0], second: buffer[1], last: buffer[buffer.length - 1], fileFirst: file[0] }
+}
+const out = await useBuffer()
+// where the child cannot see its mappings (Windows, a permission model), that one check is left out
+if (seesProc) await collectUntil(() => maps(p).length === 0)
+out.mapped = seesProc ? maps(p).length : null
 report(out)
 `, [p])
     assert.is(out.length, 2 * CHUNK, 'the Buffer was not emptied by the collection of the view')
@@ -221,14 +229,14 @@ report(out)
     assert.is(out.second, data[1])
     assert.is(out.last, data[2 * CHUNK - 1])
     assert.is(out.fileFirst, 0x99, 'what was written through the Buffer reached the file')
-    if (ctx.backend === 'native') assert.is(out.mapped, 0, 'unmapped once the Buffer was collected too')
+    if (ctx.backend === 'native') assert.is(out.mapped, lacking('child-proc') === null ? 0 : null, 'unmapped once the Buffer was collected too')
     assert.is(fileBytes(p)[0], 0x99)
   })
 
   s('a struct type that struct() did not make (a Proxy, a forged brand) is a TypeError before the file is touched', () => {
     const T = api.struct({ a: 'i32', b: 'f64' })
     const forged = (size: number): object => ({ [Symbol.for('mmapfile.struct')]: true, byteLength: size, BYTES_PER_ELEMENT: size, alignment: 8, fields: [], record: class {} })
-    const before = fds(tmpDir).length
+    const held = heldSnapshot()
     for (const [what, type] of [['a Proxy of a real struct type', new Proxy(T, {})], ['a forged brand, size 0.5', forged(0.5)],
       ['a forged brand, size -8', forged(-8)], ['a forged brand, size 16', forged(16)]] as Array<[string, unknown]>) {
       const p = tmpFile()
@@ -241,7 +249,7 @@ report(out)
       const c = api.create(p, 1) // the path is free: nothing held it
       api.close(c)
     }
-    assert.is(fds(tmpDir).length, before, 'no descriptor left')
+    held('after the refused types')
   })
 
   s.run()
