@@ -6,7 +6,9 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
-import { assertChildOk, childPrelude, childReport, describeChild, fileBytes, fileWith, pattern, runChild, tmpFile } from '../helpers'
+import {
+  assertChildOk, childPrelude, childReport, describeChild, fileBytes, fileWith, pattern, requires, runChild, tmpFile
+} from '../helpers'
 
 /** The child writes one byte through each kind of writable view and keeps them all open. */
 const writeThroughEveryKind = `
@@ -55,7 +57,7 @@ process.exit(7)
   })
 
   for (const how of ['ends by itself', 'calls process.exit']) {
-    s(`a worker thread that ${how} with views open: their writes are in the files`, async () => {
+    requires(s, 'child-worker')(`a worker thread that ${how} with views open: their writes are in the files`, async () => {
       const { args, check } = fourFiles()
       const r = await runChild(childPrelude(entry(ctx)) + `
 import { Worker, isMainThread } from 'node:worker_threads'
@@ -75,7 +77,8 @@ ${how === 'calls process.exit' ? 'process.exit(0)' : ''}
   }
 
   if (ctx.backend === 'wasm') {
-    s('wasm: a write-back that fails at exit is a warning on stderr naming the file; the others are written and the exit code kept', async () => {
+    // posix-tools: the child's file size limit is set by sh (ulimit -f)
+    requires(s, 'posix-tools')('wasm: a write-back that fails at exit is a warning on stderr naming the file; the others are written and the exit code kept', async () => {
       const big = fileWith(pattern(100_000, 52))
       const small = fileWith(pattern(100, 53))
       // ulimit -f 20: 10 or 20 KiB, as the shell counts blocks; a write at 90,000 is past it (EFBIG).
@@ -93,7 +96,7 @@ globalThis.keep = [a, b]
   }
 
   if (ctx.backend === 'native') {
-    s('a worker made from a string (eval: true) loads the native backend: no global __dirname misleads it', async () => {
+    requires(s, 'child-worker')('a worker made from a string (eval: true) loads the native backend: no global __dirname misleads it', async () => {
       const p = fileWith(pattern(10, 54))
       const r = await runChild(childPrelude(entry(ctx)) + `
 import { Worker } from 'node:worker_threads'
