@@ -13,22 +13,26 @@ import * as path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
-import { childPrelude, childReport, describeChild, expectThrow, fileWith, pattern, runChild, sameBytes, tmpDir } from '../helpers'
+import {
+  childPrelude, childReport, describeChild, expectThrow, fileWith, pattern, requires, runChild, sameBytes, tmpDir
+} from '../helpers'
 
 const MiB = 1 << 20
 
 let mounts = 0
-/** Why a tmpfs cannot be mounted here, or null if it can (tried once). */
-const cannotMount: string | null = (() => {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`
-  if (process.getuid?.() !== 0) return 'not root: mounting a small tmpfs needs root'
-  const probe = path.join(tmpDir, 'mount-probe')
-  fs.mkdirSync(probe)
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { encoding: 'utf8' })
-  if (mounted.status !== 0) return `mount -t tmpfs failed: ${(mounted.stderr || String(mounted.error)).trim()}`
-  spawnSync('umount', [probe])
-  return null
-})()
+
+/**
+ * Whether Linux's limit on mappings is there to reach. The addon reads it itself; a test process
+ * under Node's permission model may not (existsSync throws there), which says nothing of the addon.
+ */
+function hasMapLimit (): boolean {
+  if (process.platform !== 'linux') return false
+  try {
+    return fs.existsSync('/proc/sys/vm/max_map_count')
+  } catch {
+    return true
+  }
+}
 
 /** A fresh 4 MiB tmpfs with 3 MiB taken by a filler file: 1 MiB free until `free()`. */
 function smallDisk (): { dir: string, free: () => void, unmount: () => void } {
@@ -53,12 +57,9 @@ export default function register (ctx: Ctx): void {
   const native = ctx.backend === 'native'
   const s = suite(`${ctx.label} out of space and mappings`)
 
+  const mounting = requires(s, 'tmpfs')
   const onSmallDisk = (name: string, fn: (disk: ReturnType<typeof smallDisk>) => void): void => {
-    if (cannotMount !== null) {
-      s.skip(`${name} (skipped: ${cannotMount})`, () => {})
-      return
-    }
-    s(name, () => {
+    mounting(name, () => {
       const disk = smallDisk()
       try {
         fn(disk)
@@ -142,28 +143,26 @@ export default function register (ctx: Ctx): void {
       sameBytes(fs.readFileSync(p), data, 'the existing file')
     })
 
-    if (cannotMount === null) {
-      s("native: what { sparse: true } risks: the first write to a hole the disk has no room for kills the process (SIGBUS; child process)", async () => {
-        const disk = smallDisk()
-        try {
-          const p = path.join(disk.dir, 'risk.bin')
-          fs.closeSync(fs.openSync(p, 'w'))
-          fs.truncateSync(p, 2 * MiB)
-          const r = await runChild(childPrelude(entry(ctx)) + `
+    mounting("native: what { sparse: true } risks: the first write to a hole the disk has no room for kills the process (SIGBUS; child process)", async () => {
+      const disk = smallDisk()
+      try {
+        const p = path.join(disk.dir, 'risk.bin')
+        fs.closeSync(fs.openSync(p, 'w'))
+        fs.truncateSync(p, 2 * MiB)
+        const r = await runChild(childPrelude(entry(ctx)) + `
 const v = m.open(args[0], Uint8Array, 'rw', { sparse: true })
 process.stdout.write('mapped\\n')
 v.fill(1)
 report({ survived: true })
 `, { args: [p] })
-          assert.is(r.signal, 'SIGBUS', `the child: ${describeChild(r)}`)
-          assert.ok(r.stdout.startsWith('mapped'), 'the open itself worked')
-        } finally {
-          disk.unmount()
-        }
-      })
-    }
+        assert.is(r.signal, 'SIGBUS', `the child: ${describeChild(r)}`)
+        assert.ok(r.stdout.startsWith('mapped'), 'the open itself worked')
+      } finally {
+        disk.unmount()
+      }
+    })
 
-    if (process.platform === 'linux' && fs.existsSync('/proc/sys/vm/max_map_count')) {
+    if (hasMapLimit()) {
       s('native: mappings made in a loop that never lets the event loop turn end in ENOMEM, not an abort; the engine keeps working (child process)', async () => {
         const p = fileWith(pattern(4096, 63))
         const r = await runChild(childPrelude(entry(ctx)) + `
@@ -192,9 +191,16 @@ for (const kind of ['gcopen', 'open']) {
 report(out)
 `, { args: [p], timeoutMs: 300_000 })
         const out = childReport(r, 'the mapping limit')
-        for (const kind of ['gcopen', 'open']) {
-          assert.equal(out[kind], { code: 'ENOMEM', syscall: 'mmap', reached: true, junk: 500, again: 4096 }, `${kind} in a loop`)
+        // Deno runs the finalizers of collected views during the loop, not at a later turn of the event
+        // loop as Node and Bun do: the dropped views are unmapped as it goes and the limit is not reached
+        // (measured, Deno 2.9.6: at every 20,000th of 200,000 gcopen the file had between 678 and
+        // 26,768 mappings, and all 200,000 were made). There either end is right.
+        if ('Deno' in globalThis && out.gcopen.code === undefined) {
+          assert.equal(out.gcopen, { reached: true, junk: 500, again: 4096 }, 'gcopen in a loop (Deno)')
+        } else {
+          assert.equal(out.gcopen, { code: 'ENOMEM', syscall: 'mmap', reached: true, junk: 500, again: 4096 }, 'gcopen in a loop')
         }
+        assert.equal(out.open, { code: 'ENOMEM', syscall: 'mmap', reached: true, junk: 500, again: 4096 }, 'open in a loop')
       })
     }
   }
