@@ -7,11 +7,11 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
-import { spawnSync } from 'node:child_process'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  childPrelude, childReport, faultPreload, fileBytes, pattern, runChild, runChildSync, sameBytes, tmpFile
+  childPrelude, childReport, faultPreload, fileBytes, lacking, pattern, requires, runChild, runChildSync, sameBytes,
+  skipTest, tmpFile
 } from '../helpers'
 import type { ChildOptions, ChildResult } from '../helpers'
 
@@ -73,6 +73,9 @@ function faultsUnavailable (ctx: Ctx, options: (extra: ChildOptions) => ChildOpt
     const why = `LD_PRELOAD fault injection runs on Linux, not ${process.platform}`
     return { all: why, mmap: why }
   }
+  // every case's child reads /proc for what a failure left held
+  const childProc = lacking('child-proc')
+  if (childProc !== null) return { all: childProc, mmap: childProc }
   try {
     faultPreload()
   } catch (error) {
@@ -98,15 +101,6 @@ report([truncated?.code ?? 'created', mapped?.code ?? 'mapped'])
   const mmap = all ?? (mapped === 'ENOMEM' ? null
     : `an injected mmap ENOMEM does not reach the ${ctx.backend} backend's mappings on this runtime: a probe's malloc gave '${mapped}'`)
   return { all, mmap }
-}
-
-/** Why the sealed memfd cases cannot run here (null: they can). */
-function memfdUnavailable (): string | null {
-  if (process.platform !== 'linux') return `memfd seals are Linux's, not ${process.platform}'s`
-  const r = spawnSync('python3', ['-c', 'import fcntl, os; os.memfd_create; fcntl.F_SEAL_SHRINK; fcntl.F_SEAL_GROW'], { encoding: 'utf8' })
-  if (r.error !== undefined) return `no python3 to make a sealed memfd (${r.error.message})`
-  if (r.status !== 0) return `python3 cannot make a sealed memfd (${r.stderr.trim().split('\n').pop() ?? ''})`
-  return null
 }
 
 /**
@@ -147,12 +141,9 @@ export default function register (ctx: Ctx): void {
   })
   // a native malloc maps as many bytes; any wasm one reserves 10 GiB (or less, see faultsUnavailable)
   const why = faultsUnavailable(ctx, options, native ? MMAP_MIN : 1)
-  // uvu counts a skip without naming it: the reason is printed once, and is in each skipped name
-  if (why.all !== null) console.log(`# ${ctx.label} faults: the fault injection cases are skipped: ${why.all}`)
-  else if (why.mmap !== null) console.log(`# ${ctx.label} faults: the mmap fault case is skipped: ${why.mmap}`)
   const test = (name: string, fn: () => Promise<void>, skip = why.all): void => {
     if (skip === null) s(name, fn)
-    else s.skip(`${name} (skipped: ${skip})`, fn)
+    else skipTest(s, name, fn, skip)
   }
   const child = async (source: string, extra: ChildOptions, what: string): Promise<any> => {
     const r: ChildResult = await runChild(`${childPrelude(entry(ctx))}${FAULT_HELPERS}${source}`, options(extra))
@@ -520,12 +511,8 @@ report(cases.map((_, i) => {
 
   // --- a real file that refuses to shrink: a memfd sealed with F_SEAL_SHRINK
 
-  const noMemfd = memfdUnavailable()
-  if (noMemfd !== null) console.log(`# ${ctx.label} faults: the sealed memfd case is skipped: ${noMemfd}`)
-  const memfdTest = (name: string, fn: () => Promise<void>): void => {
-    if (noMemfd === null) s(name, fn)
-    else s.skip(`${name} (skipped: ${noMemfd})`, fn)
-  }
+  // the child maps the memfd by its /proc/self/fd path
+  const memfdTest = requires(s, 'memfd', 'child-proc')
   memfdTest('a memfd sealed against shrinking: resize of a window before its end fails (EPERM) and keeps the view; a whole-file view grows', async () => {
     // The window is one page and grows to half the file: the file must be cut at the new end, which
     // the seal refuses, and a wasm instance's memory must grow (which once detached the view).
