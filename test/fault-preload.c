@@ -83,7 +83,7 @@ static void logged(int function, long count, long argument, long result, int err
   if (path == NULL || *path == '\0') return;
   char line[128];
   int length = snprintf(line, sizeof line, "%s %ld %ld %ld %d\n", names[function], count, argument, result, error);
-  int fd = (int) syscall(SYS_open, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  int fd = (int) syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return;
   (void) syscall(SYS_write, fd, line, length);
   (void) syscall(SYS_close, fd);
