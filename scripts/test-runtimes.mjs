@@ -90,4 +90,6 @@ for (const { run, backend, file, env } of jobs) {
   const result = await runFile({ command: binary(run), args: run.args(file, backend), env: { ...run.env, ...env } })
   summary.add(result)
 }
-process.exit(summary.print())
+// exitCode, not exit(): stdout to a pipe (tee in .ci/run) is written asynchronously, and exit() drops
+// what is still queued: the table's end and the closing line were lost once.
+process.exitCode = summary.print()

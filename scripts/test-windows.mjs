@@ -67,4 +67,6 @@ for (const name of NODES) {
   }
 }
 spawnSync('wineserver', ['-k'], { env: { ...process.env, ...wineEnv } })
-process.exit(summary.print())
+// exitCode, not exit(): stdout to a pipe (tee in .ci/run) is written asynchronously, and exit() drops
+// what is still queued: the table's end and the closing line were lost once.
+process.exitCode = summary.print()
