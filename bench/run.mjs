@@ -296,6 +296,67 @@ function row(task, target, baseline, perBackend, { note = '', limits = {}, relat
   rows.push({ task: 'resident memory after open + touch, x mapped length', target: 'wasm <= 1.1x', memory: perBackend, limits: { wasm: 1.1 } })
 }
 
+// 8b. The longest turn of the event loop that `await syncAsync(view)` holds, every page of the file
+// changed, against the whole call: a ticker on setImmediate records the longest gap between its turns.
+{
+  const stalls = []
+  const perBackend = []
+  for (const { api } of backends) {
+    const view = api.open(big, Uint8Array, 'rw')
+    const rounds = []
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < view.length; i += PAGE) view[i] ^= 0xff
+      let longest = 0
+      let last = performance.now()
+      let ticking = true
+      const tick = () => {
+        const now = performance.now()
+        longest = Math.max(longest, now - last)
+        last = now
+        if (ticking) setImmediate(tick)
+      }
+      setImmediate(tick)
+      const start = performance.now()
+      await api.syncAsync(view)
+      const whole = performance.now() - start
+      ticking = false
+      rounds.push([longest, whole])
+    }
+    api.close(view)
+    rounds.sort((a, b) => a[0] / a[1] - b[0] / b[1])
+    const [longest, whole] = rounds[rounds.length >> 1]
+    stalls.push(longest)
+    perBackend.push(whole)
+  }
+  row(`longest event-loop stall during await syncAsync, every page of ${FILE_MIB} MiB changed (vs the whole syncAsync)`, 'wasm <= 0.1x',
+    null, stalls, {
+      limits: { wasm: 0.1 },
+      relativeTo: perBackend,
+      note: backends.map(({ name }, i) => `${name}: the whole syncAsync ${perBackend[i].toFixed(1)} ms`).join('; ')
+    })
+}
+
+// 8c. Resident memory after 10,000 open + close of small files, then a second of idle (the wasm
+// backend pools the instances of closed views, and empties the pool once it is idle).
+{
+  const files = []
+  for (let i = 0; i < 100; i++) {
+    const path = join(dir, `small-${i}.bin`)
+    writeFileSync(path, pattern.subarray(i * PAGE, (i + 1) * PAGE))
+    files.push(path)
+  }
+  const grown = []
+  for (const { api } of backends) {
+    globalThis.gc?.()
+    const before = process.memoryUsage().rss
+    for (let i = 0; i < 10_000; i++) api.close(api.open(files[i % 100]))
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    grown.push((process.memoryUsage().rss - before) / MiB)
+  }
+  rows.push({ task: 'resident memory after 10,000 open + close of 4 KiB files, then 1 s idle (MiB more than before)',
+    target: 'wasm <= +64 MiB', memory: grown, unit: 'MiB', limits: { wasm: 64 } })
+}
+
 // 9. (mmapio branch; a block of its own, kept apart from the rows above) sync after changing one
 // page of a 16 MiB view, durable against { durable: false } (visible to other readers, the disk not
 // waited for); node:fs: pwrite of the page with and without fsync. SYNCS of each per round; the note
@@ -368,7 +429,9 @@ function verdict(r, values) {
 const table = rows.map((r) => {
   const line = { task: r.task, target: r.target }
   if (r.memory) {
-    backends.forEach(({ name }, i) => { line[`${name} ratio`] = `${r.memory[i].toFixed(2)}x` })
+    backends.forEach(({ name }, i) => {
+      line[`${name} ratio`] = r.unit === 'MiB' ? `${r.memory[i] >= 0 ? '+' : ''}${r.memory[i].toFixed(1)} MiB` : `${r.memory[i].toFixed(2)}x`
+    })
     line.result = verdict(r, r.memory)
     return line
   }
