@@ -12,7 +12,7 @@
 // its 128-bit fingerprint with probability at most 2^-64, each time it is checked, for changes that
 // do not depend on the keys. The keys come from WASI random_get, drawn once per process by the
 // backend's control instance; the backend copies them into an instance before every call that hashes
-// (src/wasm-backend.ts), so that nothing the module trusts lives only where JavaScript can write.
+// (src/wasm/backend.ts), so that nothing the module trusts lives only where JavaScript can write.
 
 /** Bytes per chunk: the unit of write-back (capabilities.writeBackGranularity). */
 export const CHUNK: usize = 65536

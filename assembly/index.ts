@@ -1,5 +1,5 @@
 // mmapfile's WebAssembly module: one instance emulates one mapping of a file window in its own
-// linear memory, through WASI preview1 only (see wasi.ts). The JavaScript side (src/wasm-backend.ts)
+// linear memory, through WASI preview1 only (see wasi.ts). The JavaScript side (src/wasm/backend.ts)
 // instantiates it per mapping and reads the exports below; every export returns a negative WASI errno
 // on failure (and last_syscall() names the step that failed) instead of throwing.
 //
@@ -57,7 +57,7 @@ const FILESTAT: usize = memory.data(64, 8)
 const BATCH_FPS: usize = memory.data(<i32>(BATCH * FP_BYTES), 16)
 const RUN_FPS: usize = memory.data(<i32>(RUN_MAX * FP_BYTES), 16)
 
-// Which step failed last, for the error's `syscall` (src/wasm-backend.ts names them).
+// Which step failed last, for the error's `syscall` (src/wasm/backend.ts names them).
 const OP_OPEN: i32 = 1
 const OP_READ: i32 = 2
 const OP_WRITE: i32 = 3
@@ -91,7 +91,7 @@ let fps: usize = WINDOW
 let written: f64 = 0
 let readBytes: f64 = 0
 /** The end of what the mapping of this instance has used of memory since it was last cleared: an
- *  instance is reused for another mapping (src/wasm-backend.ts pools them), which must start from zeros. */
+ *  instance is reused for another mapping (src/wasm/backend.ts pools them), which must start from zeros. */
 let usedEnd: usize = WINDOW
 let runFirst: usize = 0
 let runCount: usize = 0

@@ -1,5 +1,5 @@
 // mmapfile's Node-API glue. Every export has the same shape: fetch the arguments, check them, make
-// one platform call (platform.h), throw or return. src/native.ts checks arguments first; the checks
+// one platform call (platform.h), throw or return. src/native/backend.ts checks arguments first; the checks
 // here only keep C safe. Numbers are integers in [min, 2^53 - 1] read as int64.
 //
 //   map(path, mode, offset, length, maxBytes, flags) -> [ArrayBuffer, handle]
@@ -37,7 +37,7 @@
 //
 // Errors: file-system failures throw an Error with `errno` (negative, libuv's numbering: -2 for
 // ENOENT on Linux) and `syscall` ('open'), and no `code`: the glue calls no libuv (Bun and Deno do
-// not export it), so src/native.ts sets `code` ('ENOENT') and `message` ('no such file or
+// not export it), so src/native/backend.ts sets `code` ('ENOENT') and `message` ('no such file or
 // directory') from util.getSystemErrorMap(). A window past the end of
 // the file or larger than maxBytes throws a RangeError with the final message. A closed handle
 // throws a TypeError with code 'ERR_MMAPFILE_CLOSED'. Where external ArrayBuffers are refused (V8
@@ -111,7 +111,7 @@ static napi_value fail(napi_env env) {
     if ((call) != napi_ok) return fail(env); \
   } while (0)
 
-// A system error: `errno` and `syscall`; src/native.ts gives it its `code` and libuv's message.
+// A system error: `errno` and `syscall`; src/native/backend.ts gives it its `code` and libuv's message.
 static napi_value sys_error(napi_env env, int err, const char *syscall) {
   napi_value msg, error, name, number;
   char text[96];

@@ -4,7 +4,7 @@
 // Errors: every fallible function returns 0, or a negative error number in libuv's numbering
 // (on POSIX that is -errno, on Windows the translation of GetLastError()) and sets `m->syscall`
 // to the call that failed. Nobody here calls libuv on POSIX: Bun and Deno do not provide it. The
-// glue throws the number as `errno`; src/native.ts names it ('ENOENT', 'no such file or
+// glue throws the number as `errno`; src/native/backend.ts names it ('ENOENT', 'no such file or
 // directory') from the runtime's own table. mf_open also returns one of the positive MF_E* codes
 // below for a window that does not fit, so that the glue can throw a RangeError with the file's size.
 //

@@ -33,7 +33,7 @@ const common = {
 const version = JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version)
 const defines = () => ({ __MMAPFILE_VERSION__: version })
 await build({ ...common, format: 'esm', define: defines(), outdir: 'dist/esm', splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: '[name]-[hash]' })
-// src/node-host.ts reads __dirname where import.meta is empty, so esbuild's warning is moot there.
+// src/node/host.ts reads __dirname where import.meta is empty, so esbuild's warning is moot there.
 await build({ ...common, format: 'cjs', define: defines(), outdir: 'dist/cjs', outExtension: { '.js': '.cjs' }, logOverride: { 'empty-import-meta': 'silent' } })
 // Browsers (the `browser` export condition): one self-contained ES module, the wasm backend over an
 // in-memory file system; nothing from Node (test/browser.test.mjs checks).

@@ -4,20 +4,20 @@
 // Nothing here may need Node: no node: modules, Buffer, process or require (test/browser.test.mjs).
 
 import { ConsoleStdout, File, OpenFile, PreopenDirectory } from '@bjorn3/browser_wasi_shim'
-import { createApi, frontOf } from './api.js'
-import type { Api } from './api.js'
-import { createFiles } from './browser-files.js'
-import type { Files } from './browser-files.js'
-import { browserPaths } from './browser-paths.js'
-import { shared } from './shared.js'
-import { createWasmBackend } from './wasm-backend.js'
-import { createShimWasiHost } from './wasm-shim-host.js'
+import { createApi, frontOf } from './front/api.js'
+import type { Api } from './front/api.js'
+import { createFiles } from './browser/files.js'
+import type { Files } from './browser/files.js'
+import { browserPaths } from './browser/paths.js'
+import { shared } from './front/shared.js'
+import { createWasmBackend } from './wasm/backend.js'
+import { createShimWasiHost } from './wasm/shim-host.js'
 
 /** A page has no system page size to report; 64 KiB is WebAssembly's page and the write-back chunk. */
 const WASM_PAGE_SIZE = 65536
 
 // The file system: '/' preopened as fd 3, as the module expects; stdout and stderr go to the console.
-// One per realm, as the backend is (src/shared.ts): every copy of this bundle sees the same files.
+// One per realm, as the backend is (src/front/shared.ts): every copy of this bundle sees the same files.
 const root = shared('browser:root', () => new PreopenDirectory('/', new Map()))
 const fds = [
   new OpenFile(new File([])),
@@ -31,10 +31,10 @@ export const files: Files = createFiles(root.dir)
 
 export type {
   Advice, Api, Capabilities, CreateOptions, Mode, OpenOptions, SyncOptions, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
-} from './api.js'
-export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './struct.js'
-export type { AsyncFileSource, Files, FileSource } from './browser-files.js'
-export { StructArray } from './struct.js'
+} from './front/api.js'
+export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './front/struct.js'
+export type { AsyncFileSource, Files, FileSource } from './browser/files.js'
+export { StructArray } from './front/struct.js'
 export const {
   create, open, close, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
   PAGE_SIZE, capabilities, backend, backendError

@@ -15,7 +15,7 @@ import { copyFileSync, mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import type { Plugin } from 'esbuild'
-import { ADDON_FILE, packageRoot } from './node-host.js'
+import { ADDON_FILE, packageRoot } from './node/host.js'
 
 export interface MmapfilePluginOptions {
   /**

@@ -1,11 +1,11 @@
 // mmapfile: the unified API. Picks a backend once, at load: MMAPFILE_BACKEND says which, and
 // by default the native addon if it loads and works in this process, else WebAssembly.
 
-import { createApi, frontOf } from './api.js'
-import type { Front } from './api.js'
-import { loadNativeBackend } from './native.js'
-import { backendVariable, nodePaths, packageRoot } from './node-host.js'
-import { loadWasmBackend } from './wasm.js'
+import { createApi, frontOf } from './front/api.js'
+import type { Front } from './front/api.js'
+import { loadNativeBackend } from './native/backend.js'
+import { backendVariable, nodePaths, packageRoot } from './node/host.js'
+import { loadWasmBackend } from './wasm/node.js'
 
 const ALLOWED = ['auto', 'native', 'wasm']
 
@@ -30,9 +30,9 @@ const api = createApi(chosen.front, chosen.backendError, nodePaths)
 
 export type {
   Advice, Api, Capabilities, CreateOptions, Mode, OpenOptions, SyncOptions, TypedArray, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
-} from './api.js'
-export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './struct.js'
-export { StructArray } from './struct.js'
+} from './front/api.js'
+export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './front/struct.js'
+export { StructArray } from './front/struct.js'
 
 export const {
   create, open, close, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,

@@ -1,14 +1,14 @@
 // mmapfile/native: the API on the native addon only. Importing it throws, catchably, where the
 // addon cannot load or cannot work (no prebuilt binary, no compiler, Electron's memory cage).
 
-import { createApi, frontOf } from './api.js'
-import { loadNativeBackend } from './native.js'
-import { nodePaths, packageRoot } from './node-host.js'
+import { createApi, frontOf } from './front/api.js'
+import { loadNativeBackend } from './native/backend.js'
+import { nodePaths, packageRoot } from './node/host.js'
 
 const api = createApi(frontOf('native', () => loadNativeBackend(packageRoot())), null, nodePaths)
 
 export type * from './index.js'
-export { StructArray } from './struct.js'
+export { StructArray } from './front/struct.js'
 export const {
   create, open, close, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
   PAGE_SIZE, capabilities, backend, backendError

@@ -1,13 +1,13 @@
 // mmapfile/wasm: the API on the WebAssembly backend only, even where the native addon would load.
 
-import { createApi, frontOf } from './api.js'
-import { nodePaths } from './node-host.js'
-import { loadWasmBackend } from './wasm.js'
+import { createApi, frontOf } from './front/api.js'
+import { nodePaths } from './node/host.js'
+import { loadWasmBackend } from './wasm/node.js'
 
 const api = createApi(frontOf('wasm', loadWasmBackend), null, nodePaths)
 
 export type * from './index.js'
-export { StructArray } from './struct.js'
+export { StructArray } from './front/struct.js'
 export const {
   create, open, close, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
   PAGE_SIZE, capabilities, backend, backendError

@@ -52,10 +52,10 @@ function throwsWith(fn, check) {
 // ---- errors
 
 // The addon calls no libuv (Bun and Deno lack it): a system error carries errno (negative, as libuv
-// numbers them) and syscall; src/native.ts names it.
+// numbers them) and syscall; src/native/backend.ts names it.
 const errno = (name) => -os.constants.errno[name]
 
-test('missing file: errno -ENOENT and syscall, no code (src/native.ts names it)', () => {
+test('missing file: errno -ENOENT and syscall, no code (src/native/backend.ts names it)', () => {
   throwsWith(() => addon.map(path.join(dir, 'missing.bin'), R, 0, -1, MAX, 0), (e) => {
     assert.instance(e, Error)
     assert.is(e.errno, errno('ENOENT'))
@@ -454,10 +454,10 @@ test('maxMapBytes: whole pages, terabytes in a 64-bit process; a create beyond i
   assert.not.ok(mapsMention(p))
 })
 
-test('maxMapBytes is the address space left under RLIMIT_AS, and src/native.ts keeps maxViewBytes within it', () => {
+test('maxMapBytes is the address space left under RLIMIT_AS, and src/native/backend.ts keeps maxViewBytes within it', () => {
   const script = `
     const esbuild = await import(${JSON.stringify(require.resolve('esbuild'))})
-    const { outputFiles } = await esbuild.build({ entryPoints: [${JSON.stringify(path.join(root, 'src/native.ts'))}],
+    const { outputFiles } = await esbuild.build({ entryPoints: [${JSON.stringify(path.join(root, 'src/native/backend.ts'))}],
       bundle: true, platform: 'node', format: 'esm', write: false, external: ['node-gyp-build', 'esbuild'] })
     const fs = await import('node:fs')
     const { pathToFileURL } = await import('node:url')
@@ -552,7 +552,7 @@ test('a dropped buffer is unmapped by its finalizer; an old buffer after resize 
 function backendScript() {
   return `
     const esbuild = await import(${JSON.stringify(require.resolve('esbuild'))})
-    const { outputFiles } = await esbuild.build({ entryPoints: [${JSON.stringify(path.join(root, 'src/native.ts'))}],
+    const { outputFiles } = await esbuild.build({ entryPoints: [${JSON.stringify(path.join(root, 'src/native/backend.ts'))}],
       bundle: true, platform: 'node', format: 'esm', write: false, external: ['node-gyp-build'] })
     const fs = await import('node:fs')
     const { pathToFileURL } = await import('node:url')
@@ -573,14 +573,14 @@ function backendScript() {
   `
 }
 
-test('src/native.ts loads and probes; a resized-away mapping acts as closed', () => {
+test('src/native/backend.ts loads and probes; a resized-away mapping acts as closed', () => {
   const [name, before, after, maxView, code] = JSON.parse(child(backendScript()))
   assert.equal([name, before, after, code], ['native', 0, 200, 'ERR_MMAPFILE_CLOSED'])
   // the engine's limit, or the address space where that is smaller (never on 64-bit Node 20)
   assert.ok(maxView <= MAX && maxView >= Math.min(MAX, 2 ** 40), `maxViewBytes ${maxView}`)
 })
 
-test('src/native.ts fails catchably under the injected cage', () => {
+test('src/native/backend.ts fails catchably under the injected cage', () => {
   const [code, message] = JSON.parse(child(backendScript(), { MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS: '1' }))
   assert.is(code, 'ERR_MMAPFILE_NO_EXTERNAL_BUFFERS')
   assert.match(message, /^mmapfile: the native addon cannot work here: /)

@@ -1,6 +1,6 @@
-// The WebAssembly backend on Node, through the Backend interface (src/backend.ts): the module, our
+// The WebAssembly backend on Node, through the Backend interface (src/front/backend.ts): the module, our
 // WASI host and the write-back of changed chunks. The public API runs on it in test/conformance.
-// Builds the module if assembly/ changed, bundles src/wasm.ts into a temporary directory, imports it.
+// Builds the module if assembly/ changed, bundles src/wasm/node.ts into a temporary directory, imports it.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { build } from 'esbuild'
@@ -33,7 +33,7 @@ async function bundleOf (entry, outfile) {
   })
   return outfile
 }
-const bundle = await bundleOf('wasm.ts', path.join(dir, 'wasm.mjs'))
+const bundle = await bundleOf('wasm/node.ts', path.join(dir, 'wasm.mjs'))
 const { loadWasmBackend, createWasmBackend, createNodeWasiHost } = await import(pathToFileURL(bundle).href)
 /** The public API on this backend (src/wasm-entry.ts), for child processes. */
 const entryBundle = await bundleOf('wasm-entry.ts', path.join(dir, 'wasm-entry.mjs'))
@@ -445,7 +445,7 @@ writeBack('a created file is written back where the view changed, and only there
 })
 
 // The view's buffer is the instance's whole memory: the fingerprint keys and the fingerprints are
-// copied into it for each call, but the trusted ones live outside it (src/wasm-backend.ts). Writing
+// copied into it for each call, but the trusted ones live outside it (src/wasm/backend.ts). Writing
 // over the buffer changes what is written back exactly where it changes the window, nowhere else.
 /** Writes over the whole buffer of m (zeros, or bytes that differ everywhere), or only outside its window. */
 function scribble (m, kind, where = 'everywhere') {

@@ -4,7 +4,7 @@
 // `mmapfile.<fn>:` message), the bytes synced before intact in the file, the view still usable, a
 // retry that succeeds once the fault is gone, and no descriptor or instance left behind.
 //
-// Bundles src/api.ts, src/wasm.ts and src/node-host.ts into a temporary directory, so that errors
+// Bundles src/front/api.ts, src/wasm/node.ts and src/node/host.ts into a temporary directory, so that errors
 // read as users see them, over a fresh backend per test (keys are drawn once per backend).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -18,7 +18,7 @@ import { pattern } from './pattern.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const CHUNK = 65536
-// WASI errnos (src/wasm-errno.ts)
+// WASI errnos (src/wasm/errno.ts)
 const EIO = 29
 const EMFILE = 33
 const ENOSPC = 51
@@ -31,9 +31,9 @@ process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
 const bundle = path.join(dir, 'faults-entry.mjs')
 await build({
   stdin: {
-    contents: "export { createApi } from './api.ts'\n" +
-      "export { createWasmBackend, createNodeWasiHost } from './wasm.ts'\n" +
-      "export { nodePaths } from './node-host.ts'\n",
+    contents: "export { createApi } from './front/api.ts'\n" +
+      "export { createWasmBackend, createNodeWasiHost } from './wasm/node.ts'\n" +
+      "export { nodePaths } from './node/host.ts'\n",
     resolveDir: path.join(root, 'src'),
     sourcefile: 'faults-entry.ts',
     loader: 'ts'
@@ -51,7 +51,7 @@ const { createApi, createWasmBackend, createNodeWasiHost, nodePaths } = await im
 // --- the faulty host
 
 /**
- * Our Node WASI host (src/wasi-host.ts) behind a switchboard of faults. `inject(name, fault, { nth,
+ * Our Node WASI host (src/wasm/node-host.ts) behind a switchboard of faults. `inject(name, fault, { nth,
  * times })`: from the nth call of WASI function `name` after the injection on, `times` calls (default
  * 1; Infinity: until clear()) get `fault`:
  *  - an errno: the call is not made and returns it (fd_close is made, then fails: close(2) frees

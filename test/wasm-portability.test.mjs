@@ -1,6 +1,6 @@
 // The module needs nothing but WASI: here it runs on @bjorn3/browser_wasi_shim, whose files live in
 // memory, with no Node host of ours in the bundle. Builds the module if assembly/ changed, bundles
-// src/wasm-backend.ts and src/wasm-shim-host.ts for the browser platform, imports the bundle.
+// src/wasm/backend.ts and src/wasm/shim-host.ts for the browser platform, imports the bundle.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { build } from 'esbuild'
@@ -20,8 +20,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-wasm-shim-'))
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
 const entry = path.join(dir, 'entry.ts')
 fs.writeFileSync(entry, [
-  `export { createWasmBackend } from ${JSON.stringify(path.join(root, 'src/wasm-backend.ts'))}`,
-  `export { createShimWasiHost } from ${JSON.stringify(path.join(root, 'src/wasm-shim-host.ts'))}`,
+  `export { createWasmBackend } from ${JSON.stringify(path.join(root, 'src/wasm/backend.ts'))}`,
+  `export { createShimWasiHost } from ${JSON.stringify(path.join(root, 'src/wasm/shim-host.ts'))}`,
   "export { File, OpenFile, PreopenDirectory, ConsoleStdout } from '@bjorn3/browser_wasi_shim'"
 ].join('\n'))
 const bundle = path.join(dir, 'shim.mjs')

@@ -45,7 +45,7 @@ export default function register (ctx: Ctx): void {
   const PAGE: number = api.PAGE_SIZE
   const native = ctx.backend === 'native'
   const s = suite(`${ctx.label} open(fd)`)
-  // The wasm host maps a descriptor by opening /proc/self/fd/N again (src/wasi-host.ts): where it
+  // The wasm host maps a descriptor by opening /proc/self/fd/N again (src/wasm/node-host.ts): where it
   // cannot, the cases that map one are skipped, and the last case checks the error instead.
   const reopen: Need[] = native ? [] : ['fd-reopen']
   const reopenInChild: Need[] = native ? [] : ['child-fd-reopen']

@@ -225,7 +225,7 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  requires(s, 'posix-tools')('alignment, fields and offsetOf (extras of src/struct.ts) agree with gcc', () => {
+  requires(s, 'posix-tools')('alignment, fields and offsetOf (extras of src/front/struct.ts) agree with gcc', () => {
     const T = buildTypes(api)
     const layout = c().layout
     for (const d of DESCS) {

@@ -206,7 +206,7 @@ export class Model {
     return this.live(f).some((v) => v.mode === 'rw')
   }
 
-  /** syncRange of src/api.ts: a window-relative range, or the RangeError. */
+  /** syncRange of src/front/api.ts: a window-relative range, or the RangeError. */
   private range (v: MView, offset?: number, length?: number): [number, number] | null {
     const from = offset ?? 0
     if (from > v.length) return null

@@ -6,10 +6,10 @@
 // works, views are as large as the backend allows, and mappings are released when collected or unmapped.
 
 import { Buffer } from 'node:buffer'
-import { frontOf, mappingOf, openBufferOf } from './api.js'
-import type { Advice, Api, Front, Mode } from './api.js'
-import { argTypeError, argValueError, describe, rangeError, systemError, withContext } from './errors.js'
-import { shared } from './shared.js'
+import { frontOf, mappingOf, openBufferOf } from '../front/api.js'
+import type { Advice, Api, Front, Mode } from '../front/api.js'
+import { argTypeError, argValueError, describe, rangeError, systemError, withContext } from '../front/errors.js'
+import { shared } from '../front/shared.js'
 
 // The values are mmap-io's on Linux, whatever the platform: this module reads them itself.
 const PROT = { PROT_NONE: 0, PROT_READ: 1, PROT_WRITE: 2, PROT_EXEC: 4 } as const

@@ -1,12 +1,12 @@
 // The live file mappings of the WebAssembly backend in this process (one table per backend, and one
-// backend per process: see src/shared.ts), by file identity: the device and inode number the WASI
+// backend per process: see src/front/shared.ts), by file identity: the device and inode number the WASI
 // host reports, so that hard links and /proc/self/fd paths are one file, as they are on native.
 //
 // Two rules read it. EBUSY: no call cuts a file under another live mapping of it (create over it, a
 // resize below another window's end); native keeps the same rule in native/registry.c, where a cut
 // would kill the process. Coherence: a write-back of one 'rw' mapping is carried over to the other
 // 'rw' mappings of the file whose windows overlap what was written, and to the 'r' mappings that
-// follow the file (src/wasm-backend.ts, writeBack).
+// follow the file (src/wasm/backend.ts, writeBack).
 
 /** What the table needs of a mapping: its window, and whether it writes back. */
 export interface FileWindow {

@@ -1,13 +1,13 @@
-// The native backend: the Backend of src/backend.ts over the Node-API addon (native/binding.c,
+// The native backend: the Backend of src/front/backend.ts over the Node-API addon (native/binding.c,
 // which documents each export). The front has checked every argument; this file only translates.
 
 import { constants } from 'node:buffer'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { getSystemErrorMap } from 'node:util'
-import type { Advice, Backend, Capabilities, MapOptions, Mapping } from './backend.js'
-import { addonBesideBundle } from './node-host.js'
-import { addonFile, permissionRefusal } from './restricted.js'
+import type { Advice, Backend, Capabilities, MapOptions, Mapping } from '../front/backend.js'
+import { addonBesideBundle } from '../node/host.js'
+import { addonFile, permissionRefusal } from '../node/restricted.js'
 
 /** One mapping inside the addon (an external); opaque here. */
 interface Handle {
@@ -115,7 +115,7 @@ function probe(addon: Addon, maxBytes: number): void {
   if (buffer.byteLength !== 0) throw new Error('close did not release the probe mapping')
 }
 
-/** `path`, unless Node's permission model refuses it (src/restricted.ts): then its error. */
+/** `path`, unless Node's permission model refuses it (src/node/restricted.ts): then its error. */
 function allowed(path: string, write: boolean): string {
   const refusal = permissionRefusal(path, write)
   if (refusal !== null) throw refusal

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { PathRules } from './paths.js'
+import type { PathRules } from '../front/paths.js'
 import { envVariable } from './restricted.js'
 
 export const nodePaths: PathRules = {

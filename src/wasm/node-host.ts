@@ -15,8 +15,8 @@ import {
 } from 'node:fs'
 import type { BigIntStats, Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { ERRNO_BADF, ERRNO_INVAL, ERRNO_IO, ERRNO_NOTSUP, ERRNO_SUCCESS, describeErrno, errnoOf } from './wasm-errno.js'
-import type { WasiHost } from './wasm-backend.js'
+import { ERRNO_BADF, ERRNO_INVAL, ERRNO_IO, ERRNO_NOTSUP, ERRNO_SUCCESS, describeErrno, errnoOf } from './errno.js'
+import type { WasiHost } from './backend.js'
 
 const ROOT_FD = 3
 const FIRST_FD = 4
@@ -205,7 +205,7 @@ export function createNodeWasiHost(options: NodeWasiHostOptions = {}): NodeWasiH
       return viewed
     }
     // The module passes paths relative to the root preopen; under '/' that is the absolute path already
-    // made absolute and normal by the front (src/paths.ts), save the leading slash.
+    // made absolute and normal by the front (src/front/paths.ts), save the leading slash.
     const pathAt = (dirfd: number, ptr: number, len: number): string | null =>
       dirfd !== ROOT_FD ? null : root === '/' ? `/${decoder.decode(bytes(ptr, len))}` : resolve(root, decoder.decode(bytes(ptr, len)))
 

@@ -1,7 +1,7 @@
 // How the browser build names files: POSIX rules over an in-memory file system whose root is `/`
 // and whose working directory is `/`. No node:path or node:url here: this file runs in pages.
 
-import type { PathRules } from './paths.js'
+import type { PathRules } from '../front/paths.js'
 
 function invalidURL(code: string, message: string): TypeError & { code: string } {
   return Object.assign(new TypeError(`mmapfile: ${message}`), { code })

@@ -1,4 +1,4 @@
-// The contract between the public API (src/api.ts) and a backend (src/native.ts, src/wasm-backend.ts).
+// The contract between the public API (src/front/api.ts) and a backend (src/native/backend.ts, src/wasm/backend.ts).
 //
 // The front owns every argument check, default and overload, the typed views, the registry of
 // open mappings and the error messages. A backend only maps bytes. It receives checked values:

@@ -1,6 +1,6 @@
 // The public API over one backend: argument checks, defaults, typed views and the registry of open
 // views. Every entry point (mmapfile, mmapfile/native, mmapfile/wasm) is `createApi` over the front
-// of the backend it chose: one front per backend per realm (src/shared.ts), whichever copy of the
+// of the backend it chose: one front per backend per realm (src/front/shared.ts), whichever copy of the
 // package (ESM or CommonJS) and entry point made it, so that a view made by one is known to all.
 
 import type { Advice, Backend, Capabilities, Mapping } from './backend.js'
@@ -138,7 +138,7 @@ const CLOSED: { readonly [K in Open['kind']]: Closed } = {
 /** Every view handed out, open or closed. */
 type Registry = WeakMap<object, Open | Closed>
 
-/** One backend and the registry of its views: one per backend per realm (src/shared.ts). */
+/** One backend and the registry of its views: one per backend per realm (src/front/shared.ts). */
 export interface Front {
   readonly backend: Backend
   readonly views: Registry
@@ -450,7 +450,7 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
   return Object.freeze(api)
 }
 
-// ---- for mmapfile/mmap-io (src/mmap-io.ts): views that are Node Buffers, made from descriptors
+// ---- for mmapfile/mmap-io (src/compat/mmap-io.ts): views that are Node Buffers, made from descriptors
 
 /**
  * Maps `length` bytes at `offset` of the descriptor `fd` and returns the view `make` makes over them

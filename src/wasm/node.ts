@@ -1,15 +1,15 @@
-// The WebAssembly backend for Node: the backend (src/wasm-backend.ts) over our WASI host on node:fs
-// (src/wasi-host.ts). Other hosts (a browser's) use createWasmBackend with their own WASI host.
+// The WebAssembly backend for Node: the backend (src/wasm/backend.ts) over our WASI host on node:fs
+// (src/wasm/node-host.ts). Other hosts (a browser's) use createWasmBackend with their own WASI host.
 
-import type { Backend } from './backend.js'
-import { createNodeWasiHost, systemPageSize } from './wasi-host.js'
-import { createWasmBackend } from './wasm-backend.js'
-import type { WasmBackend } from './wasm-backend.js'
+import type { Backend } from '../front/backend.js'
+import { createNodeWasiHost, systemPageSize } from './node-host.js'
+import { createWasmBackend } from './backend.js'
+import type { WasmBackend } from './backend.js'
 
-export { createWasmBackend } from './wasm-backend.js'
-export type { WasiHost, WasmBackend, WasmBackendOptions, WasmStats } from './wasm-backend.js'
-export { createNodeWasiHost } from './wasi-host.js'
-export type { NodeWasiHost, NodeWasiHostOptions } from './wasi-host.js'
+export { createWasmBackend } from './backend.js'
+export type { WasiHost, WasmBackend, WasmBackendOptions, WasmStats } from './backend.js'
+export { createNodeWasiHost } from './node-host.js'
+export type { NodeWasiHost, NodeWasiHostOptions } from './node-host.js'
 
 let loaded: WasmBackend | null = null
 const exitHooks: Array<() => void> = []

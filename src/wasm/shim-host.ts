@@ -3,7 +3,7 @@
 
 import { WASI } from '@bjorn3/browser_wasi_shim'
 import type { Fd } from '@bjorn3/browser_wasi_shim'
-import type { WasiHost } from './wasm-backend.js'
+import type { WasiHost } from './backend.js'
 
 /**
  * A host over the shim's fd table `fds`, which must hold the root directory at index 3 (for example

@@ -3,7 +3,7 @@
 // address. The module does all file I/O through WASI preview1, so this file only instantiates it,
 // checks windows, keeps what the module must be able to trust, carries write-backs over between views
 // of one file, and turns negative errnos into errors. No Node imports: the WASI host is given in
-// (src/wasi-host.ts for Node, src/wasm-shim-host.ts for @bjorn3/browser_wasi_shim).
+// (src/wasm/node-host.ts for Node, src/wasm/shim-host.ts for @bjorn3/browser_wasi_shim).
 //
 // Memory rules: an instance's memory grows once, when it is mapped; only resize grows it again, and
 // growing detaches the old buffer, which is what resize wants. close detaches it with grow(0) (the
@@ -18,15 +18,15 @@
 // that hashes (install) and the fingerprints out after it (adopt).
 //
 // Coherence within the process (API.md, "Semantics"): views of one file are found by device and inode
-// (src/wasm-files.ts). A write-back of a chunk that another 'rw' view also maps is done chunk by chunk:
+// (src/wasm/files.ts). A write-back of a chunk that another 'rw' view also maps is done chunk by chunk:
 // the chunk is written, then copied into each such view that had not changed it, or merged byte by
 // byte into one that had (a byte it holds that still equals the file's bytes from before the write is
 // one it did not change).
 
-import wasmBytes from '../build/mmapfile.wasm'
-import type { Backend, Capabilities, MapOptions, Mapping } from './backend.js'
-import { FileTable } from './wasm-files.js'
-import { ERRNO_EXIST, describeErrno } from './wasm-errno.js'
+import wasmBytes from '../../build/mmapfile.wasm'
+import type { Backend, Capabilities, MapOptions, Mapping } from '../front/backend.js'
+import { FileTable } from './files.js'
+import { ERRNO_EXIST, describeErrno } from './errno.js'
 
 /**
  * A WASI preview1 host. Called once per module instance with a getter of that instance's memory (read
@@ -47,11 +47,11 @@ export interface WasmBackendOptions {
    *  syncAsync runs the whole sync on a later turn of the event loop. */
   fdSyncAsync?: (fd: number) => Promise<number>
   /** Registers a hook to run when the process (or worker thread) exits normally; the backend's hook
-   *  writes back every 'rw' view still open (src/wasm.ts gives Node's). Without it, nothing is
+   *  writes back every 'rw' view still open (src/wasm/node.ts gives Node's). Without it, nothing is
    *  written back at exit. */
   onExit?: (hook: () => void) => void
   /** A WASI fd of the host's own for the file that the runtime's descriptor `fd` is open on, checked
-   *  against the access asked for (`write`): what openFd maps (src/wasi-host.ts gives Node's on Linux).
+   *  against the access asked for (`write`): what openFd maps (src/wasm/node-host.ts gives Node's on Linux).
    *  Throws Node-style errors (code, syscall). Without it, openFd fails with ENOTSUP. */
   adoptFd?: (fd: number, write: boolean) => number
 }
@@ -164,7 +164,7 @@ class Core {
   fd = -1
   /** The trusted fingerprints of an 'rw' mapping, 16 bytes per chunk of its window. */
   fps = new Uint8Array(0)
-  /** The file's key in the table (src/wasm-files.ts); null for memory, and once released. */
+  /** The file's key in the table (src/wasm/files.ts); null for memory, and once released. */
   key: string | null = null
   /**
    * Chunks written since the last fsync that worked, each with the write-back that wrote it last. After

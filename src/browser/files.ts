@@ -4,9 +4,9 @@
 
 import { Directory, File } from '@bjorn3/browser_wasi_shim'
 import type { Inode } from '@bjorn3/browser_wasi_shim'
-import { argTypeError, describe, systemError, withContext } from './errors.js'
-import { checkPath } from './paths.js'
-import { browserPaths } from './browser-paths.js'
+import { argTypeError, describe, systemError, withContext } from '../front/errors.js'
+import { checkPath } from '../front/paths.js'
+import { browserPaths } from './paths.js'
 
 /** What `put` takes: bytes, or something that gives bytes later (Blob, File, Response). */
 export type FileSource = ArrayBuffer | SharedArrayBuffer | ArrayBufferView

@@ -5,8 +5,8 @@
 
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { systemError } from './errors.js'
-import type { SystemError } from './errors.js'
+import { systemError } from '../front/errors.js'
+import type { SystemError } from '../front/errors.js'
 
 /** The addon's file name, in build/Release/ and in prebuilds/<platform>-<arch>/ (scripts/prebuild.mjs). */
 const ADDON = 'mmapfile.node'
