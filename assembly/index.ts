@@ -33,9 +33,13 @@ import {
 } from './wasi'
 import { CHUNK, FP_BYTES, KEY1, KEY2, hashChunk, hashTwoChunks, hashZeros, sameFingerprint } from './hash'
 
+// What JavaScript reads (src/wasm/module.ts, layoutOf): the layout, open_path's `how`, reserve()'s
+// flags and last_syscall()'s numbers are exported as globals, so that nothing mirrors them by hand.
+export { CHUNK, FP_BYTES, KEY1, KEY2 }
+
 const PAGE: usize = 65536
 /** Where the mapped bytes start. */
-const WINDOW: usize = 196608
+export const WINDOW: usize = 196608
 /** The largest window: what is left of 4 GiB after the module's pages and the fingerprints. */
 const MAX_WINDOW: usize = 4293656576
 /** Bytes read per fd_pread while tracking: small enough that hashing what was just read hits the cache. */
@@ -49,7 +53,7 @@ const RUN_MAX: usize = 256
 /** The host gets at most this many bytes per call (WASI sizes are u32; Node caps I/O at 2 GiB). */
 const IO_MAX: usize = 1073741824
 
-const PATH_BYTES: usize = 4096
+export const PATH_BYTES: usize = 4096
 const PATH: usize = memory.data(<i32>PATH_BYTES, 16)
 const IOV: usize = memory.data(8, 8)
 const RESULT: usize = memory.data(8, 8)
@@ -58,26 +62,27 @@ const BATCH_FPS: usize = memory.data(<i32>(BATCH * FP_BYTES), 16)
 const RUN_FPS: usize = memory.data(<i32>(RUN_MAX * FP_BYTES), 16)
 
 // Which step failed last, for the error's `syscall` (src/wasm/backend.ts names them).
-const OP_OPEN: i32 = 1
-const OP_READ: i32 = 2
-const OP_WRITE: i32 = 3
-const OP_FSYNC: i32 = 4
-const OP_FTRUNCATE: i32 = 5
-const OP_FSTAT: i32 = 6
-const OP_CLOSE: i32 = 7
-const OP_UNLINK: i32 = 8
-const OP_RANDOM: i32 = 9
-const OP_MMAP: i32 = 10
+export const OP_OPEN: i32 = 1
+export const OP_READ: i32 = 2
+export const OP_WRITE: i32 = 3
+export const OP_FSYNC: i32 = 4
+export const OP_FTRUNCATE: i32 = 5
+export const OP_FSTAT: i32 = 6
+export const OP_CLOSE: i32 = 7
+export const OP_UNLINK: i32 = 8
+export const OP_RANDOM: i32 = 9
+export const OP_MMAP: i32 = 10
 
 // What the module opens and how: open_path's `how`.
-const HOW_READ: u32 = 0
-const HOW_CREATE_NEW: u32 = 2
-const HOW_CREATE_OR_OPEN: u32 = 3
+export const HOW_READ: u32 = 0
+export const HOW_READ_WRITE: u32 = 1
+export const HOW_CREATE_NEW: u32 = 2
+export const HOW_CREATE_OR_OPEN: u32 = 3
 
 // reserve()'s flags.
-const MAP_READ: u32 = 1
-const MAP_TRACK: u32 = 2
-const MAP_UNSYNCED: u32 = 4
+export const MAP_READ: u32 = 1
+export const MAP_TRACK: u32 = 2
+export const MAP_UNSYNCED: u32 = 4
 
 let lastOp: i32 = 0
 let mapFd: i32 = -1
