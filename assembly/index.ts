@@ -35,7 +35,7 @@ import { CHUNK, FP_BYTES, KEY1, KEY2, hashChunk, hashTwoChunks, hashZeros, sameF
 
 // What JavaScript reads (src/wasm/module.ts, layoutOf): the layout, open_path's `how`, reserve()'s
 // flags and last_syscall()'s numbers are exported as globals, so that nothing mirrors them by hand.
-export { CHUNK, FP_BYTES, KEY1, KEY2 }
+export { CHUNK, FP_BYTES, KEY1, KEY2, ROOT_FD }
 
 const PAGE: usize = 65536
 /** Where the mapped bytes start. */

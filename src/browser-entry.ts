@@ -16,16 +16,15 @@ import { createShimWasiHost } from './wasm/shim-host.js'
 /** A page has no system page size to report; 64 KiB is WebAssembly's page and the write-back chunk. */
 const WASM_PAGE_SIZE = 65536
 
-// The file system: '/' preopened as fd 3, as the module expects; stdout and stderr go to the console.
+// The file system: '/', the module's root preopen; stdout and stderr go to the console.
 // One per realm, as the backend is (src/front/shared.ts): every copy of this bundle sees the same files.
 const root = shared('browser:root', () => new PreopenDirectory('/', new Map()))
-const fds = [
+const stdio = [
   new OpenFile(new File([])),
   ConsoleStdout.lineBuffered((line) => console.log(line)),
-  ConsoleStdout.lineBuffered((line) => console.warn(line)),
-  root
+  ConsoleStdout.lineBuffered((line) => console.warn(line))
 ]
-const api = createApi(frontOf('wasm', () => createWasmBackend({ wasi: createShimWasiHost(fds), pageSize: WASM_PAGE_SIZE })), null, browserPaths)
+const api = createApi(frontOf('wasm', () => createWasmBackend({ wasi: createShimWasiHost(root, stdio), pageSize: WASM_PAGE_SIZE })), null, browserPaths)
 
 export const files: Files = createFiles(root.dir)
 

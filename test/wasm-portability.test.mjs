@@ -45,7 +45,7 @@ function onShim (files = {}) {
   const rootDir = new shim.PreopenDirectory('/', contents)
   const stdio = [new shim.OpenFile(new shim.File([])), shim.ConsoleStdout.lineBuffered(() => {}),
     shim.ConsoleStdout.lineBuffered(() => {})]
-  const backend = shim.createWasmBackend({ wasi: shim.createShimWasiHost([...stdio, rootDir]) })
+  const backend = shim.createWasmBackend({ wasi: shim.createShimWasiHost(rootDir, stdio) })
   return { backend, contents }
 }
 

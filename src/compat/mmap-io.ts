@@ -6,7 +6,7 @@
 // works, views are as large as the backend allows, and mappings are released when collected or unmapped.
 
 import { Buffer } from 'node:buffer'
-import { frontOf, mappingOf, openBufferOf } from '../front/api.js'
+import { frontOf, mappingOf, openBufferOf } from '../front/registry.js'
 import type { Advice, Api, Front, Mode } from '../front/api.js'
 import { argTypeError, argValueError, describe, rangeError, systemError, withContext } from '../front/errors.js'
 import { shared } from '../front/shared.js'

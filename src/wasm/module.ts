@@ -6,9 +6,15 @@ import { describeErrno } from './errno.js'
 /**
  * A WASI preview1 host. Called once per module instance with a getter of that instance's memory (read
  * it on every call: it may grow); returns the instance's imports. Instances share the host's fd table:
- * an fd opened by one is used by others. The root directory '/' must be preopened as fd 3.
+ * an fd opened by one is used by others. The root directory '/' must be preopened as ROOT_FD.
  */
 export type WasiHost = (memory: () => WebAssembly.Memory) => WebAssembly.Imports
+
+/**
+ * The fd of the root preopen, which the module opens every path relative to: WASI's first preopen.
+ * The module exports its own (assembly/wasi.ts); layoutOf refuses a module that disagrees.
+ */
+export const ROOT_FD = 3
 
 /** What the module exports (assembly/index.ts documents each). */
 export interface Exports {
@@ -80,6 +86,7 @@ export function layoutOf(instance: WebAssembly.Instance): Layout {
   }
   const numbers = Object.fromEntries(NUMBERS.map((name) => [name, value(name)])) as Record<(typeof NUMBERS)[number], number>
   const OPS = Object.fromEntries(Object.entries(OP_NAMES).map(([op, syscall]) => [syscall, value(op)]))
+  if (value('ROOT_FD') !== ROOT_FD) throw new Error(`mmapfile: the WebAssembly module opens paths under fd ${value('ROOT_FD')}, not ${ROOT_FD}; rebuild it`)
   return Object.freeze({ ...numbers, OPS: Object.freeze(OPS) })
 }
 

@@ -2,7 +2,8 @@
 // (src/wasm/node-host.ts). Other hosts (a browser's) use createWasmBackend with their own WASI host.
 
 import type { Backend } from '../front/backend.js'
-import { createNodeWasiHost, systemPageSize } from './node-host.js'
+import { readFileSync } from 'node:fs'
+import { createNodeWasiHost } from './node-host.js'
 import { createWasmBackend } from './backend.js'
 import type { WasmBackend } from './backend.js'
 
@@ -32,4 +33,20 @@ export function loadWasmBackend(): WasmBackend & Backend {
     })
   }
   return loaded
+}
+
+/** The system's page size: AT_PAGESZ from /proc/self/auxv on Linux, 16 KiB on Apple silicon, else 4 KiB. */
+function systemPageSize(): number {
+  if (process.platform === 'linux') {
+    try {
+      const auxv = readFileSync('/proc/self/auxv')
+      const AT_PAGESZ = 6n
+      for (let i = 0; i + 16 <= auxv.length; i += 16) {
+        if (auxv.readBigUInt64LE(i) === AT_PAGESZ) return Number(auxv.readBigUInt64LE(i + 8))
+      }
+    } catch {
+      // no /proc: fall through
+    }
+  }
+  return process.platform === 'darwin' && process.arch === 'arm64' ? 16384 : 4096
 }

@@ -1,17 +1,19 @@
 // A WASI host for the mmapfile module on @bjorn3/browser_wasi_shim: files live in the shim's
 // in-memory file system. For pages (and for proving that the module needs nothing but WASI).
 
-import { WASI } from '@bjorn3/browser_wasi_shim'
-import type { Fd } from '@bjorn3/browser_wasi_shim'
-import type { WasiHost } from './backend.js'
+import { File, OpenFile, WASI } from '@bjorn3/browser_wasi_shim'
+import type { Fd, PreopenDirectory } from '@bjorn3/browser_wasi_shim'
+import { ROOT_FD } from './module.js'
+import type { WasiHost } from './module.js'
 
 /**
- * A host over the shim's fd table `fds`, which must hold the root directory at index 3 (for example
- * `[stdin, stdout, stderr, new PreopenDirectory('/', contents)]`). Each module instance gets its own
- * shim WASI object bound to its memory, all sharing `fds`, so that an fd opened by one instance is
- * valid in every other.
+ * A host whose root preopen is `root` (the module opens every path under it), with `stdio` as fds 0 to 2
+ * (an empty file for any not given). Each module instance gets its own shim WASI object bound to its
+ * memory, all sharing one fd table, so that an fd opened by one instance is valid in every other.
  */
-export function createShimWasiHost(fds: Fd[]): WasiHost {
+export function createShimWasiHost(root: PreopenDirectory, stdio: readonly Fd[] = []): WasiHost {
+  const fds: Fd[] = Array.from({ length: ROOT_FD }, (_, fd) => stdio[fd] ?? new OpenFile(new File([])))
+  fds.push(root)
   return (memory) => {
     const wasi = new WASI([], [], fds, { debug: false })
     wasi.inst = { exports: { get memory () { return memory() } } }
