@@ -13,14 +13,15 @@
 // make it impossible to detach one view without the others.
 
 import wasmBytes from '../../build/mmapfile.wasm'
-import type { Backend, Capabilities, MapOptions } from '../front/backend.js'
+import type { Backend, Capabilities, MapOptions, Mapping } from '../front/backend.js'
+import type { Mode } from '../front/types.js'
 import { Control } from './control.js'
 import { Core, WasmMapping, asMapping, attach } from './core.js'
 import { ERRNO_EXIST } from './errno.js'
 import { FileTable } from './files.js'
 import { Instances } from './instances.js'
 import { errnoError } from './module.js'
-import type { Exports, WasiHost } from './module.js'
+import type { Exports, Layout, WasiHost } from './module.js'
 import { WriteBacks, warn } from './write-back.js'
 import type { WasmStats } from './write-back.js'
 
@@ -59,35 +60,82 @@ const ERRNO_BUSY = 10
 
 /** The WebAssembly backend over the given WASI host. */
 export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
-  const module = options.module instanceof WebAssembly.Module
-    ? options.module
-    : new WebAssembly.Module(options.module ?? wasmBytes)
-  const stats: WasmStats = { bytesRead: 0, bytesWritten: 0, liveInstances: 0 }
-  const files = new FileTable<Core>()
-  const instances = new Instances(module, options.wasi)
-  const { layout } = instances
-  const control = new Control(instances)
-  const writeBacks = new WriteBacks(instances, control, files, stats, options.fdSyncAsync)
-  const maxViewBytes = control.maxWindow
-  const capabilities: Capabilities = Object.freeze({ coherent: false, writeBackGranularity: layout.CHUNK, maxViewBytes })
+  return new WasmFileBackend(options)
+}
 
-  function tooLarge(byteLength: number): RangeError {
-    return new RangeError(`the window of ${byteLength} bytes is larger than the largest view (${maxViewBytes} bytes); ` +
-      'map a window with options.offset and options.length')
+class WasmFileBackend implements WasmBackend {
+  readonly name = 'wasm'
+  readonly capabilities: Capabilities
+  readonly pageSize: number
+  readonly stats: WasmStats = { bytesRead: 0, bytesWritten: 0, liveInstances: 0 }
+  readonly #files = new FileTable<Core>()
+  readonly #instances: Instances
+  readonly #layout: Layout
+  readonly #control: Control
+  readonly #writeBacks: WriteBacks
+  readonly #maxViewBytes: number
+  readonly #adoptFd: ((fd: number, write: boolean) => number) | undefined
+
+  // A mapping dropped without close (its view collected): an 'rw' one is written back, durably for
+  // the gc* variants, as a native shared mapping's pages reach the file when it is unmapped; its fd
+  // is closed. Its memory is not detached: a Buffer over it may still be in use, and keeps its bytes
+  // (what is written there afterwards is not written back). The held value is the core, which holds
+  // neither the view nor the mapping, or they would never be collected.
+  readonly #collected = new FinalizationRegistry<Core>((core) => {
+    if (core.released) return
+    if (core.writes) {
+      try {
+        this.#writeBacks.writeBack(core, 0, core.length, core.autoClose)
+      } catch (error) {
+        warn(core, 'when its view was garbage-collected', error)
+      }
+    }
+    this.#control.closeQuietly(core.fd) // 'rw', and 'r' views that follow the file
+    core.fd = -1
+    this.#release(core, false)
+  })
+
+  constructor (options: WasmBackendOptions) {
+    const module = options.module instanceof WebAssembly.Module
+      ? options.module
+      : new WebAssembly.Module(options.module ?? wasmBytes)
+    this.#instances = new Instances(module, options.wasi)
+    this.#layout = this.#instances.layout
+    this.#control = new Control(this.#instances)
+    this.#writeBacks = new WriteBacks(this.#instances, this.#control, this.#files, this.stats, options.fdSyncAsync)
+    this.#maxViewBytes = this.#control.maxWindow
+    this.#adoptFd = options.adoptFd
+    this.pageSize = options.pageSize ?? 4096
+    this.capabilities = Object.freeze({ coherent: false, writeBackGranularity: this.#layout.CHUNK, maxViewBytes: this.#maxViewBytes })
+    // A process (or worker) that ends without closing its 'rw' views keeps their writes, as it would on
+    // native, where the page cache has them. Not durable: only sync and close promise that.
+    options.onExit?.(() => this.#writeBacks.all('at exit'))
+  }
+
+  writeBackAll (reason: string): void {
+    this.#writeBacks.all(reason)
+  }
+
+  #checkFits (byteLength: number): void {
+    if (byteLength > this.#maxViewBytes) {
+      throw new RangeError(`the window of ${byteLength} bytes is larger than the largest view (${this.#maxViewBytes} bytes); ` +
+        'map a window with options.offset and options.length')
+    }
   }
 
   /** Gives `core` an instance mapping `length` bytes of fd at its offset; on failure nothing is left. */
-  function mapInstance(core: Core, fd: number, length: number, flags: number): void {
+  #mapInstance (core: Core, fd: number, length: number, flags: number): void {
+    const instances = this.#instances
     const exports = instances.take()
-    const tracked = (flags & layout.MAP_TRACK) !== 0
+    const tracked = (flags & this.#layout.MAP_TRACK) !== 0
     try {
       const address = instances.check(exports.reserve(fd, core.offset, length, flags), exports)
       if (tracked) {
-        core.fps = writeBacks.fingerprints(core, length)
-        writeBacks.install(core, exports, length)
+        core.fps = this.#writeBacks.fingerprints(core, length)
+        this.#writeBacks.install(core, exports, length)
       }
       const loaded = exports.fill_window()
-      writeBacks.count(exports)
+      this.#writeBacks.count(exports)
       instances.check(loaded, exports)
       core.address = address
     } catch (error) {
@@ -96,10 +144,10 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
       instances.recycle(exports)
       throw error
     }
-    if (tracked) writeBacks.adopt(core, exports)
+    if (tracked) this.#writeBacks.adopt(core, exports)
     core.exports = exports
     core.length = length
-    stats.liveInstances++
+    this.stats.liveInstances++
   }
 
   /**
@@ -107,52 +155,29 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
    * detached first, so that every view of it reads as length 0 (close); without, a buffer still held
    * keeps its bytes (a view that was collected: a Buffer over its memory may still be in use).
    */
-  function release(core: Core, detach: boolean): void {
+  #release (core: Core, detach: boolean): void {
     if (core.released) return
     core.released = true
-    if (core.key !== null) files.remove(core.key, core)
+    if (core.key !== null) this.#files.remove(core.key, core)
     core.key = null
     const { exports } = core
     core.exports = null
     core.length = 0
     if (exports !== null) {
-      stats.liveInstances--
+      this.stats.liveInstances--
       if (!detach) return
       exports.memory.grow(0)
-      instances.recycle(exports)
+      this.#instances.recycle(exports)
     }
   }
 
-  // A mapping dropped without close (its view collected): an 'rw' one is written back, durably for
-  // the gc* variants, as a native shared mapping's pages reach the file when it is unmapped; its fd
-  // is closed. Its memory is not detached: a Buffer over it may still be in use, and keeps its bytes
-  // (what is written there afterwards is not written back). The held value is the core, which holds
-  // neither the view nor the mapping, or they would never be collected.
-  const collected = new FinalizationRegistry<Core>((core) => {
-    if (core.released) return
-    if (core.writes) {
-      try {
-        writeBacks.writeBack(core, 0, core.length, core.autoClose)
-      } catch (error) {
-        warn(core, 'when its view was garbage-collected', error)
-      }
-    }
-    control.closeQuietly(core.fd) // 'rw', and 'r' views that follow the file
-    core.fd = -1
-    release(core, false)
-  })
-
-  // A process (or worker) that ends without closing its 'rw' views keeps their writes, as it would on
-  // native, where the page cache has them. Not durable: only sync and close promise that.
-  options.onExit?.(() => writeBacks.all('at exit'))
-
   /** A new mapping of `core`, registered for the write-back when dropped, and in the file table. */
-  function hand(core: Core, key: string | null): WasmMapping {
+  #hand (core: Core, key: string | null): WasmMapping {
     const mapping = new WasmMapping(core)
-    collected.register(mapping, core, core)
+    this.#collected.register(mapping, core, core)
     if (key !== null) {
       core.key = key
-      files.add(key, core)
+      this.#files.add(key, core)
     }
     return attach(mapping)
   }
@@ -162,161 +187,156 @@ export function createWasmBackend(options: WasmBackendOptions): WasmBackend {
    * views and by 'r' views that follow the file, closed at once by other 'r' views, which have read
    * everything they will ever read). `name` is the path, or what names the descriptor, for warnings.
    */
-  function mapOpened(fd: number, name: string, mode: 'r' | 'rw', offset: number, length: number | null,
+  #mapOpened (fd: number, name: string, mode: 'r' | 'rw', offset: number, length: number | null,
     { autoClose, follow }: MapOptions): WasmMapping {
     const core = new Core(mode, offset, name, autoClose, mode === 'r' && follow === true)
+    const layout = this.#layout
     try {
-      const { size, key } = control.identify(fd)
+      const { size, key } = this.#control.identify(fd)
       if (offset > size) throw new RangeError(`offset ${offset} is beyond the end of the file (${size} bytes)`)
       if (length !== null && offset + length > size) {
         throw new RangeError(`window [${offset}, ${offset + length}) is beyond the end of the file (${size} bytes)`)
       }
       const byteLength = length ?? size - offset
-      if (byteLength > maxViewBytes) throw tooLarge(byteLength)
+      this.#checkFits(byteLength)
       const tracked = core.receives && byteLength > 0
-      if (byteLength > 0) mapInstance(core, fd, byteLength, tracked ? layout.MAP_READ | layout.MAP_TRACK : layout.MAP_READ)
+      if (byteLength > 0) this.#mapInstance(core, fd, byteLength, tracked ? layout.MAP_READ | layout.MAP_TRACK : layout.MAP_READ)
       if (tracked || mode === 'rw') core.fd = fd
-      else control.close(fd)
-      return hand(core, key)
+      else this.#control.close(fd)
+      return this.#hand(core, key)
     } catch (error) {
-      release(core, true)
-      control.closeQuietly(fd)
+      this.#release(core, true)
+      this.#control.closeQuietly(fd)
       throw error
     }
   }
 
   /** The file that create maps: created anew (`created`), or an existing one opened without truncating. */
-  function openForCreate(path: string): { fd: number, created: boolean } {
-    const fd = control.openPath(path, layout.HOW_CREATE_NEW)
+  #openForCreate (path: string): { fd: number, created: boolean } {
+    const control = this.#control
+    const fd = control.openPath(path, this.#layout.HOW_CREATE_NEW)
     if (fd !== -ERRNO_EXIST) return { fd: control.check(fd), created: true }
-    return { fd: control.check(control.openPath(path, layout.HOW_CREATE_OR_OPEN)), created: false }
+    return { fd: control.check(control.openPath(path, this.#layout.HOW_CREATE_OR_OPEN)), created: false }
   }
 
-  const backend: WasmBackend = {
-    name: 'wasm',
-    capabilities,
-    pageSize: options.pageSize ?? 4096,
-    stats,
-    writeBackAll: (reason) => writeBacks.all(reason),
+  open (path: string, mode: Mode, offset: number, length: number | null, mapOptions: MapOptions): WasmMapping {
+    const how = mode === 'rw' ? this.#layout.HOW_READ_WRITE : this.#layout.HOW_READ
+    const fd = this.#control.check(this.#control.openPath(path, how))
+    return this.#mapOpened(fd, path, mode, offset, length, mapOptions)
+  }
 
-    open(path, mode, offset, length, mapOptions: MapOptions) {
-      const fd = control.check(control.openPath(path, mode === 'rw' ? layout.HOW_READ_WRITE : layout.HOW_READ))
-      return mapOpened(fd, path, mode, offset, length, mapOptions)
-    },
+  openFd (given: number, mode: Mode, offset: number, length: number | null, mapOptions: MapOptions): WasmMapping {
+    if (this.#adoptFd === undefined) {
+      throw Object.assign(new Error('this host cannot map a file descriptor; map the file by its path'), { code: 'ENOTSUP', syscall: 'open' })
+    }
+    return this.#mapOpened(this.#adoptFd(given, mode === 'rw'), `fd ${given}`, mode, offset, length, mapOptions)
+  }
 
-    openFd(given, mode, offset, length, mapOptions: MapOptions) {
-      if (options.adoptFd === undefined) {
-        throw Object.assign(new Error('this host cannot map a file descriptor; map the file by its path'), { code: 'ENOTSUP', syscall: 'open' })
-      }
-      return mapOpened(options.adoptFd(given, mode === 'rw'), `fd ${given}`, mode, offset, length, mapOptions)
-    },
-
-    create(path, byteLength, { autoClose }: MapOptions) {
-      if (byteLength > maxViewBytes) throw tooLarge(byteLength)
-      const { fd, created } = openForCreate(path)
-      const core = new Core('rw', 0, path, autoClose)
-      try {
-        const { size, key } = control.identify(fd)
-        if (files.end(key) > 0) throw errnoError(ERRNO_BUSY, 'open') // emptying the file would cut another live view
-        // The instance first (zeros, with their fingerprints): the file is changed only once it exists.
-        if (byteLength > 0) mapInstance(core, fd, byteLength, layout.MAP_TRACK | layout.MAP_UNSYNCED)
-        control.sizeCreated(fd, size, byteLength)
-        core.fd = fd
-        return hand(core, key)
-      } catch (error) {
-        release(core, true)
-        control.closeQuietly(fd)
-        if (created) control.unlink(path)
-        throw error
-      }
-    },
-
-    alloc(byteLength) {
-      if (byteLength > maxViewBytes) throw tooLarge(byteLength)
-      const core = new Core('alloc', 0, null, false)
-      if (byteLength > 0) mapInstance(core, -1, byteLength, 0)
-      return hand(core, null)
-    },
-
-    close(view) {
-      const mapping = asMapping(view)
-      const { core } = mapping
-      if (core.released) return
-      // If writing back fails, this throws and the mapping stays open and whole, for a retry.
-      writeBacks.writeBack(core, 0, core.length, true)
-      const fd = core.fd
-      core.fd = -1
-      collected.unregister(core)
-      release(core, true)
-      attach(mapping)
-      // Not an error: the changes are durable, the view is gone, and close(2) frees the descriptor
-      // even when it fails (Linux); a throw here would leave a closed view that the front takes
-      // for open. Native ignores it too.
+  create (path: string, byteLength: number, { autoClose }: MapOptions): WasmMapping {
+    this.#checkFits(byteLength)
+    const control = this.#control
+    const { fd, created } = this.#openForCreate(path)
+    const core = new Core('rw', 0, path, autoClose)
+    try {
+      const { size, key } = control.identify(fd)
+      if (this.#files.end(key) > 0) throw errnoError(ERRNO_BUSY, 'open') // emptying the file would cut another live view
+      // The instance first (zeros, with their fingerprints): the file is changed only once it exists.
+      if (byteLength > 0) this.#mapInstance(core, fd, byteLength, this.#layout.MAP_TRACK | this.#layout.MAP_UNSYNCED)
+      control.sizeCreated(fd, size, byteLength)
+      core.fd = fd
+      return this.#hand(core, key)
+    } catch (error) {
+      this.#release(core, true)
       control.closeQuietly(fd)
-    },
-
-    sync(view, offset, length, durable = true) {
-      const { core } = asMapping(view)
-      writeBacks.writeBack(core, offset, offset + length, durable)
-    },
-
-    syncAsync(view, offset, length, durable = true) {
-      let core: Core
-      try {
-        core = asMapping(view).core
-      } catch (error) {
-        return Promise.reject(error)
-      }
-      if (!core.writes || core.fd < 0) return Promise.resolve()
-      const written = writeBacks.inSlices(core, offset, offset + length)
-      return durable ? written.then(() => writeBacks.fsyncLater(core)) : written
-    },
-
-    resize(view, byteLength) {
-      const mapping = asMapping(view)
-      const { core } = mapping
-      if (core.kind === 'r') throw new TypeError('a read-only mapping cannot be resized')
-      if (byteLength > maxViewBytes) throw tooLarge(byteLength)
-      // The file is cut at the smaller window end (growth first cuts what was past the window).
-      const keep = core.offset + Math.min(byteLength, core.length)
-      if (core.key !== null && files.end(core.key, core) > keep) throw errnoError(ERRNO_BUSY, 'ftruncate')
-      const tracked = core.writes
-      // An empty mapping has no instance yet: make one of length 0, then resize it as any other.
-      if (core.exports === null) mapInstance(core, core.fd, 0, tracked ? layout.MAP_TRACK | layout.MAP_UNSYNCED : 0)
-      const exports = core.exports as unknown as Exports
-      // The chunk at the end changes length, so its fingerprint cannot be carried over: write it back
-      // first if it changed (to the other views of the file too).
-      const common = Math.min(byteLength, core.length)
-      if (tracked && common > 0 && (core.offset + common) % layout.CHUNK !== 0) writeBacks.writeBack(core, common - 1, common, false)
-      if (tracked) writeBacks.install(core, exports, Math.max(core.length, byteLength))
-      const old = exports.memory.buffer
-      const result = exports.resize(byteLength)
-      writeBacks.count(exports)
-      // On failure the module left memory, and so the caller's view, as they were.
-      instances.check(result, exports)
-      if (tracked) {
-        core.fps = writeBacks.fingerprints(core, byteLength)
-        writeBacks.adopt(core, exports)
-      }
-      core.length = byteLength
-      // Growing gave the memory a new buffer; if it did not grow, detach the old one here.
-      if (exports.memory.buffer === old) exports.memory.grow(0)
-      return attach(mapping)
-    },
-
-    advise() {
-      // Nothing to advise: the bytes are in memory already.
-    },
-
-    incore(view, offset, length) {
-      // Every byte is in the instance's memory; pages as native counts them, aligned to file offsets.
-      const { core } = asMapping(view)
-      const page = backend.pageSize
-      const start = core.offset + Math.min(offset, core.length)
-      const end = core.offset + Math.min(offset + length, core.length)
-      const pages = end > start ? Math.ceil(end / page) - Math.floor(start / page) : 0
-      return [pages, pages]
+      if (created) control.unlink(path)
+      throw error
     }
   }
-  return backend
+
+  alloc (byteLength: number): WasmMapping {
+    this.#checkFits(byteLength)
+    const core = new Core('alloc', 0, null, false)
+    if (byteLength > 0) this.#mapInstance(core, -1, byteLength, 0)
+    return this.#hand(core, null)
+  }
+
+  close (view: Mapping): void {
+    const mapping = asMapping(view)
+    const { core } = mapping
+    if (core.released) return
+    // If writing back fails, this throws and the mapping stays open and whole, for a retry.
+    this.#writeBacks.writeBack(core, 0, core.length, true)
+    const fd = core.fd
+    core.fd = -1
+    this.#collected.unregister(core)
+    this.#release(core, true)
+    attach(mapping)
+    // Not an error: the changes are durable, the view is gone, and close(2) frees the descriptor
+    // even when it fails (Linux); a throw here would leave a closed view that the front takes
+    // for open. Native ignores it too.
+    this.#control.closeQuietly(fd)
+  }
+
+  sync (view: Mapping, offset: number, length: number, durable = true): void {
+    this.#writeBacks.writeBack(asMapping(view).core, offset, offset + length, durable)
+  }
+
+  syncAsync (view: Mapping, offset: number, length: number, durable = true): Promise<void> {
+    let core: Core
+    try {
+      core = asMapping(view).core
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (!core.writes || core.fd < 0) return Promise.resolve()
+    const written = this.#writeBacks.inSlices(core, offset, offset + length)
+    return durable ? written.then(() => this.#writeBacks.fsyncLater(core)) : written
+  }
+
+  resize (view: Mapping, byteLength: number): WasmMapping {
+    const mapping = asMapping(view)
+    const { core } = mapping
+    const { CHUNK, MAP_TRACK, MAP_UNSYNCED } = this.#layout
+    if (core.kind === 'r') throw new TypeError('a read-only mapping cannot be resized')
+    this.#checkFits(byteLength)
+    // The file is cut at the smaller window end (growth first cuts what was past the window).
+    const keep = core.offset + Math.min(byteLength, core.length)
+    if (core.key !== null && this.#files.end(core.key, core) > keep) throw errnoError(ERRNO_BUSY, 'ftruncate')
+    const tracked = core.writes
+    // An empty mapping has no instance yet: make one of length 0, then resize it as any other.
+    if (core.exports === null) this.#mapInstance(core, core.fd, 0, tracked ? MAP_TRACK | MAP_UNSYNCED : 0)
+    const exports = core.exports as unknown as Exports
+    // The chunk at the end changes length, so its fingerprint cannot be carried over: write it back
+    // first if it changed (to the other views of the file too).
+    const common = Math.min(byteLength, core.length)
+    if (tracked && common > 0 && (core.offset + common) % CHUNK !== 0) this.#writeBacks.writeBack(core, common - 1, common, false)
+    if (tracked) this.#writeBacks.install(core, exports, Math.max(core.length, byteLength))
+    const old = exports.memory.buffer
+    const result = exports.resize(byteLength)
+    this.#writeBacks.count(exports)
+    // On failure the module left memory, and so the caller's view, as they were.
+    this.#instances.check(result, exports)
+    if (tracked) {
+      core.fps = this.#writeBacks.fingerprints(core, byteLength)
+      this.#writeBacks.adopt(core, exports)
+    }
+    core.length = byteLength
+    // Growing gave the memory a new buffer; if it did not grow, detach the old one here.
+    if (exports.memory.buffer === old) exports.memory.grow(0)
+    return attach(mapping)
+  }
+
+  advise (): void {
+    // Nothing to advise: the bytes are in memory already.
+  }
+
+  incore (view: Mapping, offset: number, length: number): [number, number] {
+    // Every byte is in the instance's memory; pages as native counts them, aligned to file offsets.
+    const { core } = asMapping(view)
+    const page = this.pageSize
+    const start = core.offset + Math.min(offset, core.length)
+    const end = core.offset + Math.min(offset + length, core.length)
+    const pages = end > start ? Math.ceil(end / page) - Math.floor(start / page) : 0
+    return [pages, pages]
+  }
 }
