@@ -4,16 +4,14 @@
 // same run (the machine is shared and noisy: ratios travel, absolute times do not). Each row prints its
 // target and whether this run met it (ok/MISS); a row without a target prints neither.
 import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs'
-import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { RECORDS, recordRows } from './records.mjs'
+import { ROUNDS, Table, fillPattern, fsyncWrite, measure, measureWarm, median, sumWords, syscallFloor, writtenBytes } from './lib.mjs'
 
 const MiB = 1024 * 1024
 const FILE_MIB = Number(process.env.BENCH_MIB ?? 256)
 const FILE_BYTES = FILE_MIB * MiB
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const PAGE = 4096
 const RANDOM_READS = 20_000
 const SMALL_OPENS = 1_000
@@ -32,70 +30,9 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
 const big = join(dir, 'big.bin')
 const small = join(dir, 'small.bin')
 const scratch = join(dir, 'scratch.bin')
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
-/** Median milliseconds of `fn` over ROUNDS rounds; `setup` runs untimed before each round. */
-function measure(fn, setup = () => {}) {
-  const times = []
-  for (let round = 0; round < ROUNDS; round++) {
-    const state = setup()
-    globalThis.gc?.()
-    const start = process.hrtime.bigint()
-    fn(state)
-    times.push(Number(process.hrtime.bigint() - start) / 1e6)
-  }
-  return median(times)
-}
-
-/**
- * As measure, for rows of many short calls: one untimed round first, and no forced collection before
- * each round. A forced full collection makes V8 throw away the optimized code of every function that
- * embeds an object it frees (--trace-deopt: "reason: weak objects"), so the round after it would time
- * re-optimization more than the calls (1,000 wasm open + close of a 4 KiB file: 30 ms after gc(),
- * 17 ms without, .scratch measurement); collections still happen as they would in a program.
- */
-function measureWarm(fn) {
-  fn()
-  const times = []
-  for (let round = 0; round < ROUNDS; round++) {
-    const start = process.hrtime.bigint()
-    fn()
-    times.push(Number(process.hrtime.bigint() - start) / 1e6)
-  }
-  return median(times)
-}
-
-// A plain float sum: V8 runs it at about 1.4 ns a word here, where an int32-wrapping sum with `| 0`
-// took 6.5 ns and hid what is measured (node /tmp/sum.mjs, 64 Mi words). It is not exact past 2^53,
-// but every contender adds the same words in the same order, so the results must agree.
-function sumWords(words) {
-  let sum = 0
-  for (let i = 0; i < words.length; i++) sum += words[i]
-  return sum
-}
-
-function fillPattern(bytes) {
-  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2)
-  for (let i = 0; i < words.length; i++) words[i] = i * 2654435761
-}
-
-/** Bytes this process has passed to write(2)/pwrite(2) (Linux /proc/self/io wchar); page-cache write-back of a shared mapping is not counted. */
-function writtenBytes() {
-  const match = /^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))
-  return match ? Number(match[1]) : NaN
-}
-
-function fsyncWrite(path, data) {
-  writeFileSync(path, data)
-  const fd = openSync(path, 'r+')
-  fsyncSync(fd)
-  closeSync(fd)
-}
+const table = new Table(backends)
+const row = table.row.bind(table)
+const rows = table.rows
 
 // The data: a 256 MiB file of a known pattern, and a 4 KiB one.
 const pattern = new Uint8Array(FILE_BYTES)
@@ -104,27 +41,12 @@ fsyncWrite(big, pattern)
 fsyncWrite(small, pattern.subarray(0, PAGE))
 const expectedSum = sumWords(new Uint32Array(pattern.buffer))
 
+const floor = syscallFloor(dir, small)
+
 // The same pseudo-random page numbers for every contender.
 const pages = Uint32Array.from({ length: RANDOM_READS }, (_, i) => ((i + 1) * 2654435761 >>> 0) % (FILE_BYTES / PAGE))
 
-// What the small-file row cannot go below here: the system calls alone, in C (null where no C compiler).
-const floor = (() => {
-  const binary = join(dir, 'syscall-floor')
-  const compiled = spawnSync('cc', ['-O2', '-o', binary, fileURLToPath(new URL('syscall-floor.c', import.meta.url))])
-  const run = compiled.status === 0 ? spawnSync(binary, [small], { encoding: 'utf8' }) : null
-  if (run?.status !== 0) return null
-  const [mapped, read] = run.stdout.trim().split(' ').map(Number)
-  return { mapped, read }
-})()
 
-/**
- * A row of the table. `limits` is the target as numbers: the highest ratio allowed per backend (a
- * backend it does not name has no target); `target` says the same in words.
- */
-const rows = []
-function row(task, target, baseline, perBackend, { note = '', limits = {}, relativeTo = null } = {}) {
-  rows.push({ task, target, baseline, perBackend, note, limits, relativeTo })
-}
 
 // 1. Sequential scan: sum every Uint32 of the file.
 {
@@ -364,7 +286,7 @@ function row(task, target, baseline, perBackend, { note = '', limits = {}, relat
 {
   const { writeSync } = await import('node:fs')
   const SYNCS = 50
-  const VIEW = 16 * MiB
+  const VIEW = Math.min(16, FILE_MIB) * MiB // the pattern holds FILE_MIB
   const at = (i) => (i * 97 % (VIEW / PAGE)) * PAGE
   const visible = join(dir, 'visible.bin')
   fsyncWrite(visible, pattern.subarray(0, VIEW))
@@ -390,7 +312,7 @@ function row(task, target, baseline, perBackend, { note = '', limits = {}, relat
   const durable = synced(true, false)
   const notDurable = synced(false, false)
   const narrow = [synced(true, true), synced(false, true)]
-  row(`${SYNCS} x (change one page of a 16 MiB view + sync), durable (vs pwrite of the page + fsync)`, '', plain(true), durable)
+  row(`${SYNCS} x (change one page of a ${VIEW / MiB} MiB view + sync), durable (vs pwrite of the page + fsync)`, '', plain(true), durable)
   const note = backends.map(({ name }, i) => `${name}: ${(durable[i] / notDurable[i]).toFixed(1)}x faster than durable; ` +
     `sync of the page alone: ${narrow[0][i].toFixed(1)} ms durable, ${narrow[1][i].toFixed(1)} ms not`).join('; ')
   row('the same with { durable: false } (vs pwrite of the page alone)', '', plain(false), notDurable, { note })
@@ -418,40 +340,4 @@ function row(task, target, baseline, perBackend, { note = '', limits = {}, relat
     })
 }
 
-/** 'ok', 'MISS (wasm)' or '' (no target): whether each backend the row has a limit for met it. */
-function verdict(r, values) {
-  const missed = backends.filter(({ name }, i) => name in r.limits && !(values[i] <= r.limits[name])).map(({ name }) => name)
-  const judged = backends.some(({ name }) => name in r.limits)
-  if (!judged) return ''
-  return missed.length === 0 ? 'ok' : `MISS (${missed.join(', ')})`
-}
-
-const table = rows.map((r) => {
-  const line = { task: r.task, target: r.target }
-  if (r.memory) {
-    backends.forEach(({ name }, i) => {
-      line[`${name} ratio`] = r.unit === 'MiB' ? `${r.memory[i] >= 0 ? '+' : ''}${r.memory[i].toFixed(1)} MiB` : `${r.memory[i].toFixed(2)}x`
-    })
-    line.result = verdict(r, r.memory)
-    return line
-  }
-  line['node:fs ms'] = r.baseline === null ? '' : r.baseline.toFixed(1)
-  const ratios = backends.map((_, i) => r.perBackend[i] / (r.relativeTo ? r.relativeTo[i] : r.baseline))
-  backends.forEach(({ name }, i) => {
-    line[`${name} ms`] = r.perBackend[i].toFixed(r.perBackend[i] < 1 ? 3 : 1)
-    line[`${name} ratio`] = `${ratios[i].toFixed(2)}x`
-  })
-  line.result = verdict(r, ratios)
-  return line
-})
-console.log(`mmapfile bench: ${FILE_MIB} MiB file, median of ${ROUNDS} rounds, ratio = time / baseline time (lower is better); ` +
-  'the baseline is node:fs unless the task says otherwise')
-console.table(table)
-
-if (floor !== null) {
-  console.log(`4 KiB file in C (bench/syscall-floor.c): open+fstat+mmap+touch+munmap ${floor.mapped} µs, ` +
-    `open+fstat+read+close ${floor.read} µs: the mapping path costs ${(floor.mapped / floor.read).toFixed(1)}x before any JavaScript`)
-} else {
-  console.log('(bench/syscall-floor.c did not compile or run here: the small-file row has no native target)')
-}
-for (const r of rows) if (r.note) console.log(`${r.task}: ${r.note}`)
+table.print(FILE_MIB, floor)
