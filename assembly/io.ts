@@ -73,38 +73,39 @@ export function syncChanges(fd: i32): i32 {
   return err
 }
 
-/** Reads `n` bytes of fd at file offset `at` to memory p; bytes read (short at end of file) or -errno. */
-export function readFully(fd: i32, p: usize, n: usize, at: u64): i64 {
+/** Moves `n` bytes between memory p and fd at file offset `at`, IO_MAX at a time; bytes moved or
+ *  -errno. A read stops short at end of file; a write that makes no progress is EIO, not a loop. */
+function transfer(writing: bool, fd: i32, p: usize, n: usize, at: u64): i64 {
+  const op = writing ? OP_WRITE : OP_READ
   let done: usize = 0
   while (done < n) {
     const ask = n - done < IO_MAX ? n - done : IO_MAX
     store<u32>(IOV, p + done)
     store<u32>(IOV, ask, 4)
-    const err = fd_pread(fd, IOV, 1, at + done, RESULT)
-    if (err != 0) return fail(OP_READ, err)
-    const got = load<u32>(RESULT)
-    if (got == 0) break
-    done += got
+    const err = writing ? fd_pwrite(fd, IOV, 1, at + done, RESULT) : fd_pread(fd, IOV, 1, at + done, RESULT)
+    if (err != 0) return fail(op, err)
+    const moved = load<u32>(RESULT)
+    if (moved == 0) {
+      if (writing) return fail(op, ERRNO_IO)
+      break
+    }
+    done += moved
+    if (writing) unsynced = true
   }
-  readBytes += <f64>done
   return done
 }
 
-/** Writes `n` bytes from memory p to fd at file offset `at`; 0 or -errno. A write that makes no
- *  progress is EIO, not a loop. */
+/** Reads `n` bytes of fd at file offset `at` to memory p; bytes read (short at end of file) or -errno. */
+export function readFully(fd: i32, p: usize, n: usize, at: u64): i64 {
+  const done = transfer(false, fd, p, n, at)
+  if (done > 0) readBytes += <f64>done
+  return done
+}
+
+/** Writes `n` bytes from memory p to fd at file offset `at`; 0 or -errno. */
 export function writeFully(fd: i32, p: usize, n: usize, at: u64): i32 {
-  let done: usize = 0
-  while (done < n) {
-    const ask = n - done < IO_MAX ? n - done : IO_MAX
-    store<u32>(IOV, p + done)
-    store<u32>(IOV, ask, 4)
-    const err = fd_pwrite(fd, IOV, 1, at + done, RESULT)
-    if (err != 0) return fail(OP_WRITE, err)
-    const put = load<u32>(RESULT)
-    if (put == 0) return fail(OP_WRITE, ERRNO_IO)
-    done += put
-    unsynced = true
-  }
+  const done = transfer(true, fd, p, n, at)
+  if (done < 0) return <i32>done
   written += <f64>n
   return 0
 }
