@@ -549,7 +549,7 @@ export function faultPreload (): string {
 
 /**
  * Source text that every child starts with: `m` is the entry under test, plus small helpers.
- * `report(o)` prints one JSON line (bigints as strings).
+ * `report(o)` prints one JSON line (bigints as strings); `pattern(n, seed)` is this file's.
  */
 export function childPrelude (entry: string): string {
   return `
@@ -568,5 +568,7 @@ const collect = async (rounds = 6) => { for (let i = 0; i < rounds; i++) { gc();
 // (Bun: conservative stack scanning, finalizers on a later turn) more rounds than V8.
 const collectUntil = async (done, rounds = 100) => { for (let i = 0; i < rounds && !done(); i++) { gc(); await tick() } }
 const args = process.argv.slice(2)
+// test/pattern.mjs, the one definition of the tests' bytes, so that a child and its parent agree
+const pattern = ${patternBytes.toString()}
 `
 }
