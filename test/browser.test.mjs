@@ -1,11 +1,15 @@
-// The browser build in a real browser: serves dist/browser/index.mjs and test/browser/ on
-// 127.0.0.1, loads the page in headless Chromium (driven by playwright-core) and makes each case
-// the page reports a uvu test here. Also scans the bundle for Node-only names.
+// The browser build in a real browser: the conformance files (test/conformance/), through the
+// adapter test/browser/run.ts, and the cases only a page has (test/browser/page.ts), bundled for the
+// page with esbuild and served with dist/browser/index.mjs on 127.0.0.1; headless Chromium (driven
+// by playwright-core) runs them, and each test the page reports is a uvu test here: passed, failed,
+// or skipped with its reason (an area or a test that needs what a page does not have). Also scans
+// the bundle for Node-only names.
 //
 // The browser: MMAPFILE_CHROMIUM if set (Debian's is /usr/bin/chromium), else the headless
 // Chromium that the devDependency @sparticuz/chromium carries (brotli-compressed in the package,
 // extracted by it into a temporary folder of this run), so that `npm install && npm test` needs
 // no system package. Needs `npm run build` first.
+import { build } from 'esbuild'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer } from 'node:http'
@@ -66,8 +70,7 @@ const pageErrors = []
 function serve () {
   const routes = {
     '/': () => ['text/html', readFileSync(join(root, 'test', 'browser', 'page.html'))],
-    '/cases.mjs': () => ['text/javascript', readFileSync(join(root, 'test', 'browser', 'cases.mjs'))],
-    '/pattern.mjs': () => ['text/javascript', readFileSync(join(root, 'test', 'pattern.mjs'))],
+    '/run.mjs': () => ['text/javascript', conformance],
     '/mmapfile.mjs': () => ['text/javascript', readFileSync(bundlePath)],
     '/fixture.bin': () => ['application/octet-stream', pattern(4096, 7)]
   }
@@ -118,11 +121,52 @@ async function runPage (browser) {
   }
 }
 
+/**
+ * test/browser/run.ts for the page: uvu, ../helpers and the node: modules the conformance files
+ * import are swapped for test/browser/'s (see there); the browser build stays a module of its own,
+ * /mmapfile.mjs, as a page imports it.
+ */
+async function bundleConformance () {
+  const here = join(root, 'test', 'browser')
+  const swap = {
+    uvu: join(here, 'uvu.ts'),
+    'node:fs': join(here, 'node', 'fs.ts'),
+    'node:path': join(here, 'node', 'path.ts'),
+    'node:url': join(here, 'node', 'other.ts'),
+    'node:child_process': join(here, 'node', 'other.ts'),
+    'node:util': join(here, 'node', 'other.ts'),
+    'node:buffer': join(here, 'node', 'globals.ts'),
+    'node:os': join(here, 'node', 'other.ts')
+  }
+  const helpers = join(root, 'test', 'helpers.ts')
+  const result = await build({
+    entryPoints: [join(here, 'run.ts')],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    external: ['/mmapfile.mjs'],
+    inject: [join(here, 'node', 'globals.ts')],
+    logLevel: 'error',
+    plugins: [{
+      name: 'page',
+      setup (b) {
+        b.onResolve({ filter: /^(uvu|node:[a-z_]+)$/ }, (args) => swap[args.path] ? { path: swap[args.path] } : undefined)
+        b.onResolve({ filter: /\/helpers$/ }, (args) => join(args.resolveDir, `${args.path}.ts`) === helpers ? { path: join(here, 'helpers.ts') } : undefined)
+      }
+    }]
+  })
+  return result.outputFiles[0].text
+}
+
+let conformance = ''
 let browser = null
 if (!existsSync(bundlePath)) {
   setupError = `${bundlePath} is missing: run \`npm run build\` first`
 } else {
   try {
+    conformance = await bundleConformance()
     browser = await findChromium()
     if (!existsSync(browser.path)) throw new Error(`no file at ${browser.path}`)
     console.log(`browser: ${browser.name} (${browser.path})`)
@@ -171,10 +215,16 @@ test('page: no uncaught errors or console errors', () => {
   if (pageErrors.length > 0) assert.unreachable(pageErrors.join('\n'))
 })
 
-for (const { name, ok, message } of Array.isArray(results) ? results : []) {
-  test(`page: ${name}`, () => {
-    if (!ok) assert.unreachable(message)
-  })
+for (const { suite, name, status, message } of Array.isArray(results) ? results : []) {
+  const title = `page: ${suite}: ${name}`
+  if (status === 'skipped') {
+    console.log(`# skip: "${title}": ${message}`)
+    test.skip(title)
+  } else {
+    test(title, () => {
+      if (status !== 'passed') assert.unreachable(message)
+    })
+  }
 }
 
 test.run()
