@@ -13,7 +13,7 @@ import { build } from 'esbuild'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer } from 'node:http'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -65,6 +65,8 @@ const PAGE_DEADLINE_MS = 120_000
 /** Why the page could not run, in words a reader can act on; null if it ran. */
 let setupError = null
 let results = []
+/** The areas test/browser/run.ts declares, run or skipped. */
+let areas = []
 const pageErrors = []
 
 function serve () {
@@ -111,6 +113,7 @@ async function runPage (browser) {
     })
     try {
       results = await Promise.race([page.evaluate(() => window.mmapfileResults), deadline])
+      areas = await page.evaluate(() => window.mmapfileAreas)
     } finally {
       clearTimeout(timer)
     }
@@ -208,6 +211,12 @@ test('bundle: no Buffer, process, require or node: imports in dist/browser/index
 test('page: chromium runs the bundle and the tests, and reports them', () => {
   if (setupError) assert.unreachable(setupError)
   assert.ok(Array.isArray(results) && results.length > 0, 'the page reported no tests')
+})
+
+test('page: every area of test/conformance/ runs in the page or is declared with why it cannot', () => {
+  if (setupError) assert.unreachable(setupError)
+  const files = readdirSync(join(root, 'test', 'conformance')).filter((f) => f.endsWith('.ts') && f !== 'index.ts' && f !== 'ctx.ts')
+  assert.equal([...areas].sort(), files.map((f) => f.replace(/\.ts$/, '')).sort(), 'test/browser/run.ts AREAS')
 })
 
 const noErrors = 'page: no uncaught errors or console errors'

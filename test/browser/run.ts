@@ -48,6 +48,9 @@ const AREAS: Array<[string, ((ctx: Ctx) => void) | string]> = [
   ['mmap-io', 'mmapfile/mmap-io is an entry for Node (its calls take descriptors and Buffers)']
 ]
 
+/** The names of AREAS, which test/browser.test.mjs compares with the files of test/conformance/. */
+export const areas: string[] = AREAS.map(([name]) => name)
+
 export async function run (): Promise<Result[]> {
   const ctx: Ctx = { api: api as unknown as Ctx['api'], label: 'browser', backend: 'wasm' }
   const others: Result[] = []
