@@ -3,14 +3,15 @@
 # Node's headers: native/win32.c, native/registry.c and native/binding.c as binding.gyp builds them
 # on Windows.
 # Needs: apt-get install -y gcc-mingw-w64-x86-64 (or mingw-w64). Without it: prints
-# `check-win32: skipped: <reason>` and exits 0; scripts/test.mjs counts that as a skip.
+# `check-win32: skipped: <reason>` and exits 77 (the automake code for a skip), which scripts/test.mjs
+# counts as a skip: a check that did not run never passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CC="${MINGW_CC:-x86_64-w64-mingw32-gcc}"
 if ! command -v "$CC" >/dev/null 2>&1; then
   echo "check-win32: skipped: $CC not found (apt-get install -y gcc-mingw-w64-x86-64)"
-  exit 0
+  exit 77
 fi
 
 NODE_INCLUDE="${NODE_INCLUDE:-$(node -p "require('node:path').join(process.execPath, '..', '..', 'include', 'node')")}"

@@ -1,10 +1,11 @@
 // npm test: bundles test/*.test.ts into build/test/*.mjs with esbuild, then runs every bundled
 // test and every test/*.test.mjs in its own `node --expose-gc` process, one after the other,
-// streaming their output. Counts uvu's totals (and node:test's, for files that use it) over the
-// whole run and ends with one line: `N passed, N failed[, N skipped]`. A file that exits non-zero
-// without a failed test, or is killed by a signal, counts as one failure. scripts/check-win32.sh,
-// where it exists, is one more counted check: passed, or skipped where it prints
-// `check-win32: skipped: <reason>` (no MinGW).
+// streaming their output. Each runs through scripts/uvu-file.mjs, which hands back uvu's own counts
+// of passed, failed and skipped tests (not parsed from the output); the run adds them up and ends
+// with one line: `N passed, N failed[, N skipped]`. A file that hands back no counts (it did not
+// load, or exited before its suites ended), exits non-zero without a failed test, or is killed by
+// a signal, counts as one failure. scripts/check-win32.sh, where it exists, is one more counted
+// check: passed (exit 0), or skipped (exit 77, with its reason: no MinGW), never a silent pass.
 //
 // Skips: a test that cannot run here prints `# skip: "<test>": <reason>` (test/helpers.ts
 // requires()); the run lists every such line before its closing line.
@@ -13,10 +14,12 @@
 // the files whose name contains "native".
 import { build } from 'esbuild'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname } from 'node:path'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { buildModuleIfStale } from '../test/wasm-module.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(root)
@@ -58,46 +61,67 @@ function run (command, args, env = {}) {
   })
 }
 
-function last (re, text) {
-  let m
-  let found = null
-  const g = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`)
-  while ((m = g.exec(text)) !== null) found = Number(m[1])
-  return found
+/** How a process ended, for the per-file line. */
+function how (result) {
+  return result.timedOut ? 'killed after the deadline' : result.signal !== null ? `killed by ${result.signal}` : `exit ${result.code}`
 }
 
-/** uvu prints Total/Passed/Skipped; node:test prints `# pass N` (tap) or `ℹ pass N` (spec). */
-function countsOf (output) {
-  const total = last(/^\s*Total:\s+(\d+)/m, output)
-  const passed = last(/^\s*Passed:\s+(\d+)/m, output)
-  if (total !== null && passed !== null) {
-    return { passed, failed: total - passed, skipped: last(/^\s*Skipped:\s+(\d+)/m, output) ?? 0 }
-  }
-  const pass = last(/^(?:#|ℹ) pass (\d+)/m, output)
-  const fail = last(/^(?:#|ℹ) fail (\d+)/m, output)
-  if (pass !== null && fail !== null) {
-    return { passed: pass, failed: fail, skipped: (last(/^(?:#|ℹ) skipped (\d+)/m, output) ?? 0) + (last(/^(?:#|ℹ) todo (\d+)/m, output) ?? 0) }
-  }
-  return null
-}
-
-/** Adds one run to the totals: its test counts, or the file itself as one check. */
-function account (name, result) {
-  const counts = countsOf(result.output)
-  const crashed = result.signal !== null || result.code !== 0
-  let { passed, failed, skipped } = counts ?? { passed: 0, failed: 0, skipped: 0 }
-  const skipLine = /^[\w.-]+: skipped: (.+)$/m.exec(result.output)
-  if (counts === null && !crashed && skipLine !== null) skipped = 1
-  else if (counts === null && !crashed) passed = 1
-  for (const m of result.output.matchAll(/^# skip: (.+)$/gm)) skips.push(`${name}: ${m[1]}`)
-  if (skipLine !== null) skips.push(`${name}: ${skipLine[1]}`)
-  if (crashed && failed === 0) failed = 1
+function add (name, result, { passed, failed, skipped }) {
   totals.passed += passed
   totals.failed += failed
   totals.skipped += skipped
-  const how = result.timedOut ? 'killed after the deadline' : result.signal !== null ? `killed by ${result.signal}` : `exit ${result.code}`
-  if (failed > 0) problems.push(`${name}: ${failed} failed (${how})`)
-  log(`# ${name}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} (${how})`)
+  log(`# ${name}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} (${how(result)})`)
+}
+
+/**
+ * Adds a uvu file's run to the totals: the counts scripts/uvu-file.mjs handed back, or null if it
+ * handed back none (one failure). A file that exits non-zero or is killed with no failed test
+ * counts one failure more. The reasons of the skips are what the file printed (test/helpers.ts
+ * skipTest: `# skip: "<test>": <reason>`); uvu counts the skips.
+ */
+function accountUvu (name, result, counts) {
+  const crashed = result.signal !== null || result.code !== 0
+  const { passed, skipped } = counts ?? { passed: 0, skipped: 0 }
+  let failed = counts === null ? 1 : counts.failed
+  if (counts === null) problems.push(`${name}: handed back no counts (it did not load, or exited before its suites ended)`)
+  else if (crashed && failed === 0) failed = 1
+  if (counts !== null && failed > 0) problems.push(`${name}: ${failed} failed (${how(result)})`)
+  const reasons = [...result.output.matchAll(/^# skip: (.+)$/gm)].map((m) => m[1])
+  for (const reason of reasons) skips.push(`${name}: ${reason}`)
+  if (skipped > reasons.length) skips.push(`${name}: ${skipped - reasons.length} more with no reason printed`)
+  add(name, result, { passed, failed, skipped })
+}
+
+/**
+ * A check that is no uvu file (scripts/check-win32.sh) is one test: exit 0 passed, exit 77 skipped
+ * (the automake convention) with the reason its last line gives, anything else failed.
+ */
+const SKIP_EXIT = 77
+function accountCheck (name, result) {
+  const counts = { passed: 0, failed: 0, skipped: 0 }
+  if (result.signal === null && result.code === SKIP_EXIT) {
+    counts.skipped = 1
+    skips.push(`${name}: ${result.output.trim().split('\n').pop()}`)
+  } else if (result.signal === null && result.code === 0) {
+    counts.passed = 1
+  } else {
+    counts.failed = 1
+    problems.push(`${name}: failed (${how(result)})`)
+  }
+  add(name, result, counts)
+}
+
+/** Runs a uvu test file through scripts/uvu-file.mjs; its counts, or null if it handed back none. */
+async function runUvu (file) {
+  const resultsFile = join(resultsDir, `${file.replace(/[\\/]/g, '_')}.json`)
+  const result = await run(process.execPath, ['--expose-gc', join('scripts', 'uvu-file.mjs'), file, resultsFile])
+  let counts = null
+  try {
+    counts = JSON.parse(readFileSync(resultsFile, 'utf8'))
+  } catch {
+    // none: counted as a failure
+  }
+  return { result, counts }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,6 +139,7 @@ const plain = readdirSync('test').filter((f) => f.endsWith('.test.mjs')).sort()
 
 let bundled = []
 try {
+  buildModuleIfStale(root)
   const result = await build({
     write: false,
     entryPoints: sources.map((f) => join('test', f)),
@@ -126,6 +151,8 @@ try {
     target: 'node20',
     packages: 'external',
     external: ['mmapfile', 'mmapfile/*', 'uvu', 'uvu/*'],
+    // test/backend-contract.test.ts imports the backends from src/, the wasm one with its module
+    loader: { '.wasm': 'binary' },
     sourcemap: 'inline',
     logLevel: 'warning'
   })
@@ -142,18 +169,22 @@ try {
   log(`# bundling test/*.test.ts failed: ${error.message}`)
 }
 
-for (const file of [...bundled, ...plain.map((f) => join('test', f))]) {
-  if (!wanted(file)) continue
-  log(`\n# ${file}`)
-  account(file, await run(process.execPath, ['--expose-gc', file]))
+const resultsDir = mkdtempSync(join(tmpdir(), 'mmapfile-test-results-'))
+try {
+  for (const file of [...bundled, ...plain.map((f) => join('test', f))]) {
+    if (!wanted(file)) continue
+    log(`\n# ${file}`)
+    const { result, counts } = await runUvu(file)
+    accountUvu(file, result, counts)
+  }
+} finally {
+  rmSync(resultsDir, { recursive: true, force: true })
 }
 
 const win32 = join('scripts', 'check-win32.sh')
 if (existsSync(win32) && wanted(win32)) {
   log(`\n# ${win32}`)
-  const result = await run('bash', [win32])
-  // one check: its output is no uvu report, only a line that may say it skipped
-  account(win32, result)
+  accountCheck(win32, await run('bash', [win32]))
 }
 
 log('')

@@ -1,15 +1,19 @@
-// The browser build in a real browser: serves dist/browser/index.mjs and test/browser/ on
-// 127.0.0.1, loads the page in headless Chromium (driven by playwright-core) and makes each case
-// the page reports a uvu test here. Also scans the bundle for Node-only names.
+// The browser build in a real browser: the conformance files (test/conformance/), through the
+// adapter test/browser/run.ts, and the cases only a page has (test/browser/page.ts), bundled for the
+// page with esbuild and served with dist/browser/index.mjs on 127.0.0.1; headless Chromium (driven
+// by playwright-core) runs them, and each test the page reports is a uvu test here: passed, failed,
+// or skipped with its reason (an area or a test that needs what a page does not have). Also scans
+// the bundle for Node-only names.
 //
 // The browser: MMAPFILE_CHROMIUM if set (Debian's is /usr/bin/chromium), else the headless
 // Chromium that the devDependency @sparticuz/chromium carries (brotli-compressed in the package,
 // extracted by it into a temporary folder of this run), so that `npm install && npm test` needs
 // no system package. Needs `npm run build` first.
+import { build } from 'esbuild'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer } from 'node:http'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -61,13 +65,14 @@ const PAGE_DEADLINE_MS = 120_000
 /** Why the page could not run, in words a reader can act on; null if it ran. */
 let setupError = null
 let results = []
+/** The areas test/browser/run.ts declares, run or skipped. */
+let areas = []
 const pageErrors = []
 
 function serve () {
   const routes = {
     '/': () => ['text/html', readFileSync(join(root, 'test', 'browser', 'page.html'))],
-    '/cases.mjs': () => ['text/javascript', readFileSync(join(root, 'test', 'browser', 'cases.mjs'))],
-    '/pattern.mjs': () => ['text/javascript', readFileSync(join(root, 'test', 'pattern.mjs'))],
+    '/run.mjs': () => ['text/javascript', conformance],
     '/mmapfile.mjs': () => ['text/javascript', readFileSync(bundlePath)],
     '/fixture.bin': () => ['application/octet-stream', pattern(4096, 7)]
   }
@@ -108,6 +113,7 @@ async function runPage (browser) {
     })
     try {
       results = await Promise.race([page.evaluate(() => window.mmapfileResults), deadline])
+      areas = await page.evaluate(() => window.mmapfileAreas)
     } finally {
       clearTimeout(timer)
     }
@@ -118,11 +124,52 @@ async function runPage (browser) {
   }
 }
 
+/**
+ * test/browser/run.ts for the page: uvu, ../helpers and the node: modules the conformance files
+ * import are swapped for test/browser/'s (see there); the browser build stays a module of its own,
+ * /mmapfile.mjs, as a page imports it.
+ */
+async function bundleConformance () {
+  const here = join(root, 'test', 'browser')
+  const swap = {
+    uvu: join(here, 'uvu.ts'),
+    'node:fs': join(here, 'node', 'fs.ts'),
+    'node:path': join(here, 'node', 'path.ts'),
+    'node:url': join(here, 'node', 'other.ts'),
+    'node:child_process': join(here, 'node', 'other.ts'),
+    'node:util': join(here, 'node', 'other.ts'),
+    'node:buffer': join(here, 'node', 'globals.ts'),
+    'node:os': join(here, 'node', 'other.ts')
+  }
+  const helpers = join(root, 'test', 'helpers.ts')
+  const result = await build({
+    entryPoints: [join(here, 'run.ts')],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    external: ['/mmapfile.mjs'],
+    inject: [join(here, 'node', 'globals.ts')],
+    logLevel: 'error',
+    plugins: [{
+      name: 'page',
+      setup (b) {
+        b.onResolve({ filter: /^(uvu|node:[a-z_]+)$/ }, (args) => swap[args.path] ? { path: swap[args.path] } : undefined)
+        b.onResolve({ filter: /\/helpers$/ }, (args) => join(args.resolveDir, `${args.path}.ts`) === helpers ? { path: join(here, 'helpers.ts') } : undefined)
+      }
+    }]
+  })
+  return result.outputFiles[0].text
+}
+
+let conformance = ''
 let browser = null
 if (!existsSync(bundlePath)) {
   setupError = `${bundlePath} is missing: run \`npm run build\` first`
 } else {
   try {
+    conformance = await bundleConformance()
     browser = await findChromium()
     if (!existsSync(browser.path)) throw new Error(`no file at ${browser.path}`)
     console.log(`browser: ${browser.name} (${browser.path})`)
@@ -161,20 +208,38 @@ test('bundle: no Buffer, process, require or node: imports in dist/browser/index
   assert.ok(code.length < source.length && /\bcreateApi\b|\bStructArray\b/.test(code), 'the scan saw the code')
 })
 
-test('page: chromium runs the bundle and reports its cases', () => {
+test('page: chromium runs the bundle and the tests, and reports them', () => {
   if (setupError) assert.unreachable(setupError)
-  assert.ok(Array.isArray(results) && results.length > 0, 'the page reported no cases')
+  assert.ok(Array.isArray(results) && results.length > 0, 'the page reported no tests')
 })
 
-test('page: no uncaught errors or console errors', () => {
-  if (setupError) return // reported above
-  if (pageErrors.length > 0) assert.unreachable(pageErrors.join('\n'))
+test('page: every area of test/conformance/ runs in the page or is declared with why it cannot', () => {
+  if (setupError) assert.unreachable(setupError)
+  const files = readdirSync(join(root, 'test', 'conformance')).filter((f) => f.endsWith('.ts') && f !== 'index.ts' && f !== 'ctx.ts')
+  assert.equal([...areas].sort(), files.map((f) => f.replace(/\.ts$/, '')).sort(), 'test/browser/run.ts AREAS')
 })
 
-for (const { name, ok, message } of Array.isArray(results) ? results : []) {
-  test(`page: ${name}`, () => {
-    if (!ok) assert.unreachable(message)
+const noErrors = 'page: no uncaught errors or console errors'
+if (setupError) {
+  // the test above fails with the reason; this one checked nothing, and does not pass
+  console.log(`# skip: "${noErrors}": the page did not run`)
+  test.skip(noErrors)
+} else {
+  test(noErrors, () => {
+    if (pageErrors.length > 0) assert.unreachable(pageErrors.join('\n'))
   })
+}
+
+for (const { suite, name, status, message } of Array.isArray(results) ? results : []) {
+  const title = `page: ${suite}: ${name}`
+  if (status === 'skipped') {
+    console.log(`# skip: "${title}": ${message}`)
+    test.skip(title)
+  } else {
+    test(title, () => {
+      if (status !== 'passed') assert.unreachable(message)
+    })
+  }
 }
 
 test.run()

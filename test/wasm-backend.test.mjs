@@ -1,15 +1,17 @@
-// The WebAssembly backend on Node, through the Backend interface (src/front/backend.ts): the module, our
-// WASI host and the write-back of changed chunks. The public API runs on it in test/conformance.
+// The WebAssembly backend on Node, below what every backend does (test/backend-contract.test.ts):
+// the module's memory, our WASI host with its calls counted and failed on demand, and the write-back
+// of changed chunks (stats.bytesWritten). The public API runs on it in test/conformance.
 // Builds the module if assembly/ changed, bundles src/wasm/node.ts into a temporary directory, imports it.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { build } from 'esbuild'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { buildModuleIfStale } from './wasm-module.mjs'
+import { pattern } from './pattern.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const CHUNK = 65536
@@ -45,17 +47,6 @@ function file (data) {
   const p = path.join(dir, `f${serial++}.bin`)
   if (data !== undefined) fs.writeFileSync(p, data)
   return p
-}
-
-/** n bytes of a pattern that differs from chunk to chunk and byte to byte. */
-function pattern (n, seed = 1) {
-  const out = new Uint8Array(n)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5
-    out[i] = x & 255
-  }
-  return out
 }
 
 const bytesOf = (m) => new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
@@ -119,82 +110,6 @@ function systemError (code, syscall) {
 // --- errors
 const errors = suite('wasm errors')
 
-errors('a missing file is ENOENT from open, with the bare description', () => {
-  const fds = openFds()
-  throwsWith(() => backend.open(path.join(dir, 'missing.bin'), 'r', 0, null, OPTS), (e) => {
-    systemError('ENOENT', 'open')(e)
-    assert.is(e.message, 'no such file or directory')
-  })
-  throwsWith(() => backend.open(path.join(dir, 'missing.bin'), 'rw', 0, null, OPTS), systemError('ENOENT', 'open'))
-  assert.is(openFds(), fds, 'no fd left behind')
-})
-
-errors('a directory is EISDIR, for r and rw', () => {
-  const fds = openFds()
-  throwsWith(() => backend.open(dir, 'r', 0, null, OPTS), systemError('EISDIR', 'open'))
-  throwsWith(() => backend.open(dir, 'rw', 0, null, OPTS), systemError('EISDIR', 'open'))
-  throwsWith(() => backend.create(dir, 10, OPTS), systemError('EISDIR', 'open'))
-  assert.is(openFds(), fds, 'no fd left behind')
-})
-
-errors('a path through a file is ENOTDIR; a FIFO is ENODEV and does not block', () => {
-  const p = file(pattern(10))
-  throwsWith(() => backend.open(path.join(p, 'x'), 'r', 0, null, OPTS), systemError('ENOTDIR', 'open'))
-  const fifo = path.join(dir, 'fifo')
-  execFileSync('mkfifo', [fifo])
-  throwsWith(() => backend.open(fifo, 'r', 0, null, OPTS), systemError('ENODEV', 'mmap'))
-})
-
-{
-  // Root opens a mode-0 file for writing anyway, and there is no read-only mount here: a skip.
-  const name = 'a file without write permission is EACCES for rw'
-  const asRoot = process.getuid?.() === 0
-  if (asRoot) console.log(`# skip: "${name}": root writes every file, whatever its mode`)
-  ;(asRoot ? errors.skip : errors)(name, () => {
-    const p = file(pattern(10))
-    fs.chmodSync(p, 0o444)
-    throwsWith(() => backend.open(p, 'rw', 0, null, OPTS), systemError('EACCES', 'open'))
-  })
-}
-
-errors('windows beyond the end of the file are RangeErrors with the native wording', () => {
-  const p = file(pattern(8))
-  const fds = openFds()
-  throwsWith(() => backend.open(p, 'r', 10, null, OPTS), (e) => {
-    assert.instance(e, RangeError)
-    assert.is(e.message, 'offset 10 is beyond the end of the file (8 bytes)')
-  })
-  throwsWith(() => backend.open(p, 'rw', 4, 5, OPTS), (e) => {
-    assert.instance(e, RangeError)
-    assert.is(e.message, 'window [4, 9) is beyond the end of the file (8 bytes)')
-  })
-  assert.is(openFds(), fds, 'no fd left behind')
-})
-
-errors('a file larger than maxViewBytes needs a window: RangeError naming offset and length', () => {
-  const p = file()
-  const max = backend.capabilities.maxViewBytes
-  fs.writeFileSync(p, '')
-  fs.truncateSync(p, max + 1)
-  for (const mode of ['r', 'rw']) {
-    throwsWith(() => backend.open(p, mode, 0, null, OPTS), (e) => {
-      assert.instance(e, RangeError)
-      assert.is(e.message, `the window of ${max + 1} bytes is larger than the largest view (${max} bytes); ` +
-        'map a window with options.offset and options.length')
-    })
-  }
-  const m = backend.open(p, 'r', max - 5, 6, OPTS)
-  assert.is(m.byteLength, 6)
-  backend.close(m)
-  fs.rmSync(p)
-})
-
-errors('create in a missing directory is ENOENT and leaves nothing', () => {
-  const p = path.join(dir, 'no-such-dir', 'x.bin')
-  throwsWith(() => backend.create(p, 10, OPTS), systemError('ENOENT', 'open'))
-  assert.not.ok(fs.existsSync(path.dirname(p)))
-})
-
 errors('create that fails after making the file removes it; an existing file keeps its bytes', () => {
   const { backend: b, faults } = instrumented()
   faults.fd_filestat_set_size = 51 // ENOSPC
@@ -222,27 +137,6 @@ errors('create that fails after making the file removes it; an existing file kee
   delete fresh.faults.random_get
   fresh.backend.close(fresh.backend.create(p, 100, OPTS))
   assert.is(fs.statSync(p).size, 100, 'the keys drawn once the fault is gone')
-})
-
-errors('create beyond the file size limit (EFBIG) keeps an existing file whole', () => {
-  const data = pattern(1000)
-  const existing = file(data)
-  const fresh = path.join(dir, 'efbig-new.bin')
-  // ulimit -f is in blocks of 512 or 1024 bytes depending on the shell: the limit is 10 or 20 KiB.
-  const child = `
-    import { loadWasmBackend } from ${JSON.stringify(pathToFileURL(bundle).href)}
-    const b = loadWasmBackend()
-    const codes = []
-    for (const p of ${JSON.stringify([existing, fresh])}) {
-      try { b.create(p, 1 << 20, { autoClose: false, sparse: false }); codes.push('created') } catch (e) { codes.push(e.code + ' ' + e.syscall) }
-    }
-    console.log(JSON.stringify(codes))
-  `
-  const result = spawnSync('sh', ['-c', 'ulimit -f 20 && exec "$0" --input-type=module -e "$1"', process.execPath, child], { encoding: 'utf8' })
-  assert.is(result.status, 0, result.stderr)
-  assert.equal(JSON.parse(result.stdout), ['EFBIG ftruncate', 'EFBIG ftruncate'])
-  sameFile(existing, data, 'the existing file keeps its bytes')
-  assert.not.ok(fs.existsSync(fresh), 'the file it created is gone')
 })
 
 errors('a failed read leaves no mapping and no fd', () => {
@@ -276,19 +170,7 @@ open('maps the window at any offset, at a 64 KiB-aligned address of the instance
   }
 })
 
-open('an empty file, or an offset at its end, gives an empty mapping', () => {
-  const p = file(new Uint8Array(0))
-  const m = backend.open(p, 'rw', 0, null, OPTS)
-  assert.is(m.byteLength, 0)
-  backend.sync(m, 0, 0)
-  backend.close(m)
-  const q = file(pattern(10))
-  const n = backend.open(q, 'r', 10, null, OPTS)
-  assert.is(n.byteLength, 0)
-  backend.close(n)
-})
-
-open("'r' views are writable in memory and never written back", () => {
+open("'r' views write nothing back", () => {
   const data = pattern(200000)
   const p = file(data)
   const before = backend.stats.bytesWritten
@@ -299,15 +181,6 @@ open("'r' views are writable in memory and never written back", () => {
   backend.close(m)
   assert.equal(new Uint8Array(fs.readFileSync(p)), data)
   assert.is(backend.stats.bytesWritten, before)
-})
-
-open('alloc is zeroed memory', () => {
-  const m = backend.alloc(100000, OPTS)
-  assert.is(m.byteLength, 100000)
-  assert.ok(bytesOf(m).every((b) => b === 0))
-  bytesOf(m)[5] = 1
-  backend.close(m)
-  assert.is(backend.alloc(0, OPTS).byteLength, 0)
 })
 
 open.run()
@@ -539,26 +412,16 @@ writeBack.run()
 // --- close
 const close = suite('wasm close')
 
-close('every view over the buffer reads as length 0 afterwards; a second close is a no-op', () => {
+close('close releases the instance of every kind of mapping; a second close releases nothing more', () => {
   const p = file(pattern(100000))
   const live = backend.stats.liveInstances
-  const m = backend.open(p, 'rw', 0, null, OPTS)
-  const a = new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
-  const b = new Float64Array(m.buffer, m.byteOffset, 1000)
-  const buffer = m.buffer
-  assert.is(backend.stats.liveInstances, live + 1)
-  backend.close(m)
-  assert.is(a.length, 0)
-  assert.is(b.length, 0)
-  assert.is(buffer.byteLength, 0)
-  assert.is(m.byteLength, 0)
-  assert.is(backend.stats.liveInstances, live)
-  backend.close(m)
-  for (const kind of ['r', 'alloc']) {
-    const n = kind === 'r' ? backend.open(p, 'r', 0, null, OPTS) : backend.alloc(1000, OPTS)
-    const w = bytesOf(n)
-    backend.close(n)
-    assert.is(w.length, 0, kind)
+  for (const kind of ['r', 'rw', 'create', 'alloc']) {
+    const m = kind === 'alloc' ? backend.alloc(1000, OPTS) : kind === 'create' ? backend.create(file(), 1000, OPTS) : backend.open(p, kind, 0, null, OPTS)
+    assert.is(backend.stats.liveInstances, live + 1, `${kind}: one instance while open`)
+    backend.close(m)
+    assert.is(backend.stats.liveInstances, live, `${kind}: none once closed`)
+    backend.close(m)
+    assert.is(backend.stats.liveInstances, live, `${kind}: none after a second close`)
   }
 })
 
@@ -617,87 +480,12 @@ close.run()
 // --- resize
 const resize = suite('wasm resize')
 
-resize('grows: keeps the bytes, zero-fills, detaches the old view, sizes the file', () => {
-  const p = file()
-  const m = backend.create(p, 100000, OPTS)
-  const old = bytesOf(m)
-  old.set(pattern(100000))
-  const kept = new Uint8Array(old)
-  const n = backend.resize(m, 300000)
-  assert.is(old.length, 0, 'old view detached')
-  assert.is(n.byteLength, 300000)
-  assert.is(fs.statSync(p).size, 300000)
-  const v = bytesOf(n)
-  assert.equal(v.subarray(0, 100000), kept)
-  assert.ok(v.subarray(100000).every((b) => b === 0))
-  v[299999] = 9
-  backend.close(n)
-  const now = new Uint8Array(fs.readFileSync(p))
-  assert.equal(now.subarray(0, 100000), kept, 'the changes made before resize reached the file')
-  assert.ok(now.subarray(100000, 299999).every((b) => b === 0))
-  assert.is(now[299999], 9)
-})
-
-resize('shrinks, then grows: no old bytes come back, in memory or in the file', () => {
-  const p = file(pattern(5 * CHUNK))
-  let m = backend.open(p, 'rw', 100, 5 * CHUNK - 100, OPTS)
-  bytesOf(m)[10] ^= 1
-  const head = new Uint8Array(bytesOf(m).subarray(0, 1000))
-  m = backend.resize(m, 1000)
-  assert.is(fs.statSync(p).size, 1100)
-  m = backend.resize(m, 0)
-  assert.is(m.byteLength, 0)
-  assert.is(fs.statSync(p).size, 100)
-  m = backend.resize(m, 3 * CHUNK)
-  assert.ok(bytesOf(m).every((b) => b === 0), 'zeros in memory')
-  bytesOf(m)[5] = 5
-  backend.close(m)
-  const now = new Uint8Array(fs.readFileSync(p))
-  assert.is(now.length, 100 + 3 * CHUNK)
-  assert.is(now[105], 5)
-  now[105] = 0
-  assert.ok(now.subarray(100).every((b) => b === 0), 'zeros in the file')
-  assert.is.not(head[10], 0, 'the test had data to lose')
-})
-
-resize('changes at the chunk that changes length survive the resize, growing and shrinking', () => {
-  for (const [from, to] of [[CHUNK + 10, 3 * CHUNK], [3 * CHUNK + 10, CHUNK + 20], [3 * CHUNK, CHUNK + 5]]) {
-    const p = file()
-    let m = backend.create(p, from, OPTS)
-    const v = bytesOf(m)
-    v.set(pattern(from, from))
-    const expected = new Uint8Array(Math.max(from, to))
-    expected.set(v)
-    m = backend.resize(m, to)
-    backend.close(m)
-    assert.equal(new Uint8Array(fs.readFileSync(p)), expected.subarray(0, to), `${from} -> ${to}`)
-  }
-})
-
-resize('an empty created file and an empty alloc grow', () => {
-  const p = file()
-  let m = backend.create(p, 0, OPTS)
-  assert.is(fs.statSync(p).size, 0)
-  m = backend.resize(m, 10)
-  bytesOf(m)[9] = 1
-  backend.close(m)
-  assert.equal([...fs.readFileSync(p)], [0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
-  let a = backend.alloc(0, OPTS)
-  a = backend.resize(a, 5000)
-  assert.is(a.byteLength, 5000)
-  bytesOf(a)[4999] = 3
-  a = backend.resize(a, 70000)
-  assert.is(bytesOf(a)[4999], 3)
-  backend.close(a)
-})
-
-resize('beyond maxViewBytes is a RangeError; a failed resize leaves the mapping as it was', () => {
+resize('a resize the file refuses (ftruncate EINTR) leaves the mapping as it was', () => {
   const { backend: b, faults } = instrumented()
   const p = file(pattern(3 * CHUNK))
   const m = b.open(p, 'rw', 0, null, OPTS)
   const v = bytesOf(m)
   v[1] ^= 1
-  throwsWith(() => b.resize(m, b.capabilities.maxViewBytes + 1), (e) => assert.instance(e, RangeError))
   faults.fd_filestat_set_size = 27 // EINTR, say
   throwsWith(() => b.resize(m, 10 * CHUNK), systemError('EINTR', 'ftruncate'))
   assert.is(v.length, 3 * CHUNK, 'the view is still attached')
@@ -797,37 +585,6 @@ durable('after an fsync fails, the retry writes again what was written since the
   b.close(m)
   assert.is(b.stats.bytesWritten - before, 2 * CHUNK, 'the two chunks written since the last good fsync, written again; not chunk 0')
   assert.is(m.byteLength, 0)
-})
-
-durable('syncAsync resolves once the bytes are in the file; after close it resolves too', async () => {
-  const p = file(pattern(2 * CHUNK))
-  const m = backend.open(p, 'rw', 0, null, OPTS)
-  bytesOf(m)[CHUNK + 1] = 77
-  const promise = backend.syncAsync(m, 0, m.byteLength)
-  assert.instance(promise, Promise)
-  await promise
-  assert.is(fs.readFileSync(p)[CHUNK + 1], 77)
-  const late = backend.syncAsync(m, 0, m.byteLength)
-  backend.close(m)
-  await late
-})
-
-durable('bytes synced survive the process being killed right after', () => {
-  const p = file()
-  const child = `
-    import { loadWasmBackend } from ${JSON.stringify(pathToFileURL(bundle).href)}
-    const b = loadWasmBackend()
-    const m = b.create(${JSON.stringify(p)}, 200000, { autoClose: false, sparse: false })
-    const v = new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
-    for (let i = 0; i < v.length; i += 1000) v[i] = (i / 1000) & 255
-    b.sync(m, 0, v.length)
-    process.kill(process.pid, 'SIGKILL')
-  `
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8' })
-  assert.is(result.signal, 'SIGKILL', result.stderr)
-  const now = fs.readFileSync(p)
-  assert.is(now.length, 200000)
-  for (let i = 0; i < now.length; i += 1000) assert.is(now[i], (i / 1000) & 255)
 })
 
 durable.run()

@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { buildModuleIfStale } from './wasm-module.mjs'
+import { pattern } from './pattern.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const CHUNK = 65536
@@ -47,16 +48,6 @@ function onShim (files = {}) {
     shim.ConsoleStdout.lineBuffered(() => {})]
   const backend = shim.createWasmBackend({ wasi: shim.createShimWasiHost(rootDir, stdio) })
   return { backend, contents }
-}
-
-function pattern (n, seed = 3) {
-  const out = new Uint8Array(n)
-  let x = seed
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5
-    out[i] = x & 255
-  }
-  return out
 }
 
 const bytesOf = (m) => new Uint8Array(m.buffer, m.byteOffset, m.byteLength)

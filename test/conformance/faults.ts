@@ -10,7 +10,7 @@ import * as fs from 'node:fs'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  childPrelude, childReport, faultPreload, fileBytes, lacking, pattern, requires, runChild, runChildSync, sameBytes,
+  childPrelude, childReport, faultPreload, fileBytes, fileWith, lacking, pattern, requires, runChild, runChildSync, sameBytes,
   skipTest, tmpFile
 } from '../helpers'
 import type { ChildOptions, ChildResult } from '../helpers'
@@ -38,7 +38,6 @@ const heldOf = (p) => [
   ...fs.readdirSync('/proc/self/fd').map((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) } catch { return '' } }).filter((t) => t === p),
   ...maps(p)
 ]
-const pattern = (n) => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 7 + 1) & 255; return b }
 // (a closed view's buffer is detached: Buffer.from would throw)
 const same = (a, b) => a.byteLength === b.byteLength && (a.byteLength === 0 || Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)))
 `
@@ -104,15 +103,17 @@ report([truncated?.code ?? 'created', mapped?.code ?? 'mapped'])
 }
 
 /**
- * Makes a memfd of 256 pages of the children's pattern(), sealed with `seal` (F_SEAL_SHRINK,
+ * Makes a memfd holding the bytes of `source` (a file), sealed with `seal` (F_SEAL_SHRINK,
  * F_SEAL_GROW), then execs the child with its fd as the last argument.
  */
-function sealedMemfd (seal: string): string[] {
+function sealedMemfd (seal: string, source: string): string[] {
   return ['python3', '-c', `
 import fcntl, os, sys
 fd = os.memfd_create('mmapfile-sealed', os.MFD_ALLOW_SEALING)
-pages = 256
-os.write(fd, bytes((i * 7 + 1) & 255 for i in range(256)) * (pages * os.sysconf('SC_PAGE_SIZE') // 256))
+with open(${JSON.stringify(source)}, 'rb') as f:
+    data = f.read()
+while data:
+    data = data[os.write(fd, data):]
 fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.${seal})
 os.set_inheritable(fd, True)
 os.execv(sys.argv[1], sys.argv[1:] + [str(fd)])
@@ -541,7 +542,7 @@ if (grown !== null) {
 const after = fs.readFileSync(p)
 out.after = [after.length, after[SIZE + PAGE]]
 report(out)
-`, { launcher: sealedMemfd('F_SEAL_SHRINK') })
+`, { launcher: sealedMemfd('F_SEAL_SHRINK', fileWith(pattern(256 * PAGE))) })
     if (r.stderr.trim() !== '') assert.unreachable(`the child wrote on stderr:\n${r.stderr}`)
     const out = childReport(r, 'sealed memfd')
     const SIZE = 256 * PAGE
@@ -581,7 +582,7 @@ if (w === null) {
   const file = fs.readFileSync(p)
   report({ resized, closed, file: [file.length, same(file.subarray(0, PAGE), old.subarray(0, PAGE)), file.subarray(PAGE).every((b) => b === 0)] })
 }
-`, { launcher: sealedMemfd('F_SEAL_GROW') })
+`, { launcher: sealedMemfd('F_SEAL_GROW', fileWith(pattern(256 * PAGE))) })
     const out = childReport(r, 'memfd sealed against growth')
     const what = "resize(<'rw' window of the first page>, 128 pages) of a memfd of 256 pages sealed against growth"
     if (out.resized === undefined) {
