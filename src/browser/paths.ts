@@ -3,8 +3,9 @@
 
 import type { PathRules } from '../front/paths.js'
 
+/** Unprefixed, as Node's own: checkPath (src/front/paths.ts) names the function that was called. */
 function invalidURL(code: string, message: string): TypeError & { code: string } {
-  return Object.assign(new TypeError(`mmapfile: ${message}`), { code })
+  return Object.assign(new TypeError(message), { code })
 }
 
 /** `path` made absolute against `/` and normalized: no `.`, `..`, empty or trailing segments. */

@@ -58,10 +58,16 @@ export function systemError(code: string, syscall: string, description: string):
   return Object.assign(new Error(description), { code, syscall })
 }
 
-/** A value as an error message names it: 'null', "'text'", "number 3", "an instance of Object". */
+/**
+ * A value as an error message names it: 'undefined', 'null', "'text'", "number 3", "an instance of
+ * Object", "function Float64Array", "class Point": never a function's source.
+ */
 export function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`
+  if (value === undefined || value === null) return String(value)
+  if (typeof value === 'function') {
+    const kind = /^class\b/.test(Function.prototype.toString.call(value)) ? 'class' : 'function'
+    return `${kind} ${value.name || '(anonymous)'}`
+  }
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`
   if (typeof value === 'string') return `'${value}'`
   return `${typeof value} ${String(value)}`

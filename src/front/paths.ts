@@ -16,7 +16,12 @@ export function checkPath(fn: string, path: unknown, rules: PathRules): { given:
     given = path
   } else if (path instanceof URL) {
     if (path.protocol !== 'file:') throw argValueError(fn, `path must be a file: URL, got ${path.protocol} URL`)
-    given = rules.fromFileURL(path)
+    // The host's own errors (node:url's ERR_INVALID_FILE_URL_HOST, …) keep their code, and name the function.
+    try {
+      given = rules.fromFileURL(path)
+    } catch (error) {
+      throw withContext(error, fn, null)
+    }
   } else {
     throw argTypeError(fn, `path must be a string or a file: URL, got ${describe(path)}`)
   }

@@ -23,6 +23,7 @@ import resize from '../conformance/resize'
 import coherence from '../conformance/coherence'
 import advise from '../conformance/advise'
 import gc from '../conformance/gc'
+import messages from '../conformance/messages'
 import page from './page'
 
 /** The areas of test/conformance/index.ts, in its order: a register function, or why the area cannot run in a page. */
@@ -45,7 +46,8 @@ const AREAS: Array<[string, ((ctx: Ctx) => void) | string]> = [
   ['exit', 'what a process leaves written at exit, signals and uncaught errors: child processes, which a page cannot run'],
   ['space', 'a full disk and the limit on mappings: tmpfs mounts and child processes, which a page cannot make'],
   ['faults', 'system calls failed on demand by a preloaded library in child processes, which a page cannot run'],
-  ['mmap-io', 'mmapfile/mmap-io is an entry for Node (its calls take descriptors and Buffers)']
+  ['mmap-io', 'mmapfile/mmap-io is an entry for Node (its calls take descriptors and Buffers)'],
+  ['messages', messages]
 ]
 
 /** The names of AREAS, which test/browser.test.mjs compares with the files of test/conformance/. */

@@ -20,9 +20,10 @@ import faults from './faults'
 import fd from './fd'
 import visible from './visible'
 import mmapIo from './mmap-io'
+import messages from './messages'
 
 export type { Ctx } from './ctx'
 
 export function runConformance (ctx: Ctx): void {
-  for (const register of [info, struct, create, open, fd, large, close, sync, visible, malloc, resize, sharedFile, coherence, advise, gc, exit, space, faults, mmapIo]) register(ctx)
+  for (const register of [info, struct, create, open, fd, large, close, sync, visible, malloc, resize, sharedFile, coherence, advise, gc, exit, space, faults, mmapIo, messages]) register(ctx)
 }
