@@ -5,6 +5,7 @@ import { createApi, frontOf } from './front/api.js'
 import type { Front } from './front/api.js'
 import { loadNativeBackend } from './native/backend.js'
 import { backendVariable, nodePaths, packageRoot } from './node/host.js'
+import { NATIVE_VARIABLE, nativeUnavailable } from './node/native-unavailable.js'
 import { loadWasmBackend } from './wasm/node.js'
 
 const ALLOWED = ['auto', 'native', 'wasm']
@@ -20,7 +21,7 @@ function choose(): { front: Front; backendError: Error | null } {
   try {
     return { front: frontOf('native', () => loadNativeBackend(packageRoot())), backendError: null }
   } catch (error) {
-    if (wanted === 'native') throw error
+    if (wanted === 'native') throw nativeUnavailable(error, packageRoot(), NATIVE_VARIABLE)
     return { front: frontOf('wasm', loadWasmBackend), backendError: error instanceof Error ? error : new Error(String(error)) }
   }
 }

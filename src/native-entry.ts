@@ -4,8 +4,17 @@
 import { createApi, frontOf } from './front/api.js'
 import { loadNativeBackend } from './native/backend.js'
 import { nodePaths, packageRoot } from './node/host.js'
+import { NATIVE_ENTRY, nativeUnavailable } from './node/native-unavailable.js'
 
-const api = createApi(frontOf('native', () => loadNativeBackend(packageRoot())), null, nodePaths)
+function load(): ReturnType<typeof loadNativeBackend> {
+  try {
+    return loadNativeBackend(packageRoot())
+  } catch (error) {
+    throw nativeUnavailable(error, packageRoot(), NATIVE_ENTRY)
+  }
+}
+
+const api = createApi(frontOf('native', load), null, nodePaths)
 
 export type * from './index.js'
 export { StructArray } from './front/struct.js'

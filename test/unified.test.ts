@@ -5,8 +5,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { assertChildOk, childReport, repoRoot, runChild, tmpFile } from './helpers'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { assertChildOk, childReport, repoRoot, runChild, tmpDir, tmpFile } from './helpers'
 
 const ENTRIES = ['mmapfile', 'mmapfile/native', 'mmapfile/wasm']
 const NAMES = ['create', 'open', 'close', 'sync', 'syncAsync', 'malloc', 'free', 'gccreate', 'gcopen', 'gcmalloc',
@@ -122,6 +122,55 @@ report({ caught })
   const { caught } = childReport(r, 'MMAPFILE_BACKEND=native')
   assert.type(caught, 'string', 'loading mmapfile did not fail')
   assert.ok(caught.length > 0)
+})
+
+/**
+ * A copy of the package (package.json and dist/) installed in a fresh project, without its
+ * dependency node-gyp-build, its build/ and its prebuilds/: no addon can be found.
+ */
+function projectWithoutAddon (): string {
+  const dir = path.join(tmpDir, 'no-addon')
+  if (!fs.existsSync(dir)) {
+    const pkg = path.join(dir, 'node_modules', 'mmapfile')
+    fs.mkdirSync(pkg, { recursive: true })
+    fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(pkg, 'package.json'))
+    fs.cpSync(path.join(repoRoot, 'dist'), path.join(pkg, 'dist'), { recursive: true })
+  }
+  return dir
+}
+
+fb('MMAPFILE_BACKEND=native with no addon to load: says where it looked, why, and what to do; the cause is kept', () => {
+  const dir = projectWithoutAddon()
+  fs.writeFileSync(path.join(dir, 'check.mjs'), `${report}
+import { createRequire } from 'node:module'
+const out = {}
+const seen = (e) => ({ message: String(e?.message), cause: String(e?.cause?.message), causeCode: e?.cause?.code ?? null })
+try { await import('mmapfile'); out.esm = null } catch (e) { out.esm = seen(e) }
+try { createRequire(import.meta.url)('mmapfile/native'); out.native = null } catch (e) { out.native = seen(e) }
+out.fallback = await import('mmapfile/wasm').then((m) => m.backend)
+report(out)
+`)
+  const env: Record<string, string> = { ...process.env as Record<string, string>, MMAPFILE_BACKEND: 'native' }
+  delete env.NODE_PATH
+  const r = spawnSync(process.execPath, ['check.mjs'], { cwd: dir, env, encoding: 'utf8' })
+  assert.is(r.status, 0, r.stderr)
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
+  const pkg = path.join(dir, 'node_modules', 'mmapfile')
+  for (const [kind, asked, instead] of [
+    ['esm', 'MMAPFILE_BACKEND=native', "unset MMAPFILE_BACKEND, or import 'mmapfile/wasm'"],
+    ['native', "import 'mmapfile/native'", "import 'mmapfile' (which falls back to it) or 'mmapfile/wasm'"]
+  ]) {
+    const got = out[kind]
+    assert.ok(got !== null, `${kind}: loading did not fail`)
+    assert.ok(got.message.startsWith(`mmapfile: ${asked} asks for the native backend, but its addon cannot be loaded: looked for ` +
+      `${path.join(pkg, 'build', 'Release', 'mmapfile.node')} and ${path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`, 'mmapfile.node')}; ` +
+      "the loader said: Cannot find module 'node-gyp-build'. To get the addon: "), `${kind}: ${got.message}`)
+    assert.ok(got.message.includes('`npm explore mmapfile -- npm run build:addon`'), `${kind}: says how to build it: ${got.message}`)
+    assert.ok(got.message.endsWith(`To run on WebAssembly instead: ${instead}.`), `${kind}: says what else to do: ${got.message}`)
+    assert.match(got.cause, /^Cannot find module 'node-gyp-build'/, `${kind}: the cause`)
+    assert.is(got.causeCode, 'MODULE_NOT_FOUND', `${kind}: the cause's code`)
+  }
+  assert.is(out.fallback, 'wasm', 'mmapfile/wasm still loads there')
 })
 
 fb.run()
