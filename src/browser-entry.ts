@@ -33,7 +33,9 @@ export type {
 } from './front/api.js'
 export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './front/struct.js'
 export type { AsyncFileSource, Files, FileSource } from './browser/files.js'
+export type { MmapfileError, SystemError } from './front/errors.js'
 export { StructArray } from './front/struct.js'
+export { ERR_MMAPFILE_CLOSED } from './front/errors.js'
 export const {
   create, open, close, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
   PAGE_SIZE, capabilities, backend, backendError

@@ -18,6 +18,7 @@ const api = createApi(frontOf('native', load), null, nodePaths)
 
 export type * from './index.js'
 export { StructArray } from './front/struct.js'
+export { ERR_MMAPFILE_CLOSED } from './front/errors.js'
 export const {
   create, open, close, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
   PAGE_SIZE, capabilities, backend, backendError

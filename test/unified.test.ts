@@ -10,7 +10,7 @@ import { assertChildOk, childReport, repoRoot, runChild, tmpDir, tmpFile } from 
 
 const ENTRIES = ['mmapfile', 'mmapfile/native', 'mmapfile/wasm']
 const NAMES = ['create', 'open', 'close', 'sync', 'syncAsync', 'malloc', 'free', 'gccreate', 'gcopen', 'gcmalloc',
-  'resize', 'advise', 'info', 'struct', 'PAGE_SIZE', 'capabilities', 'backend', 'backendError']
+  'resize', 'advise', 'info', 'struct', 'StructArray', 'ERR_MMAPFILE_CLOSED', 'PAGE_SIZE', 'capabilities', 'backend', 'backendError']
 
 const report = "const report = (o) => process.stdout.write(JSON.stringify(o) + '\\n')\n"
 
@@ -246,7 +246,8 @@ ex('TypeScript: create(p, n, Int32Array) is an Int32Array, for every entry, ESM 
     files: ['check.mts', 'check.cts']
   }))
   fs.writeFileSync(path.join(dir, 'check.mts'), `
-import { create, open, malloc, resize, struct, close, sync, info } from 'mmapfile'
+import { create, open, malloc, resize, struct, close, sync, info, ERR_MMAPFILE_CLOSED, StructArray } from 'mmapfile'
+import type { MmapfileError, SystemError } from 'mmapfile'
 import mm from 'mmapfile'
 import * as nat from 'mmapfile/native'
 import * as wasm from 'mmapfile/wasm'
@@ -269,7 +270,18 @@ const n: number = s.length
 const wrong: Float64Array = create('x', 1, Int32Array)
 // @ts-expect-error mode 'w' does not exist
 open('x', Uint8Array, 'w')
-export { a, b, c, d, e, f, g, h, i, n, wrong }
+// the error types and the closed-view code, from every entry and on the default export
+const closedCode: 'ERR_MMAPFILE_CLOSED' = ERR_MMAPFILE_CLOSED
+const codes: Array<'ERR_MMAPFILE_CLOSED'> = [mm.ERR_MMAPFILE_CLOSED, nat.ERR_MMAPFILE_CLOSED, wasm.ERR_MMAPFILE_CLOSED, nat.default.ERR_MMAPFILE_CLOSED]
+const classes: Array<typeof StructArray> = [mm.StructArray, nat.StructArray, wasm.default.StructArray]
+const isStructView: boolean = s instanceof mm.StructArray
+function fields (error: unknown): Array<string | number | undefined> {
+  const e = error as MmapfileError
+  const sys: SystemError = error as SystemError
+  const other: wasm.SystemError | nat.MmapfileError = sys
+  return [e.code, e.syscall, e.path, e.errno, sys.code.toUpperCase(), sys.syscall.length, other.message]
+}
+export { a, b, c, d, e, f, g, h, i, n, wrong, closedCode, codes, classes, isStructView, fields }
 `)
   fs.writeFileSync(path.join(dir, 'check.cts'), `
 import m = require('mmapfile')
@@ -278,7 +290,10 @@ const a: Int32Array = m.create('x', 1, Int32Array)
 const b: Int32Array = w.create('x', 1, Int32Array)
 // @ts-expect-error an Int32Array view is not a Uint16Array
 const c: Uint16Array = m.create('x', 1, Int32Array)
-export = { a, b, c }
+const d: 'ERR_MMAPFILE_CLOSED' = m.ERR_MMAPFILE_CLOSED
+const e: m.SystemError | w.MmapfileError | null = null
+const f: typeof m.StructArray = w.StructArray
+export = { a, b, c, d, e, f }
 `)
   const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
   try {

@@ -6,12 +6,12 @@ import type { Backend, Capabilities, Mapping } from './backend.js'
 import {
   checkAdvice, checkCount, checkMode, checkType, createOptions, descriptorOf, openOptions, sourceBytes, syncRange
 } from './args.js'
-import { argTypeError, describe, rangeError, withContext } from './errors.js'
+import { ERR_MMAPFILE_CLOSED, argTypeError, describe, rangeError, withContext } from './errors.js'
 import { checkPath } from './paths.js'
 import type { PathRules } from './paths.js'
 import { CLOSED, entryOf, failed, isClosed, lookUpIn, register } from './registry.js'
 import type { Front, Open, Registry } from './registry.js'
-import { struct } from './struct.js'
+import { StructArray, struct } from './struct.js'
 import type { Api, Mode, View, ViewInfo, ViewType } from './types.js'
 
 export type {
@@ -39,6 +39,8 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
     advise: (view, advice) => calls.advise(view, advice),
     info: (view) => calls.info(view),
     struct,
+    StructArray,
+    ERR_MMAPFILE_CLOSED,
     PAGE_SIZE: front.backend.pageSize,
     backend: front.backend.name,
     backendError,

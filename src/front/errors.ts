@@ -1,6 +1,25 @@
 // The errors the public API throws. Backends throw bare system errors ({ code, syscall, message });
 // the front names the function and the path here, so that every backend's errors read alike.
 
+/** The `code` of the TypeError that every call on a closed view (or a record of one) throws. */
+export const ERR_MMAPFILE_CLOSED = 'ERR_MMAPFILE_CLOSED'
+
+/**
+ * What a `catch` may read off any error that mmapfile throws: a file-system failure is a SystemError;
+ * a bad argument has `code` 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE' or 'ERR_OUT_OF_RANGE';
+ * a call on a closed view has ERR_MMAPFILE_CLOSED.
+ */
+export interface MmapfileError extends Error {
+  code?: string
+  syscall?: string
+  path?: string
+  errno?: number
+}
+
+/**
+ * A file-system failure, with Node's fields: `code` ('ENOENT', …), `syscall` ('open', …), `path`
+ * (absent for a view of a descriptor) and, where the backend has it, `errno` (libuv's, negative).
+ */
 export interface SystemError extends Error {
   code: string
   syscall: string
@@ -38,7 +57,7 @@ function withCode<E extends Error>(error: E, code: string): E & { code: string }
 }
 
 export function closedError(fn: string): TypeError & { code: string } {
-  return withCode(new TypeError(`mmapfile.${fn}: the view is closed`), 'ERR_MMAPFILE_CLOSED')
+  return withCode(new TypeError(`mmapfile.${fn}: the view is closed`), ERR_MMAPFILE_CLOSED)
 }
 
 export function argTypeError(fn: string, message: string): TypeError & { code: string } {

@@ -2,6 +2,7 @@
 
 import type { Advice, Capabilities } from './backend.js'
 import type { StructArray, StructType, Fields, struct } from './struct.js'
+import type { ERR_MMAPFILE_CLOSED } from './errors.js'
 
 export type TypedArrayConstructor =
   | Int8ArrayConstructor | Uint8ArrayConstructor | Uint8ClampedArrayConstructor
@@ -90,6 +91,10 @@ export interface Api {
   advise(view: View, advice: Advice): void
   info(view: View): ViewInfo
   struct: typeof struct
+  /** The class of struct views (`view instanceof mmapfile.StructArray`). */
+  readonly StructArray: typeof StructArray
+  /** The `code` of every error from a call on a closed view. */
+  readonly ERR_MMAPFILE_CLOSED: typeof ERR_MMAPFILE_CLOSED
   readonly PAGE_SIZE: number
   readonly backend: 'native' | 'wasm'
   readonly backendError: Error | null

@@ -57,5 +57,18 @@ export default function register (ctx: Ctx): void {
     }, 'open(file:///…/a%2Fb.bin)')
   })
 
+  s('ERR_MMAPFILE_CLOSED and StructArray: named exports, on the default export too, and what they say', () => {
+    assert.is(api.ERR_MMAPFILE_CLOSED, 'ERR_MMAPFILE_CLOSED')
+    assert.is(api.default.ERR_MMAPFILE_CLOSED, api.ERR_MMAPFILE_CLOSED)
+    assert.type(api.StructArray, 'function')
+    assert.is(api.default.StructArray, api.StructArray)
+    const v = api.malloc(2, api.struct({ a: 'u32' }))
+    assert.ok(v instanceof api.default.StructArray, 'a struct view is a StructArray')
+    const record = v.at(0)
+    api.free(v)
+    expectThrow(() => api.info(v), { type: TypeError, code: api.ERR_MMAPFILE_CLOSED }, 'info of a freed view')
+    expectThrow(() => record.a, { type: TypeError, code: api.ERR_MMAPFILE_CLOSED }, 'a record of a freed view')
+  })
+
   s.run()
 }
