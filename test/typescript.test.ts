@@ -1,5 +1,7 @@
 // What a TypeScript user compiles against the built types (dist/types), reaching them by the package
 // name from a project of their own (node_modules/mmapfile links to this package):
+//  - the README's first example, read from README.md now, so that the README cannot drift from the
+//    types: it compiles under `strict`, and runs as it says;
 //  - an import of the package and of every subpath under each moduleResolution: node10 (which reads
 //    `typesVersions`, not `exports`), node16, nodenext and bundler.
 import { suite } from 'uvu'
@@ -27,6 +29,32 @@ function tsc (dir: string, args: string[], what: string): void {
     { cwd: dir, encoding: 'utf8' })
   assert.ok(r.status === 0, `${what}: tsc ${args.join(' ')} failed (exit ${String(r.status)}):\n${r.stdout}${r.stderr}`)
 }
+
+/** The first ```js or ```ts block of README.md that imports mmapfile. */
+function readmeExample (): string {
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
+  for (const m of readme.matchAll(/^```(?:js|ts|javascript|typescript)\n([\s\S]*?)^```$/gm)) {
+    if (/from 'mmapfile'/.test(m[1])) return m[1]
+  }
+  return assert.unreachable('README.md has no ```js or ```ts block that imports mmapfile') as never
+}
+
+const readme = suite('TypeScript: the README')
+
+readme("its first example compiles under strict (module nodenext) and prints what its comment says", () => {
+  const code = readmeExample()
+  assert.match(code, /mmapfile\.create\(/, 'the example is the one that creates a file')
+  const dir = project('readme')
+  fs.writeFileSync(path.join(dir, 'example.mts'), code)
+  tsc(dir, ['--module', 'nodenext', '--moduleResolution', 'nodenext', '--outDir', 'out', 'example.mts'], 'the README example')
+  const r = spawnSync(process.execPath, [path.join('out', 'example.mjs')], { cwd: dir, encoding: 'utf8' })
+  assert.is(r.status, 0, r.stderr)
+  const printed = [...code.matchAll(/console\.log\(.*\/\/ (.*)$/gm)].map((m) => m[1].trim())
+  assert.ok(printed.length > 0, 'the example says what it prints')
+  assert.equal(r.stdout.trim().split('\n'), printed)
+})
+
+readme.run()
 
 const subpaths = suite('TypeScript: every subpath resolves, whatever the moduleResolution')
 
