@@ -303,5 +303,56 @@ export = { a, b, c, d, e, f }
   }
 })
 
+ex('TypeScript: `using` takes every view (strict; lib esnext.disposable, or @types/node); the types need neither', () => {
+  const dir = path.join(repoRoot, 'build', 'test', 'types-using')
+  fs.rmSync(dir, { recursive: true, force: true })
+  fs.mkdirSync(dir, { recursive: true })
+  const options = { strict: true, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', skipLibCheck: false }
+  const configs: Array<[string, object, string]> = [
+    ['lib esnext.disposable, no @types/node', { ...options, lib: ['ES2022', 'esnext.disposable', 'DOM'], types: [] }, 'using.mts'],
+    ['@types/node, lib ES2022', { ...options, lib: ['ES2022'], types: ['node'] }, 'using.mts'],
+    // Without either, `using` does not compile, but the package's types must: they declare Symbol.dispose.
+    ['neither', { ...options, lib: ['ES2022', 'DOM'], types: [] }, 'plain.mts']
+  ]
+  fs.writeFileSync(path.join(dir, 'using.mts'), `
+import { create, open, malloc, gcopen, resize, struct } from 'mmapfile'
+import * as wasm from 'mmapfile/wasm'
+export function total(p: string): number {
+  using a = create(p, 4, Float64Array)
+  using b = open(p, Float64Array, 'rw', { offset: 8 })
+  using c = malloc(2, struct({ x: 'i32' }))
+  using d = wasm.open(p)
+  using e = gcopen(p, Int32Array)
+  const f: Float64Array = a
+  b[0] = 1
+  using g = resize(b, 2)
+  c[Symbol.dispose]()
+  return f[0] + b[0] + c.length + d.length + e.length + g.length
+}
+export function plain(): number {
+  // @ts-expect-error a typed array that mmapfile did not make is not disposable
+  using x = new Float64Array(1)
+  return x.length
+}
+`)
+  fs.writeFileSync(path.join(dir, 'plain.mts'), `
+import { create, close } from 'mmapfile/wasm'
+const v = create('x', 4, Float64Array)
+const f: Float64Array = v
+v[Symbol.dispose]()
+close(f)
+`)
+  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
+  for (const [name, compilerOptions, file] of configs) {
+    const config = path.join(dir, `tsconfig.${file}.${configs.findIndex((c) => c[0] === name)}.json`)
+    fs.writeFileSync(config, JSON.stringify({ compilerOptions, files: [file] }))
+    try {
+      execFileSync(process.execPath, [tsc, '-p', config], { cwd: dir, encoding: 'utf8', stdio: 'pipe' })
+    } catch (e: any) {
+      assert.unreachable(`tsc (${name}) failed:\n${String(e.stdout ?? '')}${String(e.stderr ?? '')}`)
+    }
+  }
+})
+
 ex.run()
 

@@ -9,7 +9,7 @@ import {
 import { ERR_MMAPFILE_CLOSED, argTypeError, describe, rangeError, withContext } from './errors.js'
 import { checkPath } from './paths.js'
 import type { PathRules } from './paths.js'
-import { CLOSED, entryOf, failed, isClosed, lookUpIn, register } from './registry.js'
+import { CLOSED, failed, lookUpIn, register, release } from './registry.js'
 import type { Front, Open, Registry } from './registry.js'
 import { StructArray, struct } from './struct.js'
 import type { Api, Mode, View, ViewInfo, ViewType } from './types.js'
@@ -23,7 +23,7 @@ export type { Front } from './registry.js'
 export { frontOf } from './registry.js'
 
 export function createApi(front: Front, backendError: Error | null, paths: PathRules): Api {
-  const calls = new Calls(front.backend, front.views, paths)
+  const calls = new Calls(front, paths)
   const api: Api = {
     create: (path, count, type, data, options) => calls.create('create', false, path, count, type, data, options) as never,
     gccreate: (path, count, type, data, options) => calls.create('gccreate', true, path, count, type, data, options) as never,
@@ -52,9 +52,13 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
 /** The API's calls over one backend and its registry. */
 class Calls {
   readonly capabilities: Capabilities
+  readonly backend: Backend
+  readonly views: Registry
 
-  constructor (readonly backend: Backend, readonly views: Registry, readonly paths: PathRules) {
-    this.capabilities = Object.freeze({ ...backend.capabilities })
+  constructor (readonly front: Front, readonly paths: PathRules) {
+    this.backend = front.backend
+    this.views = front.views
+    this.capabilities = Object.freeze({ ...front.backend.capabilities })
   }
 
   #checkFits (fn: string, byteLength: number): void {
@@ -72,7 +76,7 @@ class Calls {
     } catch (error) {
       throw withContext(error, fn, given)
     }
-    return register(this.views, { mapping, kind: 'file', mode, path: absolute, offset, type })
+    return register(this.front, { mapping, kind: 'file', mode, path: absolute, offset, type })
   }
 
   create (fn: string, autoClose: boolean, path: unknown, count: unknown, type: unknown, data: unknown, options: unknown): View {
@@ -101,7 +105,7 @@ class Calls {
       } catch (error) {
         throw withContext(error, fn, null, fd)
       }
-      return register(this.views, { mapping, kind: 'file', mode: checkedMode, path: null, fd, offset, type: viewType })
+      return register(this.front, { mapping, kind: 'file', mode: checkedMode, path: null, fd, offset, type: viewType })
     }
     if (typeof path !== 'string' && !(path instanceof URL)) {
       throw argTypeError(fn, `path must be a string, a file: URL, a file descriptor or a FileHandle, got ${describe(path)}`)
@@ -120,23 +124,11 @@ class Calls {
     } catch (error) {
       throw withContext(error, fn, null)
     }
-    return register(this.views, { mapping, kind: 'memory', mode: 'rw', path: null, offset: 0, type: viewType })
+    return register(this.front, { mapping, kind: 'memory', mode: 'rw', path: null, offset: 0, type: viewType })
   }
 
   release (fn: string, view: unknown, kinds: 'any' | 'memory'): void {
-    const entry = entryOf(this.views, fn, view)
-    if (kinds === 'memory' && entry.kind !== 'memory') {
-      throw argTypeError(fn, 'free releases malloc views; use close for a file view')
-    }
-    if (isClosed(entry)) return
-    try {
-      this.backend.close(entry.mapping)
-    } catch (error) {
-      // Writing back failed: the backend kept the mapping whole and the view stays open, so that a
-      // later close can retry once the cause is gone.
-      throw failed(error, fn, entry)
-    }
-    this.views.set(view as object, CLOSED[entry.kind])
+    release(this.front, fn, view, kinds)
   }
 
   /** The open entry of `view` and the range to sync; null when there is nothing to write back. */
@@ -178,7 +170,7 @@ class Calls {
       throw failed(error, 'resize', open)
     }
     this.views.set(view, CLOSED[open.kind])
-    return register(this.views, open) as V
+    return register(this.front, open) as V
   }
 
   advise (view: unknown, advice: unknown): void {

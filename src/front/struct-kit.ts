@@ -45,15 +45,35 @@ export type Accessors = { readonly [K in ScalarName]: (at: number, name: string)
   readonly typed: (at: number, name: string, Typed: TypedArrayClass, count: number) => Accessor
 }
 
+type Fail = (view: unknown, error: unknown, name: string) => unknown
+type ScalarAccessors = { readonly [K in ScalarName]: (at: number, name: string) => Accessor }
+type RecordsClass = new (view: DataView, at: number, end: number) => ArrayState & Iterator<RecordState>
+
 /**
- * The record class, the StructArray class and the field accessors of one struct type. Everything it
- * uses comes in through its parameters or is a global of the language: its source text is compiled
- * again for each type, outside this module. `fail` turns an error from the DataView into the closed-view
- * error where the view was closed; `whole` refuses the assignment of a whole nested or array field.
+ * The record class, the StructArray class and the field accessors of one struct type. `kit` and the
+ * functions it calls (KIT_PARTS) use only their parameters, each other and the globals of the language:
+ * their source text is compiled again for each type, outside this module (see newKit). `fail` turns an
+ * error from the DataView into the closed-view error where the view was closed; `whole` refuses the
+ * assignment of a whole nested or array field.
  */
 function kit(VIEW: ViewKey, BASE: BaseKey, COUNT: CountKey, recordProto: object,
-  arrayProto: object, iteratorProto: object, size: number,
-  fail: (view: unknown, error: unknown, name: string) => unknown, whole: (name: string) => never) {
+  arrayProto: object, iteratorProto: object, size: number, fail: Fail, whole: (name: string) => never) {
+  const { Record, Elements, Records } = kitClasses(VIEW, BASE, COUNT, recordProto, arrayProto, iteratorProto, size)
+  const accessors: Accessors = { ...kitScalars(VIEW, BASE, fail), ...kitCompounds(VIEW, BASE, fail, whole) }
+  // One object of each shape this kit makes, kept for as long as the type lives. V8 holds the shapes
+  // a constructor's stores lead to only weakly: when escape analysis has removed every record, a full GC
+  // frees them, the optimized loops are thrown away, and their next versions ran 3x slower (for-of in
+  // bench/records.mjs, which forces a GC before every round).
+  const empty = new DataView(new ArrayBuffer(8))
+  const iterator = new Records(empty, 0, 0)
+  const shapes = [new Record(empty, 0), new Elements(empty, 0, 0), iterator, iterator.next()]
+  Object.defineProperty(Record, 'shapes', { value: shapes })
+  return { Record, Elements, accessors }
+}
+
+/** The record class, the StructArray class and the StructArray iterator class of one struct type. */
+function kitClasses(VIEW: ViewKey, BASE: BaseKey, COUNT: CountKey, recordProto: object,
+  arrayProto: object, iteratorProto: object, size: number) {
   // Plain functions, not classes: V8 does not remove a class instance made inside a for-of loop.
   const Record = function (this: RecordState, view: DataView, base: number) {
     this[VIEW] = view
@@ -101,7 +121,7 @@ function kit(VIEW: ViewKey, BASE: BaseKey, COUNT: CountKey, recordProto: object,
     this[VIEW] = view
     this[BASE] = at
     this[COUNT] = end
-  } as unknown as new (view: DataView, at: number, end: number) => ArrayState & Iterator<RecordState>
+  } as unknown as RecordsClass
   Records.prototype = Object.create(iteratorProto, {
     next: {
       value(this: ArrayState) {
@@ -114,9 +134,12 @@ function kit(VIEW: ViewKey, BASE: BaseKey, COUNT: CountKey, recordProto: object,
     },
     [Symbol.iterator]: { value(this: ArrayState) { return this } }
   })
+  return { Record, Elements, Records }
+}
 
-  // One accessor pair per scalar type, each with its own DataView call, so that each stays monomorphic.
-  const accessors: Accessors = {
+/** One accessor pair per scalar type, each with its own DataView call, so that each stays monomorphic. */
+function kitScalars(VIEW: ViewKey, BASE: BaseKey, fail: Fail): ScalarAccessors {
+  return {
     i8: (at, name) => ({
       get() { const v = this[VIEW]; try { return v.getInt8(this[BASE] + at) } catch (e) { throw fail(v, e, name) } },
       set(x: number) { const v = this[VIEW]; try { v.setInt8(this[BASE] + at, x) } catch (e) { throw fail(v, e, name) } }
@@ -156,9 +179,14 @@ function kit(VIEW: ViewKey, BASE: BaseKey, COUNT: CountKey, recordProto: object,
     f64: (at, name) => ({
       get() { const v = this[VIEW]; try { return v.getFloat64(this[BASE] + at, true) } catch (e) { throw fail(v, e, name) } },
       set(x: number) { const v = this[VIEW]; try { v.setFloat64(this[BASE] + at, x, true) } catch (e) { throw fail(v, e, name) } }
-    }),
-    // A nested struct or an array of structs shares the record's DataView: made in constant time. The
-    // one-byte read finds a closed view before a record over it is handed out.
+    })
+  }
+}
+
+// A nested struct or an array of structs shares the record's DataView: made in constant time. The
+// one-byte read finds a closed view before a record over it is handed out.
+function kitCompounds(VIEW: ViewKey, BASE: BaseKey, fail: Fail, whole: (name: string) => never): Omit<Accessors, ScalarName> {
+  return {
     record: (at, name, Nested) => ({
       get() {
         const v = this[VIEW]
@@ -185,21 +213,15 @@ function kit(VIEW: ViewKey, BASE: BaseKey, COUNT: CountKey, recordProto: object,
       set() { whole(name) }
     })
   }
-  // One object of each shape this kit makes, kept for as long as the type lives. V8 holds the shapes
-  // a constructor's stores lead to only weakly: when escape analysis has removed every record, a full GC
-  // frees them, the optimized loops are thrown away, and their next versions ran 3x slower (for-of in
-  // bench/records.mjs, which forces a GC before every round).
-  const empty = new DataView(new ArrayBuffer(8))
-  const iterator = new Records(empty, 0, 0)
-  const shapes = [new Record(empty, 0), new Elements(empty, 0, 0), iterator, iterator.next()]
-  Object.defineProperty(Record, 'shapes', { value: shapes })
-  return { Record, Elements, accessors }
 }
 
-// The kit of one struct type: `kit` compiled again from its own text, or `kit` itself where code from
-// strings is refused (asked once: a refused attempt may be reported to the page, as a CSP violation) or
-// where the text does not run on its own (a bundler that wraps functions in helpers, as esbuild's
-// keepNames does).
+// What kit calls, compiled with it: each under the name the code (bundled or not) calls it by.
+const KIT_PARTS: ReadonlyArray<(...args: never[]) => unknown> = [kitClasses, kitScalars, kitCompounds]
+
+// The kit of one struct type: `kit` and its parts compiled again from their own text, or `kit` itself
+// where code from strings is refused (asked once: a refused attempt may be reported to the page, as a
+// CSP violation) or where the text does not run on its own (a bundler that wraps functions in helpers,
+// as esbuild's keepNames does).
 let compile = true
 let compiled = 0
 const sourceOf = Function.prototype.toString
@@ -208,7 +230,8 @@ export function newKit(...args: Parameters<typeof kit>): ReturnType<typeof kit> 
     try {
       // A text of its own each time: V8 caches what it compiled from the same text, and the kits would
       // share their code again (a [Vec3, 10000] field read 6x slower with eight other struct types).
-      const source = `"use strict"; // kit ${++compiled}\nreturn (${sourceOf.call(kit)})`
+      const parts = KIT_PARTS.map((part) => `const ${part.name} = (${sourceOf.call(part)})\n`).join('')
+      const source = `"use strict"; // kit ${++compiled}\n${parts}return (${sourceOf.call(kit)})`
       return (new Function(source)() as typeof kit)(...args)
     } catch {
       compile = false

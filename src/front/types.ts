@@ -13,10 +13,26 @@ export type TypedArrayConstructor =
 /** What a view can be made of: a typed-array constructor or a struct type from `struct()`. */
 export type ViewType = TypedArrayConstructor | StructType
 
+declare global {
+  interface SymbolConstructor {
+    /**
+     * Explicit Resource Management (TypeScript 5.2+ `using`). Declared here as well, as @types/node and
+     * lib esnext.disposable do, so that these types also compile with a lib that lacks it.
+     */
+    readonly dispose: unique symbol
+  }
+}
+
+/** What a view has besides its array: `using v = open(...)` closes it at the end of the scope. */
+export interface DisposableView {
+  /** `close(view)`: a no-op once the view is closed (or freed). */
+  [Symbol.dispose](): void
+}
+
 /** The view a mapping function returns for `type`. */
 export type ViewOf<T extends ViewType> =
-  T extends TypedArrayConstructor ? InstanceType<T>
-  : T extends StructType<infer F> ? StructArray<F>
+  T extends TypedArrayConstructor ? InstanceType<T> & DisposableView
+  : T extends StructType<infer F> ? StructArray<F> & DisposableView
   : never
 
 /** Any typed array over any buffer: since TypeScript 5.7 a plain `Int32Array` is `Int32Array<ArrayBufferLike>`. */

@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
+import { inspect } from 'node:util'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
@@ -169,6 +170,88 @@ export default function register (ctx: Ctx): void {
     m[0] = 1
     api.close(m)
     assert.is(m.length, 0)
+  })
+
+  // Explicit Resource Management: `using v = open(...)` calls v[Symbol.dispose]() at the end of the
+  // scope (Node 20 has Symbol.dispose; esbuild lowers `using` for it here).
+  s('view[Symbol.dispose]() closes every kind of view; disposing twice, or after close, is harmless', () => {
+    for (const [kind, make] of makers(api)) {
+      const v = make()
+      assert.type(v[Symbol.dispose], 'function', `${kind}: view[Symbol.dispose]`)
+      v[Symbol.dispose]()
+      assert.is(v.length, 0, `${kind}: length after dispose`)
+      expectThrow(() => api.info(v), closedError, `${kind}: info after dispose`)
+      v[Symbol.dispose]()
+      api.close(v)
+    }
+    const m = api.malloc(4)
+    api.free(m)
+    m[Symbol.dispose]()
+    const c = api.create(tmpFile(), 4)
+    api.close(c)
+    c[Symbol.dispose]()
+  })
+
+  s('using v = create/open/malloc(...) closes the view at the end of its scope, writing it back', () => {
+    const p = tmpFile()
+    let kept: any
+    {
+      using v = api.create(p, 4, Int32Array)
+      v[2] = 7
+      kept = v
+    }
+    assert.is(kept.length, 0, 'closed at the end of the block')
+    expectThrow(() => api.info(kept), closedError, 'info of the disposed view')
+    assert.is(new DataView(fileBytes(p).buffer).getInt32(8, true), 7, 'written back to the file')
+
+    const T = api.struct({ a: 'i32', b: 'f64' })
+    const failing = (): never => {
+      using w = api.open(p, T, 'rw')
+      w.at(0).b = 2.5
+      kept = w
+      throw new Error('leaving the scope by an exception')
+    }
+    expectThrow(failing, { type: Error, message: /leaving the scope/ }, 'the exception goes through')
+    assert.is(kept.length, 0, 'closed when the scope is left by an exception')
+    assert.is(new DataView(fileBytes(p).buffer).getFloat64(8, true), 2.5, 'and written back')
+
+    {
+      using m = api.malloc(3)
+      api.free(m) // freed early: the disposal at the end of the scope is harmless
+    }
+    let grown: any
+    {
+      using small = api.create(p, 2, Int32Array)
+      grown = api.resize(small, 8) // the view resize returns is the open one; disposing the old is harmless
+      kept = small
+    }
+    assert.is(kept.length, 0)
+    assert.is(grown.length, 8, 'the view resize returned stays open')
+    grown[Symbol.dispose]()
+    assert.is(grown.length, 0)
+  })
+
+  s('[Symbol.dispose] is hidden: views list their keys and stringify as before; subarrays have none', () => {
+    const v = api.malloc(3, Int32Array)
+    try {
+      v.set([1, 2, 3])
+      assert.equal(Object.keys(v), ['0', '1', '2'], 'Object.keys')
+      assert.is(JSON.stringify(v), JSON.stringify(new Int32Array([1, 2, 3])), 'JSON.stringify')
+      assert.is(Object.getOwnPropertyDescriptor(v, Symbol.dispose)?.enumerable, false, 'not enumerable')
+      assert.is(v.subarray(1)[Symbol.dispose], undefined, 'a subarray is not a view of its own')
+    } finally {
+      api.free(v)
+    }
+  })
+
+  s('util.inspect shows a view as the plain typed array, without [Symbol.dispose]', () => {
+    const v = api.malloc(3, Int32Array)
+    try {
+      v.set([1, 2, 3])
+      assert.is(inspect(v), inspect(new Int32Array([1, 2, 3])))
+    } finally {
+      api.free(v)
+    }
   })
 
   requires(s, 'proc')('nothing of the file stays mapped or open after close; native mappings leave /proc/self/maps at once', () => {

@@ -400,6 +400,10 @@ export default function register (ctx: Ctx): void {
       assert.is(JSON.stringify(r.pts), '[{"x":0,"y":0},{"x":0,"y":2.5}]', 'JSON.stringify(array-of-structs field)')
       assert.match(inspect(v), /^StructArray\(2\) \[/, 'util.inspect(view) names it and its length')
       assert.match(inspect(v), /id: 7/, 'util.inspect(view) shows the records')
+      // API.md (docs/api.md): the fields are accessors on the prototype, so that records stay cheap;
+      // Object.keys is empty and Type.fields lists them.
+      assert.equal(Object.keys(r), [], 'Object.keys(record) is empty, by design')
+      assert.equal(T.fields.map((f: any) => f.name), ['id', 'big', 'pos', 'v', 'w', 'pts'], 'Type.fields lists the names')
     } finally {
       api.free(v)
     }
