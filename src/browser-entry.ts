@@ -29,7 +29,7 @@ const api = createApi(frontOf('wasm', () => createWasmBackend({ wasi: createShim
 export const files: Files = createFiles(root.dir)
 
 export type {
-  Advice, Api, Capabilities, CreateOptions, Mode, OpenOptions, SyncOptions, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
+  Advice, Api, Capabilities, Closing, CreateOptions, DisposableView, Mode, OpenOptions, SyncOptions, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
 } from './front/api.js'
 export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './front/struct.js'
 export type { AsyncFileSource, Files, FileSource } from './browser/files.js'
@@ -37,7 +37,7 @@ export type { MmapfileError, SystemError } from './front/errors.js'
 export { StructArray } from './front/struct.js'
 export { ERR_MMAPFILE_CLOSED } from './front/errors.js'
 export const {
-  create, open, close, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
+  create, open, close, closing, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
   PAGE_SIZE, capabilities, backend, backendError
 } = api
 

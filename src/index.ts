@@ -30,7 +30,7 @@ const chosen = choose()
 const api = createApi(chosen.front, chosen.backendError, nodePaths)
 
 export type {
-  Advice, Api, Capabilities, CreateOptions, Mode, OpenOptions, SyncOptions, TypedArray, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
+  Advice, Api, Capabilities, Closing, CreateOptions, DisposableView, Mode, OpenOptions, SyncOptions, TypedArray, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
 } from './front/api.js'
 export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './front/struct.js'
 export type { MmapfileError, SystemError } from './front/errors.js'
@@ -38,7 +38,7 @@ export { StructArray } from './front/struct.js'
 export { ERR_MMAPFILE_CLOSED } from './front/errors.js'
 
 export const {
-  create, open, close, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
+  create, open, close, closing, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
   PAGE_SIZE, capabilities, backend, backendError
 } = api
 export default api

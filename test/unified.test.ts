@@ -303,7 +303,7 @@ export = { a, b, c, d, e, f }
   }
 })
 
-ex('TypeScript: `using` takes every view (strict; lib esnext.disposable, or @types/node); the types need neither', () => {
+ex('TypeScript: `using` takes closing(view) and struct views (strict; lib esnext.disposable, or @types/node); the types need neither', () => {
   const dir = path.join(repoRoot, 'build', 'test', 'types-using')
   fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
@@ -315,31 +315,32 @@ ex('TypeScript: `using` takes every view (strict; lib esnext.disposable, or @typ
     ['neither', { ...options, lib: ['ES2022', 'DOM'], types: [] }, 'plain.mts']
   ]
   fs.writeFileSync(path.join(dir, 'using.mts'), `
-import { create, open, malloc, gcopen, resize, struct } from 'mmapfile'
+import { create, open, malloc, gcopen, resize, struct, closing } from 'mmapfile'
 import * as wasm from 'mmapfile/wasm'
 export function total(p: string): number {
-  using a = create(p, 4, Float64Array)
-  using b = open(p, Float64Array, 'rw', { offset: 8 })
+  using a = closing(create(p, 4, Float64Array))
+  using b = closing(open(p, Float64Array, 'rw', { offset: 8 }))
   using c = malloc(2, struct({ x: 'i32' }))
-  using d = wasm.open(p)
-  using e = gcopen(p, Int32Array)
-  const f: Float64Array = a
-  b[0] = 1
-  using g = resize(b, 2)
+  using d = wasm.closing(wasm.open(p))
+  using e = closing(gcopen(p, Int32Array))
+  const f: Float64Array = a.view
+  b.view[0] = 1
+  using g = closing(resize(b.view, 2))
   c[Symbol.dispose]()
-  return f[0] + b[0] + c.length + d.length + e.length + g.length
+  return f[0] + b.view[0] + c.length + d.view.length + e.view.length + g.view.length
 }
-export function plain(): number {
-  // @ts-expect-error a typed array that mmapfile did not make is not disposable
-  using x = new Float64Array(1)
+export function plain(p: string): number {
+  // @ts-expect-error a typed-array view is a plain typed array: closing(view) makes it disposable
+  using x = open(p, Float64Array)
   return x.length
 }
 `)
   fs.writeFileSync(path.join(dir, 'plain.mts'), `
-import { create, close } from 'mmapfile/wasm'
+import { create, close, closing, malloc, struct } from 'mmapfile/wasm'
 const v = create('x', 4, Float64Array)
 const f: Float64Array = v
-v[Symbol.dispose]()
+closing(v)[Symbol.dispose]()
+malloc(1, struct({ a: 'u8' }))[Symbol.dispose]()
 close(f)
 `)
   const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')

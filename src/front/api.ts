@@ -9,13 +9,13 @@ import {
 import { ERR_MMAPFILE_CLOSED, argTypeError, describe, rangeError, withContext } from './errors.js'
 import { checkPath } from './paths.js'
 import type { PathRules } from './paths.js'
-import { CLOSED, failed, lookUpIn, register, release } from './registry.js'
+import { CLOSED, closing, failed, lookUpIn, register, release } from './registry.js'
 import type { Front, Open, Registry } from './registry.js'
 import { StructArray, struct } from './struct.js'
 import type { Api, Mode, View, ViewInfo, ViewType } from './types.js'
 
 export type {
-  Advice, Api, Capabilities, CreateOptions, Descriptor, Mode, OpenOptions, SyncOptions, TypedArray, TypedArrayConstructor,
+  Advice, Api, Capabilities, Closing, CreateOptions, Descriptor, DisposableView, Mode, OpenOptions, SyncOptions, TypedArray, TypedArrayConstructor,
   View, ViewInfo, ViewOf, ViewType
 } from './types.js'
 export type { PathRules } from './paths.js'
@@ -32,6 +32,7 @@ export function createApi(front: Front, backendError: Error | null, paths: PathR
     malloc: (count, type) => calls.malloc('malloc', false, count, type) as never,
     gcmalloc: (count, type) => calls.malloc('gcmalloc', true, count, type) as never,
     close: (view) => calls.release('close', view, 'any'),
+    closing: (view) => closing(front, view),
     free: (view) => calls.release('free', view, 'memory'),
     sync: (view, options) => calls.sync(view, options),
     syncAsync: (view, options) => calls.syncAsync(view, options),

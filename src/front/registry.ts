@@ -6,7 +6,7 @@ import type { Backend, Mapping } from './backend.js'
 import { argTypeError, closedError, describe, withContext } from './errors.js'
 import { shared } from './shared.js'
 import { isStructType, StructArray } from './struct.js'
-import type { Mode, View, ViewType } from './types.js'
+import type { Closing, Mode, View, ViewType } from './types.js'
 
 /** What the front remembers of one open mapping. Shared by the views a resize chain made. */
 export interface Open {
@@ -65,12 +65,11 @@ function dispose(this: unknown): void {
   release(front, 'close', view, 'any')
 }
 
-// Where a view's [Symbol.dispose] lives. A StructArray's is on StructArray.prototype: no cost at all.
-// A typed array's prototype is the language's, so a typed-array view gets it as its own property. Its
-// shape then differs from a plain typed array's: loops over views alone run as fast as before, but a
-// function that gets both views and plain typed arrays sees two shapes, and its element writes ran
-// 1.25x to 1.4x slower (reads up to 1.15x; node --expose-gc bench/elements.mjs, the "mixed" rows). A
-// subclass per type (dispose on its prototype) cost the same there and changes view.constructor.
+// Where [Symbol.dispose] lives. A StructArray's is on StructArray.prototype: no cost at all. A typed
+// array's prototype is the language's, so a typed-array view could only hold it as its own property;
+// its shape would then differ from a plain typed array's, and a function given both views and plain
+// typed arrays wrote elements 1.25x to 1.4x slower (node --expose-gc bench/elements.mjs, "mixed"
+// rows; a subclass per type cost the same). So typed-array views take `using` through closing(view).
 Object.defineProperty(StructArray.prototype, DISPOSE, { value: dispose, writable: true, configurable: true })
 
 export function isClosed(entry: Open | Closed): entry is Closed {
@@ -96,7 +95,7 @@ export function failed(error: unknown, fn: string, open: Open): unknown {
   return withContext(error, fn, open.path, open.fd ?? null)
 }
 
-/** A new view of `open`'s mapping, registered, with its [Symbol.dispose] (see DISPOSE). */
+/** A new view of `open`'s mapping, registered. */
 export function register(front: Front, open: Open): View {
   const { type, mapping } = open
   const count = Math.floor(mapping.byteLength / type.BYTES_PER_ELEMENT)
@@ -105,7 +104,6 @@ export function register(front: Front, open: Open): View {
     view = new StructArray(type, mapping.buffer, mapping.byteOffset, count)
   } else {
     view = new type(mapping.buffer, mapping.byteOffset, count)
-    Object.defineProperty(view, DISPOSE, { value: dispose, writable: true, configurable: true })
   }
   front.views.set(view, open)
   return view
@@ -162,4 +160,10 @@ export function openBufferOf(front: Front, fn: string, fd: number, mode: Mode, o
 export function mappingOf(front: Front, fn: string, view: unknown): { mapping: Mapping, failed: (error: unknown) => unknown } {
   const open = lookUpIn(front.views, fn, view)
   return { mapping: open.mapping, failed: (error) => failed(error, fn, open) }
+}
+
+/** closing(view): `using c = closing(view)` closes the view at the end of the scope (see DISPOSE). */
+export function closing<V extends View>(front: Front, view: V): Closing<V> {
+  entryOf(front.views, 'closing', view)
+  return Object.freeze({ view, [DISPOSE]: () => release(front, 'close', view, 'any') }) as unknown as Closing<V>
 }

@@ -23,15 +23,26 @@ declare global {
   }
 }
 
-/** What a view has besides its array: `using v = open(...)` closes it at the end of the scope. */
+/** What a struct view has besides its records: `using v = open(path, Point)` closes it at the end of the scope. */
 export interface DisposableView {
+  /** `close(view)`: a no-op once the view is closed (or freed). */
+  [Symbol.dispose](): void
+}
+
+/**
+ * What `closing(view)` returns: `using c = closing(open(path, Float64Array))` closes `c.view` at the end
+ * of the scope. (Typed-array views have no [Symbol.dispose] of their own: as an own property it slowed
+ * functions that see both views and plain typed arrays.)
+ */
+export interface Closing<V extends View> {
+  readonly view: V
   /** `close(view)`: a no-op once the view is closed (or freed). */
   [Symbol.dispose](): void
 }
 
 /** The view a mapping function returns for `type`. */
 export type ViewOf<T extends ViewType> =
-  T extends TypedArrayConstructor ? InstanceType<T> & DisposableView
+  T extends TypedArrayConstructor ? InstanceType<T>
   : T extends StructType<infer F> ? StructArray<F> & DisposableView
   : never
 
@@ -96,6 +107,8 @@ export interface Api {
   create<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView, options?: CreateOptions): ViewOf<T>
   open<T extends ViewType = Uint8ArrayConstructor>(path: string | URL | Descriptor, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
   close(view: View): void
+  /** A disposable that closes `view`: `using c = closing(open(...))`; `c.view` is the view. */
+  closing<V extends View>(view: V): Closing<V>
   sync(view: View, options?: SyncOptions): void
   syncAsync(view: View, options?: SyncOptions): Promise<void>
   malloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>

@@ -2,7 +2,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
-import { inspect } from 'node:util'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
@@ -172,33 +171,51 @@ export default function register (ctx: Ctx): void {
     assert.is(m.length, 0)
   })
 
-  // Explicit Resource Management: `using v = open(...)` calls v[Symbol.dispose]() at the end of the
-  // scope (Node 20 has Symbol.dispose; esbuild lowers `using` for it here).
-  s('view[Symbol.dispose]() closes every kind of view; disposing twice, or after close, is harmless', () => {
+  // Explicit Resource Management: `using c = closing(view)` calls c[Symbol.dispose]() at the end of the
+  // scope (Node 20 has Symbol.dispose; esbuild lowers `using` for it here). Struct views are disposable
+  // themselves (StructArray.prototype); typed-array views are plain typed arrays.
+  s('closing(view)[Symbol.dispose]() closes every kind of view; disposing twice, or after close, is harmless', () => {
     for (const [kind, make] of makers(api)) {
       const v = make()
-      assert.type(v[Symbol.dispose], 'function', `${kind}: view[Symbol.dispose]`)
-      v[Symbol.dispose]()
+      const c = api.closing(v)
+      assert.is(c.view, v, `${kind}: closing(v).view`)
+      c[Symbol.dispose]()
       assert.is(v.length, 0, `${kind}: length after dispose`)
       expectThrow(() => api.info(v), closedError, `${kind}: info after dispose`)
-      v[Symbol.dispose]()
+      c[Symbol.dispose]()
       api.close(v)
     }
     const m = api.malloc(4)
+    const cm = api.closing(m)
     api.free(m)
-    m[Symbol.dispose]()
-    const c = api.create(tmpFile(), 4)
-    api.close(c)
-    c[Symbol.dispose]()
+    cm[Symbol.dispose]()
+    expectThrow(() => api.closing(new Uint8Array(4)), { type: TypeError, message: /mmapfile\.closing: expected a view made by mmapfile/ }, 'closing of a plain array')
   })
 
-  s('using v = create/open/malloc(...) closes the view at the end of its scope, writing it back', () => {
+  s('a struct view is disposable itself; a typed-array view is a plain typed array', () => {
+    const T = api.struct({ a: 'i32' })
+    const r = api.malloc(2, T)
+    assert.type(r[Symbol.dispose], 'function', 'StructArray views have [Symbol.dispose]')
+    r[Symbol.dispose]()
+    assert.is(r.length, 0)
+    r[Symbol.dispose]()
+    const v = api.malloc(3, Int32Array)
+    try {
+      assert.is(v[Symbol.dispose], undefined, 'no [Symbol.dispose] on a typed-array view')
+      assert.is(Object.getPrototypeOf(v), Int32Array.prototype)
+      assert.equal(Reflect.ownKeys(v), ['0', '1', '2'], 'no own properties but its elements')
+    } finally {
+      api.free(v)
+    }
+  })
+
+  s('using c = closing(create/open/malloc(...)) closes the view at the end of its scope, writing it back', () => {
     const p = tmpFile()
     let kept: any
     {
-      using v = api.create(p, 4, Int32Array)
-      v[2] = 7
-      kept = v
+      using c = api.closing(api.create(p, 4, Int32Array))
+      c.view[2] = 7
+      kept = c.view
     }
     assert.is(kept.length, 0, 'closed at the end of the block')
     expectThrow(() => api.info(kept), closedError, 'info of the disposed view')
@@ -216,42 +233,18 @@ export default function register (ctx: Ctx): void {
     assert.is(new DataView(fileBytes(p).buffer).getFloat64(8, true), 2.5, 'and written back')
 
     {
-      using m = api.malloc(3)
-      api.free(m) // freed early: the disposal at the end of the scope is harmless
+      using m = api.closing(api.malloc(3))
+      api.free(m.view) // freed early: the disposal at the end of the scope is harmless
     }
     let grown: any
     {
-      using small = api.create(p, 2, Int32Array)
-      grown = api.resize(small, 8) // the view resize returns is the open one; disposing the old is harmless
-      kept = small
+      using small = api.closing(api.create(p, 2, Int32Array))
+      grown = api.resize(small.view, 8) // the view resize returns is the open one; disposing the old is harmless
+      kept = small.view
     }
     assert.is(kept.length, 0)
     assert.is(grown.length, 8, 'the view resize returned stays open')
-    grown[Symbol.dispose]()
-    assert.is(grown.length, 0)
-  })
-
-  s('[Symbol.dispose] is hidden: views list their keys and stringify as before; subarrays have none', () => {
-    const v = api.malloc(3, Int32Array)
-    try {
-      v.set([1, 2, 3])
-      assert.equal(Object.keys(v), ['0', '1', '2'], 'Object.keys')
-      assert.is(JSON.stringify(v), JSON.stringify(new Int32Array([1, 2, 3])), 'JSON.stringify')
-      assert.is(Object.getOwnPropertyDescriptor(v, Symbol.dispose)?.enumerable, false, 'not enumerable')
-      assert.is(v.subarray(1)[Symbol.dispose], undefined, 'a subarray is not a view of its own')
-    } finally {
-      api.free(v)
-    }
-  })
-
-  s('util.inspect shows a view as the plain typed array, without [Symbol.dispose]', () => {
-    const v = api.malloc(3, Int32Array)
-    try {
-      v.set([1, 2, 3])
-      assert.is(inspect(v), inspect(new Int32Array([1, 2, 3])))
-    } finally {
-      api.free(v)
-    }
+    api.close(grown)
   })
 
   requires(s, 'proc')('nothing of the file stays mapped or open after close; native mappings leave /proc/self/maps at once', () => {
