@@ -1,16 +1,16 @@
 // mmapfile's Node-API glue. Every export has the same shape: fetch the arguments, check them, make
-// one platform call (platform.h), throw or return. src/native/backend.ts checks arguments first; the checks
+// one call of the mappings (mapping.h), throw or return. src/native/backend.ts checks arguments first; the checks
 // here only keep C safe. Numbers are integers in [min, 2^53 - 1] read as int64.
 //
 //   map(path, mode, offset, length, maxBytes, flags) -> [ArrayBuffer, handle]
 //       mode 0 'r' (private copy-on-write), 1 'rw' (shared), 2 create (shared; the file is created or
 //       emptied to `length` zero bytes; offset must be 0). length -1: to the end of the file.
 //       flags: 1 autoClose (gc*: when the buffer is collected, write back durably first), 2 sparse
-//       (reserve no disk blocks: platform.h, mf_open). A create that failed after emptying an existing
+//       (reserve no disk blocks: mapping.h, mf_open). A create that failed after emptying an existing
 //       file throws an error with `emptied: true`.
 //   mapFd(fd, mode, offset, length, maxBytes, flags) -> [ArrayBuffer, handle]
 //       as map, over the runtime's open descriptor fd (mode 0 or 1, no create): the mapping works on a
-//       duplicate (platform.h, mf_open_fd), so fd stays the caller's; the access fd was opened with
+//       duplicate (mapping.h, mf_open_fd), so fd stays the caller's; the access fd was opened with
 //       must allow the mode (EACCES otherwise)
 //   alloc(length, maxBytes) -> [ArrayBuffer, handle]     zero-filled anonymous memory
 //   close(handle, buffer)             writes back ('rw'/create), detaches `buffer`, unmaps at once.
@@ -27,10 +27,10 @@
 //                                     'r' is a TypeError. On failure nothing changed.
 //                                     create (map mode 2) and resize fail with EBUSY where they would
 //                                     cut the file under another live mapping of this process
-//                                     (platform.h, registry; native/registry.c).
+//                                     (mapping.h, registry; native/registry.c).
 //   pageSize, allocationGranularity   numbers
 //   maxMapBytes                       a bound on the largest region the process can map
-//                                     (platform.h: mf_max_map)
+//                                     (mapping.h: mf_max_map)
 //
 // `buffer` is the mapping's current buffer (anything else is a TypeError: detaching is for good).
 // A view of 0 bytes maps nothing: its buffer is a plain empty ArrayBuffer.
@@ -58,7 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform.h"
+#include "mapping.h"
 
 #define MAX_SAFE_INTEGER 9007199254740991LL
 
@@ -497,7 +497,7 @@ static void sync_complete(napi_env env, napi_status status, void *data) {
   sync_work_t *w = data;
   mapping_t *m = w->m;
   napi_value value = NULL;
-  if (w->snap.redirty) m->map.redirty = 1; // the worker's msync failed (platform.h, mf_sync)
+  if (w->snap.redirty) m->map.redirty = 1; // the worker's msync failed (mapping.h, mf_sync)
   if (status == napi_ok && w->err == 0) {
     napi_get_undefined(env, &value);
     napi_resolve_deferred(env, w->deferred, value);

@@ -1,12 +1,9 @@
-// POSIX implementation of platform.h: open/fstat/mmap/msync/madvise/ftruncate (+ mremap on Linux).
-//
-// Descriptors: 'r' closes its descriptor as soon as the file is mapped. 'rw' and create keep it for
-// the mapping's life (mf_close releases it): resize must ftruncate the very file that is mapped,
-// and reopening the path could reach another file after a rename. Durability does not need it:
-// see mf_sync.
+// POSIX system calls of platform.h: open/fstat/mmap/msync/madvise/ftruncate/fallocate (+ mremap on
+// Linux). What they are called for, and in which order, is mapping.c's.
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +18,29 @@
 // libuv numbers errors -errno on POSIX, so errno itself is all the glue needs.
 #define FAIL(m, name) ((m)->syscall = (name), -errno)
 
+const int MF_ENOMEM = -ENOMEM;
+const int MF_ECANCELED = -ECANCELED;
+const int PF_EBUSY = -EBUSY, PF_EINVAL = -EINVAL, PF_EISDIR = -EISDIR, PF_ENODEV = -ENODEV, PF_EBADF = -EBADF;
+const int pf_maps_past_end = 1;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+void pf_lock(void) { pthread_mutex_lock(&lock); }
+void pf_unlock(void) { pthread_mutex_unlock(&lock); }
+
+size_t mf_page_size(void) {
+  static size_t page = 0;
+  if (page == 0) page = (size_t) sysconf(_SC_PAGESIZE);
+  return page;
+}
+
+size_t pf_granularity(void) {
+  return mf_page_size();
+}
+
 // ---- the kernel's limit on mappings
 
 // Regions this addon has mapped and not yet unmapped, in every thread.
 static atomic_long regions = 0;
-
-static void counted_map(void) { atomic_fetch_add(&regions, 1); }
-static void counted_unmap(void) { atomic_fetch_sub(&regions, 1); }
 
 #ifdef __linux__
 // Linux refuses a process more than vm.max_map_count mappings (65,530 by default), and the JavaScript
@@ -64,7 +77,7 @@ static long count_lines(const char *path) {
   return n < 0 ? -1 : lines;
 }
 
-int mf_room_for_region(void) {
+int pf_room_for_region(void) {
   static atomic_long limit = 0;       // vm.max_map_count, read once; -1: unknown (no check)
   static atomic_long counted = -1;    // the process's mappings at the last count
   static atomic_long counted_at = 0;  // our regions then
@@ -91,61 +104,10 @@ int mf_room_for_region(void) {
   return all + (since > 0 ? since : 0) + 1 > max - ENGINE_HEADROOM ? -ENOMEM : 0;
 }
 #else
-int mf_room_for_region(void) {
+int pf_room_for_region(void) {
   return 0; // no such limit
 }
 #endif
-
-// ---- reserving disk space
-
-// Reserves the blocks of [offset, offset + length) of fd, keeping its contents and size. 0, or -errno
-// (ENOSPC, EDQUOT, EFBIG). A file system that cannot reserve is left alone (its writes may then fail
-// later, as they would without this library).
-static int reserve(mf_map_t *m, int fd, int64_t offset, int64_t length) {
-  if (length <= 0 || m->sparse) return 0;
-#if defined(__linux__)
-  int r;
-  do r = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t) offset, (off_t) length);
-  while (r != 0 && errno == EINTR);
-  if (r == 0 || errno == EOPNOTSUPP || errno == ENOSYS) return 0;
-  return FAIL(m, "fallocate");
-#elif defined(__APPLE__)
-  fstore_t store = {F_ALLOCATEALL, F_PEOFPOSMODE, 0, (off_t) (offset + length), 0};
-  struct stat st;
-  if (fstat(fd, &st) != 0) return FAIL(m, "fstat");
-  // F_PREALLOCATE allocates from the physical end of the file; blocks below it exist already.
-  if (st.st_blocks * 512 >= offset + length) return 0;
-  store.fst_length = (off_t) (offset + length) - (off_t) (st.st_blocks * 512);
-  if (fcntl(fd, F_PREALLOCATE, &store) == 0 || errno == ENOTSUP) return 0;
-  return FAIL(m, "fallocate");
-#else
-  int r = posix_fallocate(fd, (off_t) offset, (off_t) length);
-  if (r == 0 || r == EINVAL || r == EOPNOTSUPP) return 0;
-  m->syscall = "fallocate";
-  return -r;
-#endif
-}
-
-const int MF_ENOMEM = -ENOMEM;
-const int MF_ECANCELED = -ECANCELED;
-
-void mf_init(mf_map_t *m) {
-  memset(m, 0, sizeof(*m));
-  m->kind = MF_NONE;
-  m->base = NULL;
-  m->file = MF_NO_FILE;
-  m->syscall = NULL;
-}
-
-size_t mf_page_size(void) {
-  static size_t page = 0;
-  if (page == 0) page = (size_t) sysconf(_SC_PAGESIZE);
-  return page;
-}
-
-size_t mf_granularity(void) {
-  return mf_page_size();
-}
 
 // A bound, not a measurement: the user address space of the architecture, or RLIMIT_AS where that
 // is set. Probing the free address space by mapping ever larger regions took minutes under qemu-user
@@ -154,7 +116,7 @@ size_t mf_granularity(void) {
 // Only under a finite RLIMIT_AS (ulimit -v, where the process may already use most of the limit)
 // is the room left searched for, within that limit: a few dozen mmap/munmap pairs.
 size_t mf_max_map(void) {
-  size_t unit = mf_granularity();
+  size_t unit = pf_granularity();
 #if SIZE_MAX > 0xFFFFFFFFu
   // User space is 47 bits on x86-64 (Linux, macOS) and 48 on aarch64 Linux with 4 KiB pages.
   size_t bound = (size_t) 1 << 47;
@@ -182,133 +144,14 @@ size_t mf_max_map(void) {
   return fits;
 }
 
-static size_t round_up(size_t n, size_t to) {
-  return (n + to - 1) / to * to;
-}
+// ---- files
 
-// Sizes a file that create opened (`size` bytes before) to `length` zero bytes, with its blocks
-// reserved. The old bytes are let go only once everything that could fail for want of room has been
-// tried while they are whole: the growth (EFBIG) and the reservation (ENOSPC), each undone if what
-// follows fails. Once emptied, a failure leaves the file empty and says so (m->emptied).
-static int size_created(mf_map_t *m, int fd, int64_t size, int64_t length) {
-  int grown = length > size;
-  int err = 0;
-  if (grown && ftruncate(fd, (off_t) length) != 0) return FAIL(m, "ftruncate");
-  err = reserve(m, fd, 0, length);
-  if (err == 0 && size > 0 && ftruncate(fd, 0) != 0) err = FAIL(m, "ftruncate");
-  if (err != 0) {
-    if (grown && ftruncate(fd, (off_t) size) != 0) { /* only zeros were added at the end */ }
-    return err;
-  }
-  if (size == 0) return 0; // a new or empty file: sized and reserved above
-  m->emptied = 1;
-  if (ftruncate(fd, (off_t) length) != 0) return FAIL(m, "ftruncate");
-  // Emptying gave the blocks back: reserve them again (what was just freed, so unless another
-  // writer took the space meanwhile, this works).
-  err = reserve(m, fd, 0, length);
-  if (err != 0) {
-    if (ftruncate(fd, 0) != 0) { /* the error says the file was emptied; its size is moot */ }
-    return err;
-  }
-  m->emptied = 0;
-  return 0;
-}
-
-// Maps the window of the open descriptor `fd` (mf_open's and mf_open_fd's common part): m->file is
-// fd already, and a failure releases it (and removes the file if mf_open created it: `path`).
-static int map_file(mf_map_t *m, int fd, const char *path, int mode, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
-  struct stat st;
-  int err;
-
-  // From the size to the registration: no other thread's create or resize changes the size meanwhile.
-  mf_registry_lock();
-  if (fstat(fd, &st) != 0) {
-    err = FAIL(m, "fstat");
-    goto fail;
-  }
-  if (S_ISDIR(st.st_mode)) { // O_RDONLY opens a directory on Linux: refuse it as open(O_RDWR) would
-    m->syscall = "open";
-    err = -EISDIR;
-    goto fail;
-  }
-  if (!S_ISREG(st.st_mode)) { // fifo, socket, device: what mmap itself answers for a fifo
-    m->syscall = "mmap";
-    err = -ENODEV;
-    goto fail;
-  }
-  m->dev = (uint64_t) st.st_dev;
-  m->ino = (uint64_t) st.st_ino;
-  if (mode == MF_CREATE && mf_registry_end(m) > 0) { // emptying the file would cut another view
-    m->syscall = "open";
-    err = -EBUSY;
-    goto fail;
-  }
-
-  *file_size = mode == MF_CREATE ? length : (int64_t) st.st_size;
-  err = mf_check_window(*file_size, offset, &length, max);
-  if (err != 0) goto fail;
-
-  m->offset = offset;
-  m->delta = (size_t) (offset % (int64_t) mf_granularity());
-
-  if (length > 0) {
-    int share = MAP_SHARED;
-#ifdef MAP_NORESERVE
-    // 'r' is writable copy-on-write memory; reserving swap for all of it would refuse large files.
-    if (mode == MF_READ) share = MAP_PRIVATE | MAP_NORESERVE;
-#else
-    if (mode == MF_READ) share = MAP_PRIVATE;
-#endif
-    err = mf_room_for_region();
-    if (err != 0) {
-      m->syscall = "mmap";
-      goto fail;
-    }
-    void *p = mmap(NULL, m->delta + (size_t) length, PROT_READ | PROT_WRITE, share, fd, (off_t) (offset - (int64_t) m->delta));
-    if (p == MAP_FAILED) {
-      err = FAIL(m, "mmap");
-      goto fail;
-    }
-    counted_map();
-    m->base = p;
-    m->length = (size_t) length;
-  }
-
-  // Mapping past the end of the file is allowed; the bytes exist once the file has its size.
-  if (mode == MF_CREATE) err = size_created(m, fd, (int64_t) st.st_size, length);
-  else if (mode == MF_WRITE) err = reserve(m, fd, offset, length);
-  if (err != 0) goto fail;
-  if (mf_registry_add(m) != 0) {
-    m->syscall = "malloc";
-    err = -ENOMEM;
-    goto fail;
-  }
-  mf_registry_unlock();
-
-  if (mode == MF_READ) {
-    close(fd);
-    m->file = MF_NO_FILE;
-  }
-  return 0;
-
-fail:
-  mf_registry_unlock();
-  mf_abort(m, path);
-  return err;
-}
-
-int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
-  // O_NONBLOCK: opening a fifo must not wait for a writer; it is then refused below.
+int pf_open(mf_map_t *m, const char *path, int mode, intptr_t *file) {
+  // O_NONBLOCK: opening a fifo must not wait for a writer; mapping.c refuses it then.
   int oflags = (mode == MF_READ ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
   int fd;
-
-  mf_init(m);
-  m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
-  m->sparse = (flags & MF_SPARSE) != 0;
-
   if (mode == MF_CREATE) {
-    // O_EXCL first, to know whether a failure must remove the file. No O_TRUNC: an existing file
-    // is emptied only once everything else has worked.
+    // O_EXCL first, to know whether a failure must remove the file.
     fd = open(path, oflags | O_CREAT | O_EXCL, 0666);
     if (fd >= 0) m->created = 1;
     else if (errno == EEXIST) fd = open(path, oflags | O_CREAT, 0666);
@@ -316,27 +159,16 @@ int mf_open(mf_map_t *m, const char *path, int mode, int flags, int64_t offset, 
     fd = open(path, oflags);
   }
   if (fd < 0) return FAIL(m, "open");
-  m->file = fd;
-  return map_file(m, fd, path, mode, offset, length, max, file_size);
+  *file = fd;
+  return 0;
 }
 
-// The caller's descriptor is duplicated first, and everything after works on the duplicate: the
-// caller may close its descriptor (or a worker thread may, meanwhile), and a later file that takes
-// its number then never sees our write-back. The access mode is the caller's: 'r' needs read
-// access and 'rw' read-write access without O_APPEND (a mapping writes in place, which an append-only
-// descriptor does not allow), as mmap(2) would answer (EACCES), but also for an empty window, which
-// maps nothing.
-int mf_open_fd(mf_map_t *m, int fd, int mode, int flags, int64_t offset, int64_t length, int64_t max, int64_t *file_size) {
-  mf_init(m);
-  m->kind = mode == MF_READ ? MF_PRIVATE : MF_SHARED;
-  m->sparse = (flags & MF_SPARSE) != 0;
-  if (mode == MF_CREATE || fd < 0) {
-    m->syscall = "dup";
-    return -EBADF;
-  }
+// The access mode is the caller's: 'r' needs read access and 'rw' read-write access without O_APPEND
+// (a mapping writes in place, which an append-only descriptor does not allow), as mmap(2) would answer
+// (EACCES), but also for an empty window, which maps nothing.
+int pf_dup(mf_map_t *m, int fd, int mode, intptr_t *file) {
   int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (own < 0) return FAIL(m, "dup");
-  m->file = own;
   int status = fcntl(own, F_GETFL);
   int access = status & O_ACCMODE;
   int err = 0;
@@ -352,34 +184,130 @@ int mf_open_fd(mf_map_t *m, int fd, int mode, int flags, int64_t offset, int64_t
     err = -EACCES;
   }
   if (err != 0) {
-    mf_abort(m, NULL);
+    close(own);
     return err;
   }
-  return map_file(m, own, NULL, mode, offset, length, max, file_size);
-}
-
-int mf_alloc(mf_map_t *m, size_t length) {
-  mf_init(m);
-  m->kind = MF_ANON;
-  if (length == 0) return 0;
-  int err = mf_room_for_region();
-  if (err != 0) {
-    m->syscall = "mmap";
-    return err;
-  }
-  void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return FAIL(m, "mmap");
-  counted_map();
-  m->base = p;
-  m->length = length;
+  *file = own;
   return 0;
 }
 
-// msync(MS_SYNC) is enough for durability: on Linux it calls vfs_fsync_range(file, range,
-// datasync = 1) for a shared file mapping, i.e. fdatasync of those pages, which also writes the
-// metadata needed to read them back (the size after a resize). An empty view has no pages to
-// sync, but a resize may have changed the size: fsync the kept descriptor then.
-// Marks the resident pages of the region dirty again (see platform.h, mf_sync). Pages that are not
+void pf_close(intptr_t file) {
+  close((int) file);
+}
+
+void pf_unlink(const char *path) {
+  unlink(path);
+}
+
+int pf_stat(mf_map_t *m, intptr_t file, pf_stat_t *st) {
+  struct stat s;
+  if (fstat((int) file, &s) != 0) return FAIL(m, "fstat");
+  st->type = S_ISDIR(s.st_mode) ? PF_DIRECTORY : S_ISREG(s.st_mode) ? PF_REGULAR : PF_OTHER;
+  st->size = (int64_t) s.st_size;
+  st->dev = (uint64_t) s.st_dev;
+  st->ino = (uint64_t) s.st_ino;
+  return 0;
+}
+
+int pf_set_size(mf_map_t *m, intptr_t file, int64_t size) {
+  return ftruncate((int) file, (off_t) size) != 0 ? FAIL(m, "ftruncate") : 0;
+}
+
+// ENOSPC, EDQUOT, EFBIG; 0 on a file system that cannot reserve (its writes may then fail later, as
+// they would without this library).
+int pf_reserve(mf_map_t *m, intptr_t file, int64_t offset, int64_t length) {
+  int fd = (int) file;
+#if defined(__linux__)
+  int r;
+  do r = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t) offset, (off_t) length);
+  while (r != 0 && errno == EINTR);
+  if (r == 0 || errno == EOPNOTSUPP || errno == ENOSYS) return 0;
+  return FAIL(m, "fallocate");
+#elif defined(__APPLE__)
+  fstore_t store = {F_ALLOCATEALL, F_PEOFPOSMODE, 0, (off_t) (offset + length), 0};
+  struct stat st;
+  if (fstat(fd, &st) != 0) return FAIL(m, "fstat");
+  // F_PREALLOCATE allocates from the physical end of the file; blocks below it exist already.
+  if (st.st_blocks * 512 >= offset + length) return 0;
+  store.fst_length = (off_t) (offset + length) - (off_t) (st.st_blocks * 512);
+  if (fcntl(fd, F_PREALLOCATE, &store) == 0 || errno == ENOTSUP) return 0;
+  return FAIL(m, "fallocate");
+#else
+  int r = posix_fallocate(fd, (off_t) offset, (off_t) length);
+  if (r == 0 || r == EINVAL || r == EOPNOTSUPP) return 0;
+  m->syscall = "fallocate";
+  return -r;
+#endif
+}
+
+// A punched hole (Linux); elsewhere 1, and mapping.c zeros the bytes through the new mapping.
+int pf_zero(mf_map_t *m, intptr_t file, int64_t from, int64_t to, int64_t size) {
+  (void) size;
+#if defined(__linux__)
+  if (fallocate((int) file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t) from, (off_t) (to - from)) != 0) {
+    if (errno == EOPNOTSUPP || errno == ENOSYS) return 1;
+    return FAIL(m, "fallocate");
+  }
+  return 0;
+#else
+  (void) m;
+  (void) file;
+  (void) from;
+  (void) to;
+  return 1;
+#endif
+}
+
+// ---- regions
+
+int pf_map(mf_map_t *m, intptr_t file, int copy, int64_t start, size_t size, void *at, char **base) {
+  int share = MAP_SHARED;
+#ifdef MAP_NORESERVE
+  // 'r' is writable copy-on-write memory; reserving swap for all of it would refuse large files.
+  if (copy) share = MAP_PRIVATE | MAP_NORESERVE;
+#else
+  if (copy) share = MAP_PRIVATE;
+#endif
+  void *p = mmap(at, size, PROT_READ | PROT_WRITE, share, (int) file, (off_t) start);
+  if (p == MAP_FAILED) return FAIL(m, "mmap");
+  atomic_fetch_add(&regions, 1);
+  *base = p;
+  return 0;
+}
+
+int pf_alloc(mf_map_t *m, size_t size, char **base) {
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return FAIL(m, "mmap");
+  atomic_fetch_add(&regions, 1);
+  *base = p;
+  return 0;
+}
+
+int pf_remap(mf_map_t *m, char *base, size_t size, size_t to, char **moved) {
+#ifdef MREMAP_MAYMOVE
+  void *p = mremap(base, size, to, MREMAP_MAYMOVE);
+  if (p == MAP_FAILED) return FAIL(m, "mremap");
+  *moved = p;
+  return 0;
+#else
+  (void) m;
+  (void) base;
+  (void) size;
+  (void) to;
+  (void) moved;
+  return 1;
+#endif
+}
+
+void pf_unmap(int kind, char *base, size_t size) {
+  (void) kind;
+  munmap(base, size);
+  atomic_fetch_sub(&regions, 1);
+}
+
+// ---- writing back, hints
+
+// Marks the resident pages of the region dirty again (see mapping.h, mf_sync). Pages that are not
 // resident hold nothing unwritten. A byte written to itself: another writer of that very byte in the
 // same instant could lose its write, which is the lesser risk than a sync that claims what it did not do.
 static void redirty(mf_map_t *m) {
@@ -399,27 +327,10 @@ static void redirty(mf_map_t *m) {
   m->redirty = 0;
 }
 
-// The pages holding view bytes [offset, offset + length), clamped to the view: their first byte, and
-// *bytes their span (0 if the range is empty).
-static char *page_span(const mf_map_t *m, size_t offset, size_t length, size_t *bytes) {
-  if (offset > m->length) offset = m->length;
-  if (length > m->length - offset) length = m->length - offset;
-  size_t start = m->delta + offset;
-  size_t aligned = start - start % mf_page_size();
-  *bytes = length == 0 ? 0 : start + length - aligned;
-  return m->base + aligned;
-}
-
-int mf_sync(mf_map_t *m, size_t offset, size_t length) {
-  if (m->kind != MF_SHARED) return 0;
-  if (m->base == NULL) {
-    if (m->file != MF_NO_FILE && fsync((int) m->file) != 0) return FAIL(m, "fsync");
-    return 0;
-  }
-  size_t bytes;
-  char *first = page_span(m, offset, length, &bytes);
-  if (bytes == 0) return 0;
-
+// msync(MS_SYNC) is enough for durability: on Linux it calls vfs_fsync_range(file, range,
+// datasync = 1) for a shared file mapping, i.e. fdatasync of those pages, which also writes the
+// metadata needed to read them back (the size after a resize).
+int pf_sync(mf_map_t *m, char *first, size_t bytes) {
   if (m->redirty) redirty(m);
   if (msync(first, bytes, MS_SYNC) != 0) {
     m->redirty = 1;
@@ -428,32 +339,28 @@ int mf_sync(mf_map_t *m, size_t offset, size_t length) {
   return 0;
 }
 
+int pf_fsync(mf_map_t *m) {
+  return fsync((int) m->file) != 0 ? FAIL(m, "fsync") : 0;
+}
+
 // MS_ASYNC: where the page cache is shared with read(2) (Linux, the BSDs, macOS) the bytes are visible
 // already and this only has the pages written soon; elsewhere it is what makes them visible.
-int mf_flush(mf_map_t *m, size_t offset, size_t length) {
-  if (m->kind != MF_SHARED || m->base == NULL) return 0;
-  size_t bytes;
-  char *first = page_span(m, offset, length, &bytes);
-  if (bytes > 0 && msync(first, bytes, MS_ASYNC) != 0) return FAIL(m, "msync");
-  return 0;
+int pf_flush(mf_map_t *m, char *first, size_t bytes) {
+  return msync(first, bytes, MS_ASYNC) != 0 ? FAIL(m, "msync") : 0;
 }
 
 // mincore(2) over at most this many pages at a time, so that its vector stays small.
 #define INCORE_BATCH 65536
 
-int mf_incore(mf_map_t *m, size_t offset, size_t length, uint64_t *resident, uint64_t *pages) {
-  size_t page = mf_page_size(), bytes;
-  char *first = page_span(m, offset, length, &bytes);
-  *resident = 0;
-  *pages = (bytes + page - 1) / page;
-  if (m->base == NULL || *pages == 0) return 0;
-  unsigned char *vector = malloc(*pages < INCORE_BATCH ? *pages : INCORE_BATCH);
+int pf_incore(mf_map_t *m, char *first, uint64_t pages, uint64_t *resident) {
+  size_t page = mf_page_size();
+  unsigned char *vector = malloc(pages < INCORE_BATCH ? pages : INCORE_BATCH);
   if (vector == NULL) {
     m->syscall = "malloc";
     return -ENOMEM;
   }
-  for (uint64_t done = 0; done < *pages;) {
-    size_t n = *pages - done < INCORE_BATCH ? (size_t) (*pages - done) : INCORE_BATCH;
+  for (uint64_t done = 0; done < pages;) {
+    size_t n = pages - done < INCORE_BATCH ? (size_t) (pages - done) : INCORE_BATCH;
     if (mincore(first + done * page, n * page, (void *) vector) != 0) {
       free(vector);
       return FAIL(m, "mincore");
@@ -465,191 +372,9 @@ int mf_incore(mf_map_t *m, size_t offset, size_t length, uint64_t *resident, uin
   return 0;
 }
 
-int mf_advise(mf_map_t *m, int advice, size_t offset, size_t length) {
+// For a shared file mapping MADV_DONTNEED only drops page references: dirty pages stay in the page
+// cache (zap_pte_range marks them dirty), so nothing is lost (mapping.c gives it for no other).
+int pf_advise(mf_map_t *m, int advice, char *first, size_t bytes) {
   static const int table[] = {MADV_NORMAL, MADV_SEQUENTIAL, MADV_RANDOM, MADV_WILLNEED, MADV_DONTNEED};
-
-  if (m->base == NULL || advice < MF_NORMAL || advice > MF_DONTNEED) return 0;
-  // On Linux MADV_DONTNEED throws away the copy-on-write pages of a private mapping, i.e. what was
-  // written to an 'r' or alloc view. For a shared file mapping it only drops page references:
-  // dirty pages stay in the page cache (zap_pte_range marks them dirty), so nothing is lost.
-  if (advice == MF_DONTNEED && m->kind != MF_SHARED) return 0;
-  size_t bytes;
-  char *first = page_span(m, offset, length, &bytes);
-  if (bytes > 0 && madvise(first, bytes, table[advice]) != 0) return FAIL(m, "madvise");
-  return 0;
-}
-
-// Puts the new region (base, length) in place and releases the old one, or hands it to `old`.
-static void replace(mf_map_t *m, char *base, size_t length, mf_map_t *old) {
-  mf_map_t prev = *m;
-  prev.file = MF_NO_FILE; // the descriptor and the registry entry stay with m
-  prev.reg = NULL;
-  m->base = base;
-  m->length = length;
-  if (old != NULL) *old = prev;
-  else mf_unmap(&prev);
-}
-
-static int resize_anon(mf_map_t *m, size_t length, mf_map_t *old) {
-#ifdef MREMAP_MAYMOVE
-  if (old == NULL && m->base != NULL && length > 0) {
-    size_t before = m->length;
-    void *p = mremap(m->base, m->length, length, MREMAP_MAYMOVE);
-    if (p == MAP_FAILED) return FAIL(m, "mremap");
-    m->base = p;
-    m->length = length;
-    // Shrinking keeps the last page: zero what was cut, so that a later growth reads zeros.
-    if (length < before) {
-      size_t end = round_up(length, mf_page_size());
-      if (end > before) end = before;
-      memset(m->base + length, 0, end - length);
-    }
-    return 0;
-  }
-#endif
-  char *base = NULL;
-  if (length > 0) {
-    int err = mf_room_for_region();
-    if (err != 0) {
-      m->syscall = "mmap";
-      return err;
-    }
-    void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return FAIL(m, "mmap");
-    counted_map();
-    base = p;
-    if (m->base != NULL) memcpy(base, m->base, length < m->length ? length : m->length);
-  }
-  replace(m, base, length, old);
-  return 0;
-}
-
-// Zeros [from, to) of the file in place, its size unchanged: a hole punched, then reserved again
-// (unless sparse). 0; 1 where the file system cannot punch holes (the caller zeros the bytes through
-// the new mapping); or -errno.
-static int zero_in_place(mf_map_t *m, int fd, int64_t from, int64_t to) {
-  if (to <= from) return 0;
-#if defined(__linux__)
-  if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t) from, (off_t) (to - from)) != 0) {
-    if (errno == EOPNOTSUPP || errno == ENOSYS) return 1;
-    return FAIL(m, "fallocate");
-  }
-  return reserve(m, fd, from, to - from);
-#else
-  (void) m;
-  (void) fd;
-  return 1;
-#endif
-}
-
-// Sets the file of a shared mapping to offset + length, under the registry's lock, with the blocks
-// it adds reserved (mf_open). Nothing here needs the file to be able to do more than the size change
-// itself: growth extends the file (EFBIG, ENOSPC, a file sealed against growth fail here, before
-// anything else, and a reservation refused undoes the growth); a shrink, or the growth of a window
-// that ended before the end of the file to a new end still inside it, cuts what is past the new end
-// (a file sealed against shrinking fails here). The bytes a growing window adds that the file held
-// past the old window end must read as zeros: they are zeroed in place (a punched hole), or, where
-// the file system cannot punch, *zero_from and *zero_to say which for mf_resize to zero through the
-// new mapping. A cut below another live mapping's window end is refused first (EBUSY; platform.h).
-static int set_file_size(mf_map_t *m, size_t length, int64_t *zero_from, int64_t *zero_to) {
-  int fd = (int) m->file;
-  int64_t end = m->offset + (int64_t) length;
-  int64_t keep = m->offset + (int64_t) (length < m->length ? length : m->length);
-  struct stat st;
-  int err;
-  *zero_from = *zero_to = 0;
-  if (mf_registry_end(m) > keep) {
-    m->syscall = "ftruncate";
-    return -EBUSY;
-  }
-  if (fstat(fd, &st) != 0) return FAIL(m, "fstat");
-  int64_t size = (int64_t) st.st_size;
-  if (end > size) {
-    if (ftruncate(fd, (off_t) end) != 0) return FAIL(m, "ftruncate");
-    err = reserve(m, fd, size, end - size);
-    if (err != 0) {
-      if (ftruncate(fd, (off_t) size) != 0) { /* only zeros were added at the end */ }
-      return err;
-    }
-  } else if (end < size && ftruncate(fd, (off_t) end) != 0) {
-    return FAIL(m, "ftruncate");
-  }
-  if (length > m->length && size > keep) {
-    int64_t upto = size < end ? size : end;
-    err = zero_in_place(m, fd, keep, upto);
-    if (err < 0) {
-      if (end > size && ftruncate(fd, (off_t) size) != 0) { /* only zeros were added at the end */ }
-      return err;
-    }
-    if (err == 1) {
-      err = reserve(m, fd, keep, upto - keep);
-      if (err != 0) return err;
-      *zero_from = keep;
-      *zero_to = upto;
-    }
-  }
-  return 0;
-}
-
-// A shared file mapping: map the new size first (past the end of the file is allowed), then set
-// the file's size, then drop the old mapping. Each step that fails undoes the one before, so the
-// old view is never moved or touched by a failure. Both mappings show the same page cache, so
-// nothing is copied; ftruncate zero-fills growth, also in the last page after a shrink.
-int mf_resize(mf_map_t *m, size_t length, mf_map_t *old) {
-  if (m->kind == MF_ANON) return resize_anon(m, length, old);
-  if (m->kind != MF_SHARED || m->file == MF_NO_FILE) {
-    m->syscall = "mremap";
-    return -EINVAL;
-  }
-  char *base = NULL;
-  if (length > 0) {
-    int err = mf_room_for_region();
-    if (err != 0) {
-      m->syscall = "mmap";
-      return err;
-    }
-    void *p = mmap(NULL, m->delta + length, PROT_READ | PROT_WRITE, MAP_SHARED, (int) m->file, (off_t) (m->offset - (int64_t) m->delta));
-    if (p == MAP_FAILED) return FAIL(m, "mmap");
-    counted_map();
-    base = p;
-  }
-  int64_t zero_from, zero_to;
-  mf_registry_lock();
-  int err = set_file_size(m, length, &zero_from, &zero_to);
-  if (err != 0) {
-    mf_registry_unlock();
-    if (base != NULL) {
-      munmap(base, m->delta + length);
-      counted_unmap();
-    }
-    return err;
-  }
-  if (zero_to > zero_from) memset(base + m->delta + (zero_from - m->offset), 0, (size_t) (zero_to - zero_from));
-  replace(m, base, length, old);
-  mf_registry_update(m);
-  mf_registry_unlock();
-  return 0;
-}
-
-void mf_unmap(mf_map_t *m) {
-  if (m->base != NULL) {
-    munmap(m->base, m->delta + m->length);
-    counted_unmap();
-  }
-  m->base = NULL;
-  m->length = 0;
-  mf_registry_remove(m);
-}
-
-void mf_close(mf_map_t *m) {
-  mf_unmap(m);
-  if (m->file != MF_NO_FILE) close((int) m->file);
-  m->file = MF_NO_FILE;
-}
-
-void mf_abort(mf_map_t *m, const char *path) {
-  int created = m->created;
-  mf_close(m);
-  if (created) unlink(path);
-  m->created = 0;
+  return madvise(first, bytes, table[advice]) != 0 ? FAIL(m, "madvise") : 0;
 }

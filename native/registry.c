@@ -1,9 +1,9 @@
-// The process's live file mappings (platform.h, "registry"), shared by posix.c and win32.c.
+// The process's live file mappings (mapping.h, "registry"), which mapping.c keeps.
 //
 // Why: a mapped page past the end of its file raises SIGBUS (on Windows the file cannot be cut at
 // all while it is mapped). The addon is loaded once per process, however many Node environments
 // (worker threads) use it, so this table, behind one mutex, sees every mapping the addon made in
-// this process, and the platform files refuse (EBUSY) a create or resize that would cut a file under
+// this process, and mapping.c refuses (EBUSY) a create or resize that would cut a file under
 // another one. A live mapping keeps its file's inode (POSIX) or file index (Windows) alive, so
 // (dev, ino) names one file for as long as it is in the table.
 //
@@ -12,22 +12,10 @@
 
 #include <stdlib.h>
 
-#ifdef _WIN32
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-static SRWLOCK lock = SRWLOCK_INIT;
-void mf_registry_lock(void) { AcquireSRWLockExclusive(&lock); }
-void mf_registry_unlock(void) { ReleaseSRWLockExclusive(&lock); }
-#else
-#include <pthread.h>
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-void mf_registry_lock(void) { pthread_mutex_lock(&lock); }
-void mf_registry_unlock(void) { pthread_mutex_unlock(&lock); }
-#endif
-
 #include "platform.h"
+
+void mf_registry_lock(void) { pf_lock(); }
+void mf_registry_unlock(void) { pf_unlock(); }
 
 typedef struct entry {
   struct entry *prev, *next; // in its bucket

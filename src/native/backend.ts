@@ -101,7 +101,7 @@ function live(mapping: Mapping): Handle {
 /**
  * The largest view: what the engine lets an ArrayBuffer be (buffer.constants.MAX_LENGTH: 4 GiB on
  * Node 20 and Bun, 2^53 - 1 on Node 22+ and Deno, whose V8 takes external buffers of terabytes),
- * and what the process can map (a bound on its address space: 128 TiB on 64-bit, native/platform.h).
+ * and what the process can map (a bound on its address space: 128 TiB on 64-bit, native/mapping.h).
  */
 function maxViewBytes(addon: Addon): number {
   return Math.min(constants.MAX_LENGTH, addon.maxMapBytes)
