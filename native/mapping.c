@@ -302,8 +302,13 @@ int mf_incore(mf_map_t *m, size_t offset, size_t length, uint64_t *resident, uin
   char *first = page_span(m, offset, length, &bytes);
   *resident = 0;
   *pages = (bytes + page - 1) / page;
-  if (m->base == NULL || *pages == 0) return 0;
-  return pf_incore(m, first, *pages, resident);
+  if (m->base == NULL) return 0;
+  for (uint64_t done = 0; done < *pages; done += PF_INCORE_BATCH) {
+    uint64_t left = *pages - done;
+    int err = pf_incore(m, first + done * page, left < PF_INCORE_BATCH ? (size_t) left : PF_INCORE_BATCH, resident);
+    if (err != 0) return err;
+  }
+  return 0;
 }
 
 // A hint never changes what a view holds: 'dontneed' would throw away what was written to a private

@@ -79,8 +79,10 @@ int pf_sync(mf_map_t *m, char *first, size_t bytes);
 int pf_fsync(mf_map_t *m);
 /* Makes `bytes` bytes from `first` visible to every reader of the file, without waiting for the disk. */
 int pf_flush(mf_map_t *m, char *first, size_t bytes);
-/* Of `pages` pages from `first`, how many are in memory now. */
-int pf_incore(mf_map_t *m, char *first, uint64_t pages, uint64_t *resident);
+/* Adds to *resident how many of `pages` pages from `first` are in memory now; mapping.c asks for at
+ * most PF_INCORE_BATCH pages at a time, so that the platform's answer fits on the stack. */
+#define PF_INCORE_BATCH 1024
+int pf_incore(mf_map_t *m, char *first, size_t pages, uint64_t *resident);
 /* `advice` (MF_NORMAL...) for `bytes` bytes from `first`; a no-op where the platform has none. */
 int pf_advise(mf_map_t *m, int advice, char *first, size_t bytes);
 

@@ -250,10 +250,7 @@ int pf_zero(mf_map_t *m, intptr_t file, int64_t from, int64_t to, int64_t size) 
   }
   return 0;
 #else
-  (void) m;
-  (void) file;
-  (void) from;
-  (void) to;
+  (void) m, (void) file, (void) from, (void) to;
   return 1;
 #endif
 }
@@ -290,11 +287,7 @@ int pf_remap(mf_map_t *m, char *base, size_t size, size_t to, char **moved) {
   *moved = p;
   return 0;
 #else
-  (void) m;
-  (void) base;
-  (void) size;
-  (void) to;
-  (void) moved;
+  (void) m, (void) base, (void) size, (void) to, (void) moved;
   return 1;
 #endif
 }
@@ -349,26 +342,10 @@ int pf_flush(mf_map_t *m, char *first, size_t bytes) {
   return msync(first, bytes, MS_ASYNC) != 0 ? FAIL(m, "msync") : 0;
 }
 
-// mincore(2) over at most this many pages at a time, so that its vector stays small.
-#define INCORE_BATCH 65536
-
-int pf_incore(mf_map_t *m, char *first, uint64_t pages, uint64_t *resident) {
-  size_t page = mf_page_size();
-  unsigned char *vector = malloc(pages < INCORE_BATCH ? pages : INCORE_BATCH);
-  if (vector == NULL) {
-    m->syscall = "malloc";
-    return -ENOMEM;
-  }
-  for (uint64_t done = 0; done < pages;) {
-    size_t n = pages - done < INCORE_BATCH ? (size_t) (pages - done) : INCORE_BATCH;
-    if (mincore(first + done * page, n * page, (void *) vector) != 0) {
-      free(vector);
-      return FAIL(m, "mincore");
-    }
-    for (size_t i = 0; i < n; i++) *resident += vector[i] & 1;
-    done += n;
-  }
-  free(vector);
+int pf_incore(mf_map_t *m, char *first, size_t pages, uint64_t *resident) {
+  unsigned char vector[PF_INCORE_BATCH];
+  if (mincore(first, pages * mf_page_size(), (void *) vector) != 0) return FAIL(m, "mincore");
+  for (size_t i = 0; i < pages; i++) *resident += vector[i] & 1;
   return 0;
 }
 

@@ -213,10 +213,7 @@ int pf_set_size(mf_map_t *m, intptr_t file, int64_t size) {
 }
 
 int pf_reserve(mf_map_t *m, intptr_t file, int64_t offset, int64_t length) {
-  (void) m;
-  (void) file;
-  (void) offset;
-  (void) length;
+  (void) m, (void) file, (void) offset, (void) length;
   return 0; // extending a file allocated its clusters
 }
 
@@ -248,11 +245,7 @@ int pf_alloc(mf_map_t *m, size_t size, char **base) {
 }
 
 int pf_remap(mf_map_t *m, char *base, size_t size, size_t to, char **moved) {
-  (void) m;
-  (void) base;
-  (void) size;
-  (void) to;
-  (void) moved;
+  (void) m, (void) base, (void) size, (void) to, (void) moved;
   return 1;
 }
 
@@ -281,19 +274,11 @@ int pf_flush(mf_map_t *m, char *first, size_t bytes) {
   return FlushViewOfFile(first, bytes) ? 0 : FAIL(m, "msync");
 }
 
-// QueryWorkingSetEx over at most this many pages at a time.
-#define INCORE_BATCH 1024
-
-int pf_incore(mf_map_t *m, char *first, uint64_t pages, uint64_t *resident) {
-  size_t page = mf_page_size();
-  PSAPI_WORKING_SET_EX_INFORMATION info[INCORE_BATCH];
-  for (uint64_t done = 0; done < pages;) {
-    size_t n = pages - done < INCORE_BATCH ? (size_t) (pages - done) : INCORE_BATCH;
-    for (size_t i = 0; i < n; i++) info[i].VirtualAddress = first + (done + i) * page;
-    if (!QueryWorkingSetEx(GetCurrentProcess(), info, (DWORD) (n * sizeof(info[0])))) return FAIL(m, "mincore");
-    for (size_t i = 0; i < n; i++) *resident += info[i].VirtualAttributes.Valid;
-    done += n;
-  }
+int pf_incore(mf_map_t *m, char *first, size_t pages, uint64_t *resident) {
+  PSAPI_WORKING_SET_EX_INFORMATION info[PF_INCORE_BATCH];
+  for (size_t i = 0; i < pages; i++) info[i].VirtualAddress = first + i * mf_page_size();
+  if (!QueryWorkingSetEx(GetCurrentProcess(), info, (DWORD) (pages * sizeof(info[0])))) return FAIL(m, "mincore");
+  for (size_t i = 0; i < pages; i++) *resident += info[i].VirtualAttributes.Valid;
   return 0;
 }
 
