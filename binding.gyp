@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "mmapfile",
-      "sources": ["native/binding.c", "native/mapping.c", "native/registry.c"],
+      "sources": ["native/binding.c", "native/args.c", "native/handles.c", "native/mapping.c", "native/registry.c"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [
         ["OS=='win'", {

@@ -20,10 +20,6 @@ void mf_init(mf_map_t *m) {
   m->reg = NULL;
 }
 
-size_t mf_granularity(void) {
-  return pf_granularity();
-}
-
 static int failing(mf_map_t *m, const char *syscall, int err) {
   m->syscall = syscall;
   return err;

@@ -58,8 +58,6 @@ void mf_init(mf_map_t *m);
  * A larger map fails (ENOMEM). */
 size_t mf_max_map(void);
 size_t mf_page_size(void);
-/* The alignment of a mapping's file offset: the page size on POSIX, 64 KiB on Windows. */
-size_t mf_granularity(void);
 
 /* Opens `path`, checks that the window fits (length -1: to the end of the file; for MF_CREATE,
  * `length` is the new size), maps it and keeps the file only for MF_WRITE and MF_CREATE. On

@@ -28,7 +28,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const WARNINGS = ['-Wall', '-Wextra', '-Werror']
 const POSIX_DEFINES = ['-DNAPI_VERSION=8', '-D_FILE_OFFSET_BITS=64', '-D_GNU_SOURCE']
 const WIN32_DEFINES = ['-DNAPI_VERSION=8', '-D_WIN32_WINNT=0x0A00', '-DWIN32_LEAN_AND_MEAN', '-DUNICODE', '-D_UNICODE']
-const SOURCES = ['native/binding.c', 'native/mapping.c', 'native/registry.c']
+const SOURCES = ['native/binding.c', 'native/args.c', 'native/handles.c', 'native/mapping.c', 'native/registry.c']
 
 /** Node-API headers: node-api-headers (a devDependency), which has no uv.h; Node's own headers for win32.c. */
 const nodeApiHeaders = () => path.join(root, 'node_modules', 'node-api-headers')

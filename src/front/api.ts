@@ -6,7 +6,7 @@ import type { Backend, Capabilities, Mapping } from './backend.js'
 import {
   checkAdvice, checkCount, checkMode, checkType, createOptions, descriptorOf, openOptions, sourceBytes, syncRange
 } from './args.js'
-import { ERR_MMAPFILE_CLOSED, argTypeError, describe, rangeError, withContext } from './errors.js'
+import { ERR_MMAPFILE_CLOSED, argTypeError, describe, rangeError, tooLarge, withContext } from './errors.js'
 import { checkPath } from './paths.js'
 import type { PathRules } from './paths.js'
 import { CLOSED, closing, failed, lookUpIn, register, release } from './registry.js'
@@ -64,8 +64,7 @@ class Calls {
 
   #checkFits (fn: string, byteLength: number): void {
     if (byteLength > this.capabilities.maxViewBytes) {
-      const advice = fn.endsWith('open') ? '; map a window with options.offset and options.length' : ''
-      throw rangeError(fn, `${byteLength} bytes is larger than the largest view (${this.capabilities.maxViewBytes} bytes)${advice}`)
+      throw rangeError(fn, tooLarge(byteLength, this.capabilities.maxViewBytes, fn.endsWith('open')))
     }
   }
 

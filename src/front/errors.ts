@@ -91,3 +91,32 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`
   return `${typeof value} ${String(value)}`
 }
+
+// ---- the wording of what a backend reports as numbers (the native addon: an error's fields)
+
+/** `offset 10 is beyond the end of the file (8 bytes)` */
+export function offsetBeyondEnd(offset: number, size: number): string {
+  return `offset ${offset} is beyond the end of the file (${size} bytes)`
+}
+
+/** `window [4, 9) is beyond the end of the file (8 bytes)` */
+export function windowBeyondEnd(offset: number, end: number, size: number): string {
+  return `window [${offset}, ${end}) is beyond the end of the file (${size} bytes)`
+}
+
+/** A view larger than `maxViewBytes`; for a window of a file (`open`), with how to map a smaller one. */
+export function tooLarge(byteLength: number, maxViewBytes: number, window: boolean): string {
+  return window
+    ? `the window of ${byteLength} bytes is larger than the largest view (${maxViewBytes} bytes); map a window with options.offset and options.length`
+    : `${byteLength} bytes is larger than the largest view (${maxViewBytes} bytes)`
+}
+
+/** A RangeError with one of the messages above, code ERR_OUT_OF_RANGE; the front adds `mmapfile.<fn>: `. */
+export function windowError(message: string): RangeError & { code: string } {
+  return withCode(new RangeError(message), 'ERR_OUT_OF_RANGE')
+}
+
+/** The closed-view TypeError of a backend, which does not know the function: the front adds it. */
+export function viewClosedError(): TypeError & { code: string } {
+  return withCode(new TypeError('the view is closed'), ERR_MMAPFILE_CLOSED)
+}
