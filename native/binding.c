@@ -44,11 +44,14 @@
 // - a window that does not fit the file: an Error with `window` (WINDOW_OFFSET: offset past the end,
 //   WINDOW_END: window past the end, WINDOW_TOO_BIG: larger than maxBytes), `offset`, `length`
 //   (what the window would be), `size` (the file's) and `maxBytes`;
-// - where external ArrayBuffers are refused (V8 memory cage, e.g. Electron; or
-//   MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS=1 when the addon loads), map, alloc and resize throw an Error
-//   with code 'ERR_MMAPFILE_NO_EXTERNAL_BUFFERS';
+// - where external ArrayBuffers are refused (V8 memory cage, e.g. Electron), map, alloc and resize
+//   throw an Error with code 'ERR_MMAPFILE_NO_EXTERNAL_BUFFERS';
 // - arguments that src/front would have refused: TypeError or RangeError asserts ("offset must be a
 //   number"); a closed handle has code 'ERR_MMAPFILE_CLOSED'.
+//
+// Test builds only (binding.gyp: mmapfile_test_hooks, which `npm run build:addon` sets; the
+// prebuilds that ship do not): MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS=1 when the addon loads makes it
+// act as under a memory cage, and the addon exports `testHooks: true`.
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,8 +335,12 @@ static napi_value export_constants(napi_env env, napi_value exports) {
   CALL(napi_set_named_property(env, exports, "pageSize", value));
   CALL(napi_create_double(env, (double) mf_max_map(), &value));
   CALL(napi_set_named_property(env, exports, "maxMapBytes", value));
-  const char *inject = getenv("MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS"); // a test hook
+#ifdef MMAPFILE_TEST_HOOKS
+  const char *inject = getenv("MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS");
   set_no_external_buffers(inject != NULL && strcmp(inject, "1") == 0);
+  CALL(napi_get_boolean(env, true, &value));
+  CALL(napi_set_named_property(env, exports, "testHooks", value));
+#endif
   return exports;
 }
 

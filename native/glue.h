@@ -92,7 +92,7 @@ void release(mapping_t *m);
 void release_deferred(mapping_t *m);
 /* Drops one reference; the last frees m. */
 void unref(mapping_t *m);
-/* The test hook (binding.c): 1 makes new_buffer refuse external buffers. */
+/* The test hook (test builds only: see binding.gyp): 1 makes new_buffer refuse external buffers. */
 void set_no_external_buffers(int refuse);
 
 #endif

@@ -1,5 +1,5 @@
 // Builds everything `npm install` promises but the addon: the WebAssembly module, dist/ (ESM,
-// CommonJS and type declarations). "prepare" then builds the addon (npm run build:addon: node-gyp).
+// CommonJS and type declarations). "prepare" then builds the addon (npm run build:addon:release: node-gyp).
 import { build } from 'esbuild'
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'

@@ -72,9 +72,12 @@ function cross (cc, cflags, sources, ldflags, out) {
   run(cc.replace(/gcc$/, 'strip'), ['--strip-unneeded', out])
 }
 
-/** The host's addon as `npm install` builds it (node-gyp over binding.gyp: npm run build:addon), stripped. */
+/**
+ * The host's addon as `npm install` builds it (node-gyp over binding.gyp: npm run build:addon:release,
+ * without the test hook of npm run build:addon), stripped.
+ */
 function buildHost (out) {
-  run('npm', ['run', '--silent', 'build:addon'])
+  run('npm', ['run', '--silent', 'build:addon:release'])
   fs.copyFileSync(path.join(root, 'build', 'Release', 'mmapfile.node'), out)
   run('strip', ['--strip-unneeded', out])
 }
@@ -146,6 +149,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       failed++
     }
   }
-  console.log('prebuild: darwin skipped: no macOS SDK from npm or Debian (on macOS: npm explore mmapfile -- npm run build:addon, else WebAssembly)')
+  console.log('prebuild: darwin skipped: no macOS SDK from npm or Debian (on macOS: npm explore mmapfile -- npm run build:addon:release, else WebAssembly)')
   process.exit(failed > 0 ? 1 : 0)
 }
