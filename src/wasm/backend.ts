@@ -14,6 +14,7 @@
 
 import wasmBytes from '../../build/mmapfile.wasm'
 import type { Backend, Capabilities, MapOptions, Mapping } from '../front/backend.js'
+import { offsetBeyondEnd, tooLarge, windowBeyondEnd, windowError } from '../front/errors.js'
 import type { Mode } from '../front/types.js'
 import { Control } from './control.js'
 import { Core, WasmMapping, asMapping, attach } from './core.js'
@@ -118,8 +119,7 @@ class WasmFileBackend implements WasmBackend {
 
   #checkFits (byteLength: number): void {
     if (byteLength > this.#maxViewBytes) {
-      throw new RangeError(`the window of ${byteLength} bytes is larger than the largest view (${this.#maxViewBytes} bytes); ` +
-        'map a window with options.offset and options.length')
+      throw windowError(tooLarge(byteLength, this.#maxViewBytes, true))
     }
   }
 
@@ -193,10 +193,8 @@ class WasmFileBackend implements WasmBackend {
     const layout = this.#layout
     try {
       const { size, key } = this.#control.identify(fd)
-      if (offset > size) throw new RangeError(`offset ${offset} is beyond the end of the file (${size} bytes)`)
-      if (length !== null && offset + length > size) {
-        throw new RangeError(`window [${offset}, ${offset + length}) is beyond the end of the file (${size} bytes)`)
-      }
+      if (offset > size) throw windowError(offsetBeyondEnd(offset, size))
+      if (length !== null && offset + length > size) throw windowError(windowBeyondEnd(offset, offset + length, size))
       const byteLength = length ?? size - offset
       this.#checkFits(byteLength)
       const tracked = core.receives && byteLength > 0
