@@ -107,7 +107,6 @@ function named(addon: Addon, error: unknown): unknown {
   return Object.assign(error, { code, message })
 }
 
-
 function native(mapping: Mapping): NativeMapping {
   if (!(mapping instanceof NativeMapping)) throw new TypeError('not a mapping of the native backend')
   return mapping
