@@ -4,11 +4,34 @@
 // errno on failure.
 
 import {
-  path_open, path_unlink_file, fd_pread, fd_pwrite, fd_sync, fd_filestat_get, fd_filestat_set_size,
-  fd_close, random_get, ROOT_FD, LOOKUP_SYMLINK_FOLLOW, O_CREAT, O_EXCL, RIGHT_FD_DATASYNC,
-  RIGHT_FD_READ, RIGHT_FD_SEEK, RIGHT_FD_SYNC, RIGHT_FD_WRITE, RIGHT_FD_FILESTAT_GET,
-  RIGHT_FD_FILESTAT_SET_SIZE, FILETYPE_DIRECTORY, FILETYPE_REGULAR_FILE, FDFLAGS_NONBLOCK, ERRNO_IO, ERRNO_NODEV, ERRNO_ISDIR,
-  ERRNO_NAMETOOLONG, ERRNO_NOMEM
+  path_open,
+  path_unlink_file,
+  fd_pread,
+  fd_pwrite,
+  fd_sync,
+  fd_filestat_get,
+  fd_filestat_set_size,
+  fd_close,
+  random_get,
+  ROOT_FD,
+  LOOKUP_SYMLINK_FOLLOW,
+  O_CREAT,
+  O_EXCL,
+  RIGHT_FD_DATASYNC,
+  RIGHT_FD_READ,
+  RIGHT_FD_SEEK,
+  RIGHT_FD_SYNC,
+  RIGHT_FD_WRITE,
+  RIGHT_FD_FILESTAT_GET,
+  RIGHT_FD_FILESTAT_SET_SIZE,
+  FILETYPE_DIRECTORY,
+  FILETYPE_REGULAR_FILE,
+  FDFLAGS_NONBLOCK,
+  ERRNO_IO,
+  ERRNO_NODEV,
+  ERRNO_ISDIR,
+  ERRNO_NAMETOOLONG,
+  ERRNO_NOMEM
 } from './wasi'
 import { CHUNK, KEY1, KEY2 } from './hash'
 import { PAGE, WINDOW } from './layout'
@@ -145,7 +168,17 @@ export function open_path(pathLength: usize, how: u32): i32 {
   if (how == HOW_CREATE_NEW) oflags = O_CREAT | O_EXCL
   else if (how == HOW_CREATE_OR_OPEN) oflags = O_CREAT
   // Non-blocking, so that opening a FIFO does not wait for a writer (file_size then refuses it).
-  const err = path_open(ROOT_FD, LOOKUP_SYMLINK_FOLLOW, PATH + skip, length, oflags, rights, 0, FDFLAGS_NONBLOCK, RESULT)
+  const err = path_open(
+    ROOT_FD,
+    LOOKUP_SYMLINK_FOLLOW,
+    PATH + skip,
+    length,
+    oflags,
+    rights,
+    0,
+    FDFLAGS_NONBLOCK,
+    RESULT
+  )
   if (err != 0) return fail(OP_OPEN, err)
   return load<i32>(RESULT)
 }

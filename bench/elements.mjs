@@ -56,7 +56,8 @@ function race(variants, rounds) {
 
 async function measure(name, rounds) {
   const root = process.env.ELEMENTS_FROM
-  const api = (await import(root ? pathToFileURL(join(root, `dist/esm/${name}-entry.mjs`)).href : `mmapfile/${name}`)).default
+  const api = (await import(root ? pathToFileURL(join(root, `dist/esm/${name}-entry.mjs`)).href : `mmapfile/${name}`))
+    .default
   const dir = mkdtempSync(join(tmpdir(), 'mmapfile-elements-'))
   try {
     const variants = []
@@ -65,7 +66,10 @@ async function measure(name, rounds) {
       const view = api.create(join(dir, `${Type.name}.bin`), count, Type)
       const plain = new Type(count)
       const t = Type === Uint8Array ? 'u8' : 'f64'
-      for (const [op, fn] of [['read', read], ['write', write]]) {
+      for (const [op, fn] of [
+        ['read', read],
+        ['write', write]
+      ]) {
         variants.push([`${t} ${op} plain`, fresh(fn), plain])
         variants.push([`${t} ${op} view`, fresh(fn), view])
         variants.push([`${t} ${op} mixed`, fresh(fn), view, plain])
@@ -84,10 +88,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const medians = await measure(name, rounds)
     console.log(json === '--json' ? JSON.stringify(medians) : medians)
   } else {
-    console.log(`elements: ${BYTES / 1024 / 1024} MiB per loop, median of ${rounds} rounds${process.env.ELEMENTS_FROM ? ` (${process.env.ELEMENTS_FROM})` : ''}`)
+    console.log(
+      `elements: ${BYTES / 1024 / 1024} MiB per loop, median of ${rounds} rounds${process.env.ELEMENTS_FROM ? ` (${process.env.ELEMENTS_FROM})` : ''}`
+    )
     for (const backend of ['native', 'wasm']) {
       const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), backend, '--json'], {
-        encoding: 'utf8', env: { ...process.env, ELEMENTS_ROUNDS: String(rounds) }
+        encoding: 'utf8',
+        env: { ...process.env, ELEMENTS_ROUNDS: String(rounds) }
       })
       if (child.status !== 0) {
         console.log(`(${backend}: ${child.stderr.trim().split('\n').at(-1)})`)
@@ -96,7 +103,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       const m = JSON.parse(child.stdout)
       for (const [key, ms] of Object.entries(m)) {
         const base = m[key.replace(/ (view|mixed)$/, ' plain')]
-        console.log(`  ${backend.padEnd(7)} ${key.padEnd(16)} ${ms.toFixed(3).padStart(8)} ms ${(ms / base).toFixed(2)}x`)
+        console.log(
+          `  ${backend.padEnd(7)} ${key.padEnd(16)} ${ms.toFixed(3).padStart(8)} ms ${(ms / base).toFixed(2)}x`
+        )
       }
     }
   }

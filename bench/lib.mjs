@@ -88,27 +88,30 @@ export function syscallFloor(dir, small) {
 export class Table {
   rows = []
 
-  constructor (backends) {
+  constructor(backends) {
     this.backends = backends
   }
 
-  row (task, target, baseline, perBackend, { note = '', limits = {}, relativeTo = null } = {}) {
+  row(task, target, baseline, perBackend, { note = '', limits = {}, relativeTo = null } = {}) {
     this.rows.push({ task, target, baseline, perBackend, note, limits, relativeTo })
   }
 
   /** 'ok', 'MISS (wasm)' or '' (no target): whether each backend the row has a limit for met it. */
-  verdict (r, values) {
+  verdict(r, values) {
     const names = this.backends.map(({ name }) => name)
     const missed = names.filter((name, i) => name in r.limits && !(values[i] <= r.limits[name]))
     if (!names.some((name) => name in r.limits)) return ''
     return missed.length === 0 ? 'ok' : `MISS (${missed.join(', ')})`
   }
 
-  line (r) {
+  line(r) {
     const line = { task: r.task, target: r.target }
     if (r.memory) {
       this.backends.forEach(({ name }, i) => {
-        line[`${name} ratio`] = r.unit === 'MiB' ? `${r.memory[i] >= 0 ? '+' : ''}${r.memory[i].toFixed(1)} MiB` : `${r.memory[i].toFixed(2)}x`
+        line[`${name} ratio`] =
+          r.unit === 'MiB'
+            ? `${r.memory[i] >= 0 ? '+' : ''}${r.memory[i].toFixed(1)} MiB`
+            : `${r.memory[i].toFixed(2)}x`
       })
       line.result = this.verdict(r, r.memory)
       return line
@@ -123,13 +126,17 @@ export class Table {
     return line
   }
 
-  print (fileMib, floor) {
-    console.log(`mmapfile bench: ${fileMib} MiB file, median of ${ROUNDS} rounds, ratio = time / baseline time (lower is better); ` +
-      'the baseline is node:fs unless the task says otherwise')
+  print(fileMib, floor) {
+    console.log(
+      `mmapfile bench: ${fileMib} MiB file, median of ${ROUNDS} rounds, ratio = time / baseline time (lower is better); ` +
+        'the baseline is node:fs unless the task says otherwise'
+    )
     console.table(this.rows.map((r) => this.line(r)))
     if (floor !== null) {
-      console.log(`4 KiB file in C (bench/syscall-floor.c): open+fstat+mmap+touch+munmap ${floor.mapped} µs, ` +
-        `open+fstat+read+close ${floor.read} µs: the mapping path costs ${(floor.mapped / floor.read).toFixed(1)}x before any JavaScript`)
+      console.log(
+        `4 KiB file in C (bench/syscall-floor.c): open+fstat+mmap+touch+munmap ${floor.mapped} µs, ` +
+          `open+fstat+read+close ${floor.read} µs: the mapping path costs ${(floor.mapped / floor.read).toFixed(1)}x before any JavaScript`
+      )
     } else {
       console.log('(bench/syscall-floor.c did not compile or run here: the small-file row has no native target)')
     }

@@ -99,7 +99,8 @@ function race(variants, rounds) {
 /** The medians of every variant on backend `name`, in this process. */
 async function measure(name, rounds) {
   const root = process.env.RECORDS_FROM
-  const api = (await import(root ? pathToFileURL(join(root, `dist/esm/${name}-entry.mjs`)).href : `mmapfile/${name}`)).default
+  const api = (await import(root ? pathToFileURL(join(root, `dist/esm/${name}-entry.mjs`)).href : `mmapfile/${name}`))
+    .default
   const dir = mkdtempSync(join(tmpdir(), 'mmapfile-records-'))
   try {
     const Test = api.struct({ a: 'i32', b: 'f64' })
@@ -122,10 +123,17 @@ async function measure(name, rounds) {
       const other = api.malloc(1000, api.struct({ a: 'i32', b: 'f64', [`c${k}`]: 'u8' }))
       for (let round = 0; round < 20; round++) otherLoops(other)
     }
-    const medians = race([
-      ['dataview', dataview, dv], ['forOf', forOf, view], ['at', atLoop, view],
-      ['u32FieldAt', u32FieldAt, words.at(0)], ['u32FieldIndex', u32FieldIndex, words.at(0)], ['vec3FieldAt', vec3FieldAt, mesh.at(0)]
-    ], rounds)
+    const medians = race(
+      [
+        ['dataview', dataview, dv],
+        ['forOf', forOf, view],
+        ['at', atLoop, view],
+        ['u32FieldAt', u32FieldAt, words.at(0)],
+        ['u32FieldIndex', u32FieldIndex, words.at(0)],
+        ['vec3FieldAt', vec3FieldAt, mesh.at(0)]
+      ],
+      rounds
+    )
     for (const key of ['u32FieldAt', 'u32FieldIndex', 'vec3FieldAt']) medians[key] /= REPEAT // ms per 1,000 reads
     api.close(view)
     api.free(mesh)
@@ -141,9 +149,14 @@ export function recordRows(rounds, env = {}) {
   const out = {}
   for (const name of ['native', 'wasm']) {
     const flags = (process.env.RECORDS_NODE_FLAGS ?? '').split(' ').filter(Boolean)
-    const child = spawnSync(process.execPath, ['--expose-gc', ...flags, fileURLToPath(import.meta.url), name, '--json'], {
-      encoding: 'utf8', env: { ...process.env, RECORDS_ROUNDS: String(rounds), ...env }
-    })
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', ...flags, fileURLToPath(import.meta.url), name, '--json'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, RECORDS_ROUNDS: String(rounds), ...env }
+      }
+    )
     if (child.status !== 0) {
       console.log(`(records on ${name}: ${child.stderr.trim().split('\n').at(-1)})`)
       continue
@@ -161,13 +174,22 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(json === '--json' ? JSON.stringify(medians) : medians)
   } else {
     const all = recordRows(rounds)
-    console.log(`records: median of ${rounds} rounds${process.env.RECORDS_FROM ? ` (${process.env.RECORDS_FROM})` : ''}`)
+    console.log(
+      `records: median of ${rounds} rounds${process.env.RECORDS_FROM ? ` (${process.env.RECORDS_FROM})` : ''}`
+    )
     for (const [backend, m] of Object.entries(all)) {
-      const rows = [['dataview', m.dataview, 'ms', m.dataview], ['forOf', m.forOf, 'ms', m.dataview], ['at', m.at, 'ms', m.dataview],
-        ['u32FieldAt', m.u32FieldAt, 'ms / 1,000', m.u32FieldAt], ['u32FieldIndex', m.u32FieldIndex, 'ms / 1,000', m.u32FieldAt],
-        ['vec3FieldAt', m.vec3FieldAt, 'ms / 1,000', m.u32FieldAt]]
+      const rows = [
+        ['dataview', m.dataview, 'ms', m.dataview],
+        ['forOf', m.forOf, 'ms', m.dataview],
+        ['at', m.at, 'ms', m.dataview],
+        ['u32FieldAt', m.u32FieldAt, 'ms / 1,000', m.u32FieldAt],
+        ['u32FieldIndex', m.u32FieldIndex, 'ms / 1,000', m.u32FieldAt],
+        ['vec3FieldAt', m.vec3FieldAt, 'ms / 1,000', m.u32FieldAt]
+      ]
       for (const [key, ms, unit, base] of rows) {
-        console.log(`  ${backend.padEnd(7)} ${key.padEnd(14)} ${ms.toFixed(4).padStart(10)} ${unit.padEnd(10)} ${(ms / base).toFixed(2)}x`)
+        console.log(
+          `  ${backend.padEnd(7)} ${key.padEnd(14)} ${ms.toFixed(4).padStart(10)} ${unit.padEnd(10)} ${(ms / base).toFixed(2)}x`
+        )
       }
     }
   }

@@ -16,8 +16,10 @@ function timed(label, fn) {
 }
 
 try {
-  console.log(`mmapfile backend: ${mmapfile.backend}` +
-    (mmapfile.backendError ? ` (native not used: ${mmapfile.backendError.message})` : ''))
+  console.log(
+    `mmapfile backend: ${mmapfile.backend}` +
+      (mmapfile.backendError ? ` (native not used: ${mmapfile.backendError.message})` : '')
+  )
 
   // struct test { int a; double b; };
   const Test = mmapfile.struct({ a: 'i32', b: 'f64' })

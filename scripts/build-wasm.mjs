@@ -18,6 +18,8 @@ if (error) {
 const module = new WebAssembly.Module(readFileSync('build/mmapfile.wasm'))
 const foreign = WebAssembly.Module.imports(module).filter((entry) => entry.module !== 'wasi_snapshot_preview1')
 if (foreign.length > 0) {
-  console.error(`build-wasm: the module imports more than WASI: ${foreign.map((entry) => `${entry.module}.${entry.name}`).join(', ')}`)
+  console.error(
+    `build-wasm: the module imports more than WASI: ${foreign.map((entry) => `${entry.module}.${entry.name}`).join(', ')}`
+  )
   process.exit(1)
 }

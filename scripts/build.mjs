@@ -19,7 +19,13 @@ function run(command, args) {
 run(process.execPath, ['scripts/build-wasm.mjs'])
 
 rmSync('dist', { recursive: true, force: true })
-const entryPoints = ['src/index.ts', 'src/native-entry.ts', 'src/wasm-entry.ts', 'src/mmap-io-entry.ts', 'src/esbuild-plugin.ts']
+const entryPoints = [
+  'src/index.ts',
+  'src/native-entry.ts',
+  'src/wasm-entry.ts',
+  'src/mmap-io-entry.ts',
+  'src/esbuild-plugin.ts'
+]
 const common = {
   entryPoints,
   bundle: true,
@@ -32,14 +38,36 @@ const common = {
 }
 const version = JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version)
 const defines = () => ({ __MMAPFILE_VERSION__: version })
-await build({ ...common, format: 'esm', define: defines(), outdir: 'dist/esm', splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: '[name]-[hash]' })
+await build({
+  ...common,
+  format: 'esm',
+  define: defines(),
+  outdir: 'dist/esm',
+  splitting: true,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: '[name]-[hash]'
+})
 // src/node/host.ts reads __dirname where import.meta is empty, so esbuild's warning is moot there.
-await build({ ...common, format: 'cjs', define: defines(), outdir: 'dist/cjs', outExtension: { '.js': '.cjs' }, logOverride: { 'empty-import-meta': 'silent' } })
+await build({
+  ...common,
+  format: 'cjs',
+  define: defines(),
+  outdir: 'dist/cjs',
+  outExtension: { '.js': '.cjs' },
+  logOverride: { 'empty-import-meta': 'silent' }
+})
 // Browsers (the `browser` export condition): one self-contained ES module, the wasm backend over an
 // in-memory file system; nothing from Node (test/browser.test.mjs checks).
 await build({
-  entryPoints: ['src/browser-entry.ts'], bundle: true, platform: 'browser', format: 'esm', target: 'es2022',
-  loader: { '.wasm': 'binary' }, define: defines(), outfile: 'dist/browser/index.mjs', logLevel: 'warning'
+  entryPoints: ['src/browser-entry.ts'],
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  loader: { '.wasm': 'binary' },
+  define: defines(),
+  outfile: 'dist/browser/index.mjs',
+  logLevel: 'warning'
 })
 
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'])

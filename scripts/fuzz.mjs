@@ -51,9 +51,17 @@ if (!existsSync(join(root, 'dist', 'esm', 'index.mjs'))) {
 mkdirSync(join('build', 'fuzz'), { recursive: true })
 const cli = join('build', 'fuzz', 'cli.mjs')
 // As scripts/test.mjs bundles the tests: packages stay imports, so `mmapfile/*` is the built dist/.
-await build({ entryPoints: [join('test', 'fuzz', 'cli.ts')], outfile: cli, bundle: true, platform: 'node', format: 'esm', packages: 'external', sourcemap: 'inline' })
+await build({
+  entryPoints: [join('test', 'fuzz', 'cli.ts')],
+  outfile: cli,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  packages: 'external',
+  sourcemap: 'inline'
+})
 
-function run (backend, args) {
+function run(backend, args) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--expose-gc', cli, ...args, '--backend', backend], { stdio: 'inherit' })
     child.on('close', (code, signal) => resolve({ code, signal }))
@@ -70,9 +78,18 @@ for (const backend of backends) {
   const { code, signal } = await run(backend, args)
   if (signal !== null) {
     let last = null
-    try { last = JSON.parse(readFileSync(join('build', 'fuzz', `last-${backend}.json`), 'utf8')) } catch { /* none */ }
-    const again = last === null ? '' : `; replay: npm run fuzz -- --backend ${backend}${last.oneWriter ? ' --one-writer' : ''} --seed ${last.seed}`
-    console.log(`fuzz ${backend}: the process was killed by ${signal}${last === null ? '' : ` running seed ${last.seed}`}${again}`)
+    try {
+      last = JSON.parse(readFileSync(join('build', 'fuzz', `last-${backend}.json`), 'utf8'))
+    } catch {
+      /* none */
+    }
+    const again =
+      last === null
+        ? ''
+        : `; replay: npm run fuzz -- --backend ${backend}${last.oneWriter ? ' --one-writer' : ''} --seed ${last.seed}`
+    console.log(
+      `fuzz ${backend}: the process was killed by ${signal}${last === null ? '' : ` running seed ${last.seed}`}${again}`
+    )
   }
   if (code !== 0) failed = true
 }

@@ -32,7 +32,7 @@ const SOURCES = ['native/binding.c', 'native/args.c', 'native/handles.c', 'nativ
 
 /** Node-API headers: node-api-headers (a devDependency), which has no uv.h; Node's own headers for win32.c. */
 const nodeApiHeaders = () => path.join(root, 'node_modules', 'node-api-headers')
-function nodeIncludes () {
+function nodeIncludes() {
   for (const dir of [path.join(process.execPath, '..', '..', 'include', 'node'), '/usr/include/node']) {
     if (fs.existsSync(path.join(dir, 'uv.h'))) return dir
   }
@@ -43,23 +43,38 @@ const has = (command) => spawnSync(command, ['--version'], { stdio: 'ignore' }).
 
 export const TARGETS = {
   'linux-x64': {
-    missing: () => process.platform === 'linux' && process.arch === 'x64' ? null : `not a linux-x64 host (${process.platform}-${process.arch})`,
+    missing: () =>
+      process.platform === 'linux' && process.arch === 'x64'
+        ? null
+        : `not a linux-x64 host (${process.platform}-${process.arch})`,
     build: buildHost
   },
   'linux-arm64': {
-    missing: () => has('aarch64-linux-gnu-gcc') ? null : 'aarch64-linux-gnu-gcc not found (apt-get install gcc-aarch64-linux-gnu)',
-    build: (out) => cross('aarch64-linux-gnu-gcc', ['-fPIC', ...POSIX_DEFINES, '-std=gnu11', '-I', path.join(nodeApiHeaders(), 'include')],
-      [...SOURCES, 'native/posix.c'], ['-shared', '-pthread'], out)
+    missing: () =>
+      has('aarch64-linux-gnu-gcc') ? null : 'aarch64-linux-gnu-gcc not found (apt-get install gcc-aarch64-linux-gnu)',
+    build: (out) =>
+      cross(
+        'aarch64-linux-gnu-gcc',
+        ['-fPIC', ...POSIX_DEFINES, '-std=gnu11', '-I', path.join(nodeApiHeaders(), 'include')],
+        [...SOURCES, 'native/posix.c'],
+        ['-shared', '-pthread'],
+        out
+      )
   },
   'win32-x64': {
-    missing: () => !has('x86_64-w64-mingw32-gcc') ? 'x86_64-w64-mingw32-gcc not found (apt-get install gcc-mingw-w64-x86-64)'
-      : !has('x86_64-w64-mingw32-dlltool') ? 'x86_64-w64-mingw32-dlltool not found (apt-get install binutils-mingw-w64-x86-64)'
-        : nodeIncludes() === null ? 'no uv.h among Node\'s headers (include/node beside this node, or /usr/include/node)' : null,
+    missing: () =>
+      !has('x86_64-w64-mingw32-gcc')
+        ? 'x86_64-w64-mingw32-gcc not found (apt-get install gcc-mingw-w64-x86-64)'
+        : !has('x86_64-w64-mingw32-dlltool')
+          ? 'x86_64-w64-mingw32-dlltool not found (apt-get install binutils-mingw-w64-x86-64)'
+          : nodeIncludes() === null
+            ? "no uv.h among Node's headers (include/node beside this node, or /usr/include/node)"
+            : null,
     build: buildWin32
   }
 }
 
-function run (command, args) {
+function run(command, args) {
   const result = spawnSync(command, args, { cwd: root, encoding: 'utf8' })
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')}\n${result.stdout ?? ''}${result.stderr ?? ''}${result.error ?? ''}`)
@@ -67,7 +82,7 @@ function run (command, args) {
 }
 
 /** Compiles `sources` into the shared library `out` with `cc`, then strips it. */
-function cross (cc, cflags, sources, ldflags, out) {
+function cross(cc, cflags, sources, ldflags, out) {
   run(cc, ['-O2', '-std=gnu11', ...WARNINGS, ...cflags, ...sources, ...ldflags, '-o', out])
   run(cc.replace(/gcc$/, 'strip'), ['--strip-unneeded', out])
 }
@@ -76,28 +91,42 @@ function cross (cc, cflags, sources, ldflags, out) {
  * The host's addon as `npm install` builds it (node-gyp over binding.gyp: npm run build:addon:release,
  * without the test hook of npm run build:addon), stripped.
  */
-function buildHost (out) {
+function buildHost(out) {
   run('npm', ['run', '--silent', 'build:addon:release'])
   fs.copyFileSync(path.join(root, 'build', 'Release', 'mmapfile.node'), out)
   run('strip', ['--strip-unneeded', out])
 }
 
-function buildWin32 (out) {
+function buildWin32(out) {
   const work = fs.mkdtempSync(path.join(root, 'build', 'win32-'))
   try {
     // node.exe's Node-API exports, and the one libuv function win32.c calls.
-    const def = fs.readFileSync(path.join(nodeApiHeaders(), 'def', 'node_api.def'), 'utf8').trimEnd() + '\nuv_translate_sys_error\nuv_get_osfhandle\n'
+    const def =
+      fs.readFileSync(path.join(nodeApiHeaders(), 'def', 'node_api.def'), 'utf8').trimEnd() +
+      '\nuv_translate_sys_error\nuv_get_osfhandle\n'
     fs.writeFileSync(path.join(work, 'node.def'), def)
-    run('x86_64-w64-mingw32-dlltool', ['-d', path.join(work, 'node.def'), '-l', path.join(work, 'node.lib'), '-D', 'node.exe'])
-    cross('x86_64-w64-mingw32-gcc', [...WIN32_DEFINES, '-I', nodeIncludes()], [...SOURCES, 'native/win32.c'],
-      ['-shared', '-static-libgcc', path.join(work, 'node.lib')], out)
+    run('x86_64-w64-mingw32-dlltool', [
+      '-d',
+      path.join(work, 'node.def'),
+      '-l',
+      path.join(work, 'node.lib'),
+      '-D',
+      'node.exe'
+    ])
+    cross(
+      'x86_64-w64-mingw32-gcc',
+      [...WIN32_DEFINES, '-I', nodeIncludes()],
+      [...SOURCES, 'native/win32.c'],
+      ['-shared', '-static-libgcc', path.join(work, 'node.lib')],
+      out
+    )
   } finally {
     fs.rmSync(work, { recursive: true, force: true })
   }
 }
 
 /** Whether prebuilds/<name>/mmapfile.node is newer than binding.gyp and every file of native/. */
-export function fresh (name) {
+export function fresh(name) {
   const file = path.join(root, 'prebuilds', name, 'mmapfile.node')
   if (!fs.existsSync(file)) return false
   const sources = ['binding.gyp', ...fs.readdirSync(path.join(root, 'native')).map((f) => path.join('native', f))]
@@ -106,7 +135,7 @@ export function fresh (name) {
 }
 
 /** Builds `name` into prebuilds/<name>/mmapfile.node; returns the file. */
-export function prebuild (name) {
+export function prebuild(name) {
   const dir = path.join(root, 'prebuilds', name)
   fs.mkdirSync(dir, { recursive: true })
   fs.mkdirSync(path.join(root, 'build'), { recursive: true })
@@ -149,6 +178,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       failed++
     }
   }
-  console.log('prebuild: darwin skipped: no macOS SDK from npm or Debian (on macOS: npm explore mmapfile -- npm run build:addon:release, else WebAssembly)')
+  console.log(
+    'prebuild: darwin skipped: no macOS SDK from npm or Debian (on macOS: npm explore mmapfile -- npm run build:addon:release, else WebAssembly)'
+  )
   process.exit(failed > 0 ? 1 : 0)
 }

@@ -29,20 +29,21 @@ const SYSROOT = '/usr/aarch64-linux-gnu'
 const BINFMT = '/proc/sys/fs/binfmt_misc'
 const ENTRY = '/usr/lib/binfmt.d/qemu-aarch64.conf'
 
-function skip (reason) {
+function skip(reason) {
   console.log(`test-arm64: skipped: ${reason}`)
   console.log('test-arm64: 0 passed, 0 failed, 1 skipped')
   process.exit(0)
 }
 
 /** The binfmt_misc entry for aarch64 ELF files, registered if it can be; null, or why it is missing. */
-function binfmt () {
+function binfmt() {
   if (fs.existsSync(path.join(BINFMT, 'qemu-aarch64'))) return null
   if (!fs.existsSync(ENTRY)) return `no ${ENTRY} (apt-get install qemu-user-binfmt)`
   try {
     if (!fs.existsSync(path.join(BINFMT, 'register'))) {
       const mount = spawnSync('mount', ['binfmt_misc', '-t', 'binfmt_misc', BINFMT], { encoding: 'utf8' })
-      if (mount.status !== 0) return `binfmt_misc is not mounted and could not be: ${mount.stderr.trim() || mount.error}`
+      if (mount.status !== 0)
+        return `binfmt_misc is not mounted and could not be: ${mount.stderr.trim() || mount.error}`
     }
     fs.writeFileSync(path.join(BINFMT, 'register'), fs.readFileSync(ENTRY, 'utf8').trim())
   } catch (error) {
@@ -55,7 +56,11 @@ if (process.platform !== 'linux') skip(`qemu-user runs on Linux, not ${process.p
 const qemu = spawnSync('qemu-aarch64', ['--version'], { encoding: 'utf8' })
 if (qemu.status !== 0) skip('qemu-aarch64 not found (apt-get install qemu-user qemu-user-binfmt)')
 const qemuVersion = /version (\d+)\.(\d+)/.exec(qemu.stdout) ?? ['', '0', '0']
-const missing = TARGETS['linux-arm64'].missing() ?? (fs.existsSync(path.join(SYSROOT, 'lib')) ? null : `no arm64 libraries in ${SYSROOT} (apt-get install libc6-dev-arm64-cross)`)
+const missing =
+  TARGETS['linux-arm64'].missing() ??
+  (fs.existsSync(path.join(SYSROOT, 'lib'))
+    ? null
+    : `no arm64 libraries in ${SYSROOT} (apt-get install libc6-dev-arm64-cross)`)
 if (missing !== null) skip(`the addon cannot be cross-built: ${missing}`)
 const noBinfmt = binfmt()
 if (noBinfmt !== null) skip(noBinfmt)
@@ -68,9 +73,15 @@ const node = binPath(NODE)
 const { version } = JSON.parse(fs.readFileSync(path.join(cache, 'node_modules', NODE, 'package.json'), 'utf8'))
 const env = { QEMU_LD_PREFIX: SYSROOT, PREBUILDS_ONLY: '1', MMAPFILE_TEST_CC: 'aarch64-linux-gnu-gcc' }
 if (Number(qemuVersion[1]) < 8) env.MMAPFILE_TEST_EMULATOR = `qemu-user ${qemuVersion[1]}.${qemuVersion[2]}`
-console.log(`test-arm64: ${qemu.stdout.split('\n')[0]}${env.MMAPFILE_TEST_EMULATOR ? ' (before 8.0: the tests that make thousands of wasm memories skip)' : ''}`)
+console.log(
+  `test-arm64: ${qemu.stdout.split('\n')[0]}${env.MMAPFILE_TEST_EMULATOR ? ' (before 8.0: the tests that make thousands of wasm memories skip)' : ''}`
+)
 const summary = new Summary('test-arm64')
-for (const [label, file] of [['native', suiteFile('native')], ['wasm', suiteFile('wasm')], ['many-mappings.test', path.join(root, 'test', 'many-mappings.test.mjs')]]) {
+for (const [label, file] of [
+  ['native', suiteFile('native')],
+  ['wasm', suiteFile('wasm')],
+  ['many-mappings.test', path.join(root, 'test', 'many-mappings.test.mjs')]
+]) {
   summary.start('node22 linux-arm64 (qemu-user)', version, label)
   summary.add(await runFile({ command: node, args: ['--expose-gc', file], env, maxRssBytes: 6 * 2 ** 30 }))
 }

@@ -21,8 +21,16 @@ import { Summary, binPath, bundleSuite, install, root, runFile, suiteFile, versi
 // check is refused), no /proc (tests that read it skip), no workers.
 const permTmp = path.join(root, 'build', 'permission-tmp')
 const childDir = path.join(root, 'build', 'test', 'children')
-const permission = (flag) => (file, backend) => [flag, ...(backend === 'native' ? ['--allow-addons'] : []),
-  `--allow-fs-read=${root}`, `--allow-fs-write=${permTmp}`, `--allow-fs-write=${childDir}`, '--allow-child-process', '--expose-gc', file]
+const permission = (flag) => (file, backend) => [
+  flag,
+  ...(backend === 'native' ? ['--allow-addons'] : []),
+  `--allow-fs-read=${root}`,
+  `--allow-fs-write=${permTmp}`,
+  `--allow-fs-write=${childDir}`,
+  '--allow-child-process',
+  '--expose-gc',
+  file
+]
 // Node 22+ starts children under the parent's model, and every process then warns about it on
 // stderr, which the tests read as a failing child.
 const permissionEnv = { TMPDIR: permTmp, NODE_NO_WARNINGS: '1' }
@@ -43,10 +51,26 @@ const RUNS = [
   // their environment, getuid); the import with --allow-read --allow-write alone is in
   // test/restricted.test.mjs.
   {
-    name: 'deno, no --allow-ffi', runtime: 'deno', backends: ['wasm'],
-    args: (file) => ['run', '--allow-read', '--allow-write', '--allow-run', '--allow-env', '--allow-sys', '--v8-flags=--expose-gc', file]
+    name: 'deno, no --allow-ffi',
+    runtime: 'deno',
+    backends: ['wasm'],
+    args: (file) => [
+      'run',
+      '--allow-read',
+      '--allow-write',
+      '--allow-run',
+      '--allow-env',
+      '--allow-sys',
+      '--v8-flags=--expose-gc',
+      file
+    ]
   },
-  { name: 'node20 --experimental-permission', runtime: null, args: permission('--experimental-permission'), env: permissionEnv },
+  {
+    name: 'node20 --experimental-permission',
+    runtime: null,
+    args: permission('--experimental-permission'),
+    env: permissionEnv
+  },
   { name: 'node22 --permission', runtime: 'node22', args: permission('--permission'), env: permissionEnv },
   { name: 'node24 --permission', runtime: 'node24', args: permission('--permission'), env: permissionEnv }
 ]
@@ -62,11 +86,14 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   console.error(`test-runtimes: the runtime packages are pinned for linux-x64, not ${process.platform}-${process.arch}`)
   process.exit(2)
 }
-const binary = (run) => run.runtime === null ? process.execPath : binPath(run.runtime)
+const binary = (run) => (run.runtime === null ? process.execPath : binPath(run.runtime))
 
 // ---------------------------------------------------------------------------------------------
 
-install([...new Set(runs.map((r) => r.runtime).filter((r) => r !== null)), ...(runs.some((r) => r.restricted || r.runtime === null) ? ['deno', 'bun'] : [])])
+install([
+  ...new Set(runs.map((r) => r.runtime).filter((r) => r !== null)),
+  ...(runs.some((r) => r.restricted || r.runtime === null) ? ['deno', 'bun'] : [])
+])
 if (!process.argv.includes('--no-bundle')) bundleSuite()
 fs.rmSync(permTmp, { recursive: true, force: true })
 fs.mkdirSync(permTmp, { recursive: true })
@@ -80,8 +107,19 @@ for (const run of runs) {
   for (const backend of run.backends ?? BACKENDS) jobs.push({ run, backend, file: suiteFile(backend) })
   if (run.restricted || run.runtime === null) {
     const plain = run.runtime === null ? { ...run, name: 'node20', args: node, env: {} } : run
-    jobs.push({ run: plain, backend: 'restricted.test', file: path.join(root, 'test', 'restricted.test.mjs'), env: others })
-    if (run.runtime === null) jobs.push({ run: plain, backend: 'executables.test', file: path.join(root, 'test', 'executables.test.mjs'), env: others })
+    jobs.push({
+      run: plain,
+      backend: 'restricted.test',
+      file: path.join(root, 'test', 'restricted.test.mjs'),
+      env: others
+    })
+    if (run.runtime === null)
+      jobs.push({
+        run: plain,
+        backend: 'executables.test',
+        file: path.join(root, 'test', 'executables.test.mjs'),
+        env: others
+      })
   }
 }
 for (const { run, backend, file, env } of jobs) {

@@ -18,7 +18,7 @@ import { Summary, binPath, bundleSuite, cache, install, root, runFile, suiteFile
 const WINE = process.env.MMAPFILE_WINE || 'wine'
 const NODES = ['node20-win-x64', 'node22-win-x64']
 
-function skip (reason) {
+function skip(reason) {
   console.log(`test-windows: skipped: ${reason}`)
   console.log('test-windows: 0 passed, 0 failed, 1 skipped')
   process.exit(0)
@@ -37,8 +37,12 @@ const windowsPath = (unix) => `Z:${unix.replace(/\//g, '\\')}`
 const prefix = path.join(cache, 'wine-prefix')
 const tmp = path.join(root, 'build', 'wine-tmp')
 const wineEnv = { WINEPREFIX: prefix, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' }
-function wine (args) {
-  const r = spawnSync(WINE, args, { env: { ...process.env, ...wineEnv }, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] })
+function wine(args) {
+  const r = spawnSync(WINE, args, {
+    env: { ...process.env, ...wineEnv },
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe']
+  })
   if (r.status !== 0) throw new Error(`${WINE} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`)
 }
 
@@ -56,14 +60,20 @@ const summary = new Summary('test-windows')
 for (const name of NODES) {
   const exe = binPath(name)
   const { version } = JSON.parse(fs.readFileSync(path.join(cache, 'node_modules', name, 'package.json'), 'utf8'))
-  for (const [label, file] of [['native', suiteFile('native')], ['wasm', suiteFile('wasm')], ['many-mappings.test', path.join(root, 'test', 'many-mappings.test.mjs')]]) {
+  for (const [label, file] of [
+    ['native', suiteFile('native')],
+    ['wasm', suiteFile('wasm')],
+    ['many-mappings.test', path.join(root, 'test', 'many-mappings.test.mjs')]
+  ]) {
     summary.start(`${name.replace(/-win-x64$/, '')} win32 (Wine)`, version, label)
-    summary.add(await runFile({
-      command: WINE,
-      args: [exe, '--expose-gc', file],
-      env: { ...wineEnv, PREBUILDS_ONLY: '1' },
-      viaFiles: true
-    }))
+    summary.add(
+      await runFile({
+        command: WINE,
+        args: [exe, '--expose-gc', file],
+        env: { ...wineEnv, PREBUILDS_ONLY: '1' },
+        viaFiles: true
+      })
+    )
   }
 }
 spawnSync('wineserver', ['-k'], { env: { ...process.env, ...wineEnv } })

@@ -5,7 +5,8 @@
 // with one line: `N passed, N failed[, N skipped]`. A file that hands back no counts (it did not
 // load, or exited before its suites ended), exits non-zero without a failed test, or is killed by
 // a signal, counts as one failure. scripts/check-win32.sh, where it exists, is one more counted
-// check: passed (exit 0), or skipped (exit 77, with its reason: no MinGW), never a silent pass.
+// check: passed (exit 0), or skipped (exit 77, with its reason: no MinGW), never a silent pass; so
+// is the formatter's check (prettier --check).
 //
 // Skips: a test that cannot run here prints `# skip: "<test>": <reason>` (test/helpers.ts
 // requires()); the run lists every such line before its closing line.
@@ -14,7 +15,16 @@
 // the files whose name contains "native".
 import { build } from 'esbuild'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname } from 'node:path'
 import { join } from 'node:path'
@@ -33,12 +43,12 @@ const totals = { passed: 0, failed: 0, skipped: 0 }
 const problems = []
 const skips = []
 
-function log (line) {
+function log(line) {
   process.stdout.write(`${line}\n`)
 }
 
 /** Runs a command, streaming its output; resolves with its exit and everything it printed. */
-function run (command, args, env = {}) {
+function run(command, args, env = {}) {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd: root,
@@ -46,10 +56,19 @@ function run (command, args, env = {}) {
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let output = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => { output += d; process.stdout.write(d) })
-    child.stderr.setEncoding('utf8').on('data', (d) => { output += d; process.stderr.write(d) })
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      output += d
+      process.stdout.write(d)
+    })
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      output += d
+      process.stderr.write(d)
+    })
     let timedOut = false
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, FILE_DEADLINE_MS)
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGKILL')
+    }, FILE_DEADLINE_MS)
     child.on('error', (error) => {
       clearTimeout(timer)
       resolve({ code: null, signal: null, output: `${output}\n${error.message}`, timedOut })
@@ -62,11 +81,15 @@ function run (command, args, env = {}) {
 }
 
 /** How a process ended, for the per-file line. */
-function how (result) {
-  return result.timedOut ? 'killed after the deadline' : result.signal !== null ? `killed by ${result.signal}` : `exit ${result.code}`
+function how(result) {
+  return result.timedOut
+    ? 'killed after the deadline'
+    : result.signal !== null
+      ? `killed by ${result.signal}`
+      : `exit ${result.code}`
 }
 
-function add (name, result, { passed, failed, skipped }) {
+function add(name, result, { passed, failed, skipped }) {
   totals.passed += passed
   totals.failed += failed
   totals.skipped += skipped
@@ -79,11 +102,12 @@ function add (name, result, { passed, failed, skipped }) {
  * counts one failure more. The reasons of the skips are what the file printed (test/helpers.ts
  * skipTest: `# skip: "<test>": <reason>`); uvu counts the skips.
  */
-function accountUvu (name, result, counts) {
+function accountUvu(name, result, counts) {
   const crashed = result.signal !== null || result.code !== 0
   const { passed, skipped } = counts ?? { passed: 0, skipped: 0 }
   let failed = counts === null ? 1 : counts.failed
-  if (counts === null) problems.push(`${name}: handed back no counts (it did not load, or exited before its suites ended)`)
+  if (counts === null)
+    problems.push(`${name}: handed back no counts (it did not load, or exited before its suites ended)`)
   else if (crashed && failed === 0) failed = 1
   if (counts !== null && failed > 0) problems.push(`${name}: ${failed} failed (${how(result)})`)
   const reasons = [...result.output.matchAll(/^# skip: (.+)$/gm)].map((m) => m[1])
@@ -97,7 +121,7 @@ function accountUvu (name, result, counts) {
  * (the automake convention) with the reason its last line gives, anything else failed.
  */
 const SKIP_EXIT = 77
-function accountCheck (name, result) {
+function accountCheck(name, result) {
   const counts = { passed: 0, failed: 0, skipped: 0 }
   if (result.signal === null && result.code === SKIP_EXIT) {
     counts.skipped = 1
@@ -112,7 +136,7 @@ function accountCheck (name, result) {
 }
 
 /** Runs a uvu test file through scripts/uvu-file.mjs; its counts, or null if it handed back none. */
-async function runUvu (file) {
+async function runUvu(file) {
   const resultsFile = join(resultsDir, `${file.replace(/[\\/]/g, '_')}.json`)
   const result = await run(process.execPath, ['--expose-gc', join('scripts', 'uvu-file.mjs'), file, resultsFile])
   let counts = null
@@ -134,8 +158,12 @@ if (!existsSync(join(root, 'dist', 'esm', 'index.mjs'))) {
 // written whole and renamed into place, and nothing of build/test is removed here. Each test
 // process removes its own children (build/test/children/<pid>-*).
 const outdir = join('build', 'test')
-const sources = readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort()
-const plain = readdirSync('test').filter((f) => f.endsWith('.test.mjs')).sort()
+const sources = readdirSync('test')
+  .filter((f) => f.endsWith('.test.ts'))
+  .sort()
+const plain = readdirSync('test')
+  .filter((f) => f.endsWith('.test.mjs'))
+  .sort()
 
 let bundled = []
 try {
@@ -185,6 +213,18 @@ const win32 = join('scripts', 'check-win32.sh')
 if (existsSync(win32) && wanted(win32)) {
   log(`\n# ${win32}`)
   accountCheck(win32, await run('bash', [win32]))
+}
+
+// The formatter's check (prettier, .prettierrc.json; what it cannot parse is in .prettierignore): one
+// counted check, so that a file written in another style fails npm test. `npm run format` fixes it.
+const format = 'prettier --check'
+if (wanted(format)) {
+  log(`\n# ${format}`)
+  const prettier = join('node_modules', 'prettier', 'bin', 'prettier.cjs')
+  accountCheck(
+    format,
+    await run(process.execPath, [prettier, '--check', '--log-level', 'warn', '**/*.{ts,mts,cts,js,mjs,cjs}'])
+  )
 }
 
 log('')

@@ -24,21 +24,64 @@ const stdio = [
   ConsoleStdout.lineBuffered((line) => console.log(line)),
   ConsoleStdout.lineBuffered((line) => console.warn(line))
 ]
-const api = createApi(frontOf('wasm', () => createWasmBackend({ wasi: createShimWasiHost(root, stdio), pageSize: WASM_PAGE_SIZE })), null, browserPaths)
+const api = createApi(
+  frontOf('wasm', () => createWasmBackend({ wasi: createShimWasiHost(root, stdio), pageSize: WASM_PAGE_SIZE })),
+  null,
+  browserPaths
+)
 
 export const files: Files = createFiles(root.dir)
 
 export type {
-  Advice, Api, Capabilities, Closing, CreateOptions, DisposableView, Mode, OpenOptions, SyncOptions, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
+  Advice,
+  Api,
+  Capabilities,
+  Closing,
+  CreateOptions,
+  DisposableView,
+  Mode,
+  OpenOptions,
+  SyncOptions,
+  TypedArrayConstructor,
+  View,
+  ViewInfo,
+  ViewOf,
+  ViewType
 } from './front/api.js'
-export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './front/struct.js'
+export type {
+  ElementType,
+  FieldLayout,
+  Fields,
+  FieldType,
+  ScalarName,
+  StructRecord,
+  StructType,
+  ValueOf
+} from './front/struct.js'
 export type { AsyncFileSource, Files, FileSource } from './browser/files.js'
 export type { MmapfileError, SystemError } from './front/errors.js'
 export { StructArray } from './front/struct.js'
 export { ERR_MMAPFILE_CLOSED } from './front/errors.js'
 export const {
-  create, open, close, closing, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
-  PAGE_SIZE, capabilities, backend, backendError
+  create,
+  open,
+  close,
+  closing,
+  sync,
+  syncAsync,
+  malloc,
+  free,
+  gccreate,
+  gcopen,
+  gcmalloc,
+  resize,
+  advise,
+  info,
+  struct,
+  PAGE_SIZE,
+  capabilities,
+  backend,
+  backendError
 } = api
 
 const browserApi: Api & { readonly files: Files } = Object.freeze({ ...api, files })

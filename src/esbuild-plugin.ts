@@ -28,7 +28,7 @@ export interface MmapfilePluginOptions {
 }
 
 /** The addon mmapfile's own loader would pick on this machine, or an Error saying why there is none. */
-function findAddon (): string | Error {
+function findAddon(): string | Error {
   try {
     const root = packageRoot()
     const nodeGypBuild = createRequire(join(root, 'package.json'))('node-gyp-build') as { path(dir: string): string }
@@ -39,20 +39,23 @@ function findAddon (): string | Error {
 }
 
 /** The esbuild plugin: copies the native addon next to the bundle. */
-export function mmapfile (options: MmapfilePluginOptions = {}): Plugin {
+export function mmapfile(options: MmapfilePluginOptions = {}): Plugin {
   return {
     name: 'mmapfile',
-    setup (build) {
+    setup(build) {
       const initial = build.initialOptions
       // The metafile names every output file, wherever outdir, outbase and entryNames put it.
       initial.metafile = true
       build.onEnd((result) => {
         if (result.errors.length > 0) return
         const problem = (text: string) => (options.required ? { errors: [{ text }] } : { warnings: [{ text }] })
-        if (initial.write === false) return problem('mmapfile: write is false, so there is no folder to put mmapfile.node in')
+        if (initial.write === false)
+          return problem('mmapfile: write is false, so there is no folder to put mmapfile.node in')
         const addon = options.addon ?? findAddon()
         if (addon instanceof Error) {
-          return problem(`mmapfile: no native addon to copy (the bundle will run on WebAssembly): ${addon.message.trim()}`)
+          return problem(
+            `mmapfile: no native addon to copy (the bundle will run on WebAssembly): ${addon.message.trim()}`
+          )
         }
         const base = initial.absWorkingDir ?? process.cwd()
         const folders = new Set<string>()

@@ -16,13 +16,19 @@ function choose(): { front: Front; backendError: Error | null } {
     throw new Error(`mmapfile: MMAPFILE_BACKEND is '${wanted}'; allowed values are ${ALLOWED.join(', ')} (or unset)`)
   }
   if (wanted === 'wasm') {
-    return { front: frontOf('wasm', loadWasmBackend), backendError: new Error('mmapfile: MMAPFILE_BACKEND=wasm asked for the WebAssembly backend') }
+    return {
+      front: frontOf('wasm', loadWasmBackend),
+      backendError: new Error('mmapfile: MMAPFILE_BACKEND=wasm asked for the WebAssembly backend')
+    }
   }
   try {
     return { front: frontOf('native', () => loadNativeBackend(packageRoot())), backendError: null }
   } catch (error) {
     if (wanted === 'native') throw nativeUnavailable(error, packageRoot(), NATIVE_VARIABLE)
-    return { front: frontOf('wasm', loadWasmBackend), backendError: error instanceof Error ? error : new Error(String(error)) }
+    return {
+      front: frontOf('wasm', loadWasmBackend),
+      backendError: error instanceof Error ? error : new Error(String(error))
+    }
   }
 }
 
@@ -30,15 +36,55 @@ const chosen = choose()
 const api = createApi(chosen.front, chosen.backendError, nodePaths)
 
 export type {
-  Advice, Api, Capabilities, Closing, CreateOptions, DisposableView, Mode, OpenOptions, SyncOptions, TypedArray, TypedArrayConstructor, View, ViewInfo, ViewOf, ViewType
+  Advice,
+  Api,
+  Capabilities,
+  Closing,
+  CreateOptions,
+  DisposableView,
+  Mode,
+  OpenOptions,
+  SyncOptions,
+  TypedArray,
+  TypedArrayConstructor,
+  View,
+  ViewInfo,
+  ViewOf,
+  ViewType
 } from './front/api.js'
-export type { ElementType, FieldLayout, Fields, FieldType, ScalarName, StructRecord, StructType, ValueOf } from './front/struct.js'
+export type {
+  ElementType,
+  FieldLayout,
+  Fields,
+  FieldType,
+  ScalarName,
+  StructRecord,
+  StructType,
+  ValueOf
+} from './front/struct.js'
 export type { MmapfileError, SystemError } from './front/errors.js'
 export { StructArray } from './front/struct.js'
 export { ERR_MMAPFILE_CLOSED } from './front/errors.js'
 
 export const {
-  create, open, close, closing, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
-  PAGE_SIZE, capabilities, backend, backendError
+  create,
+  open,
+  close,
+  closing,
+  sync,
+  syncAsync,
+  malloc,
+  free,
+  gccreate,
+  gcopen,
+  gcmalloc,
+  resize,
+  advise,
+  info,
+  struct,
+  PAGE_SIZE,
+  capabilities,
+  backend,
+  backendError
 } = api
 export default api

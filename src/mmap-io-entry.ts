@@ -10,8 +10,24 @@ const mmap = createMmapIo(api)
 export { createMmapIo } from './compat/mmap-io.js'
 export type { FileDescriptor, MapAdvise, MapFlags, MapProtectionFlags, MmapIo } from './compat/mmap-io.js'
 export const {
-  map, advise, sync, incore, unmap, PAGESIZE,
-  PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_NONBLOCK, MAP_POPULATE,
-  MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED
+  map,
+  advise,
+  sync,
+  incore,
+  unmap,
+  PAGESIZE,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  PROT_EXEC,
+  MAP_SHARED,
+  MAP_PRIVATE,
+  MAP_NONBLOCK,
+  MAP_POPULATE,
+  MADV_NORMAL,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
+  MADV_DONTNEED
 } = mmap
 export default mmap

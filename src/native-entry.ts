@@ -20,7 +20,24 @@ export type * from './index.js'
 export { StructArray } from './front/struct.js'
 export { ERR_MMAPFILE_CLOSED } from './front/errors.js'
 export const {
-  create, open, close, closing, sync, syncAsync, malloc, free, gccreate, gcopen, gcmalloc, resize, advise, info, struct,
-  PAGE_SIZE, capabilities, backend, backendError
+  create,
+  open,
+  close,
+  closing,
+  sync,
+  syncAsync,
+  malloc,
+  free,
+  gccreate,
+  gcopen,
+  gcmalloc,
+  resize,
+  advise,
+  info,
+  struct,
+  PAGE_SIZE,
+  capabilities,
+  backend,
+  backendError
 } = api
 export default api

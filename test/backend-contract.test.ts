@@ -13,8 +13,21 @@ import type { Backend, Mapping } from '../src/front/backend'
 import { loadNativeBackend } from '../src/native/backend'
 import { loadWasmBackend } from '../src/wasm/node'
 import {
-  allZero, bytesOf, expectThrow, fds, fileBytes, fileSize, fileWith, lacking, mapsLines,
-  pattern, repoRoot, sameBytes, skipTest, tmpDir, tmpFile
+  allZero,
+  bytesOf,
+  expectThrow,
+  fds,
+  fileBytes,
+  fileSize,
+  fileWith,
+  lacking,
+  mapsLines,
+  pattern,
+  repoRoot,
+  sameBytes,
+  skipTest,
+  tmpDir,
+  tmpFile
 } from './helpers'
 import type { Expected, Need } from './helpers'
 
@@ -22,13 +35,17 @@ import type { Expected, Need } from './helpers'
 const OPTS = { autoClose: false, sparse: false }
 
 /** A file-system error as a backend throws it: `code`, `syscall`, and the bare description. */
-const system = (code: string, syscall: string, message?: string): Expected =>
-  ({ type: Error, code, syscall, ...(message === undefined ? {} : { message }) })
+const system = (code: string, syscall: string, message?: string): Expected => ({
+  type: Error,
+  code,
+  syscall,
+  ...(message === undefined ? {} : { message })
+})
 
 /** Descriptors of this process on files under the temp dir (none where /proc cannot be read). */
-const heldFds = (): string[] => lacking('proc') === null ? fds(tmpDir) : []
+const heldFds = (): string[] => (lacking('proc') === null ? fds(tmpDir) : [])
 
-function register (name: 'native' | 'wasm', load: () => Backend): void {
+function register(name: 'native' | 'wasm', load: () => Backend): void {
   let backend: Backend
   let unavailable: string | null = null
   try {
@@ -40,7 +57,9 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
   /** A test of the contract on this backend: skipped, with the reason, where it lacks a need or does not load. */
   const contract = (s: Test, ...needs: Need[]): ((title: string, fn: () => unknown) => void) => {
     const reasons = [unavailable, ...needs.map(lacking)].filter((r): r is string => r !== null)
-    return reasons.length === 0 ? (title, fn) => s(title, fn as () => void) : (title, fn) => skipTest(s, `${name}: ${title}`, fn, reasons.join('; '))
+    return reasons.length === 0
+      ? (title, fn) => s(title, fn as () => void)
+      : (title, fn) => skipTest(s, `${name}: ${title}`, fn, reasons.join('; '))
   }
 
   // --- open
@@ -50,7 +69,11 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
   openTest('a missing file is ENOENT from open, with the bare description, in both modes; no descriptor left', () => {
     const held = heldFds()
     const p = path.join(tmpDir, 'missing.bin')
-    expectThrow(() => backend.open(p, 'r', 0, null, OPTS), system('ENOENT', 'open', 'no such file or directory'), "open(<missing>, 'r')")
+    expectThrow(
+      () => backend.open(p, 'r', 0, null, OPTS),
+      system('ENOENT', 'open', 'no such file or directory'),
+      "open(<missing>, 'r')"
+    )
     expectThrow(() => backend.open(p, 'rw', 0, null, OPTS), system('ENOENT', 'open'), "open(<missing>, 'rw')")
     assert.not.ok(fs.existsSync(p), "'rw' did not create the file")
     assert.equal(heldFds(), held, 'descriptors')
@@ -61,7 +84,11 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     for (const mode of ['r', 'rw'] as const) {
       expectThrow(() => backend.open(tmpDir, mode, 0, null, OPTS), system('EISDIR', 'open'), `open(<dir>, '${mode}')`)
     }
-    expectThrow(() => backend.open(path.join(fileWith(10), 'x'), 'r', 0, null, OPTS), system('ENOTDIR', 'open'), 'open(<file>/x)')
+    expectThrow(
+      () => backend.open(path.join(fileWith(10), 'x'), 'r', 0, null, OPTS),
+      system('ENOTDIR', 'open'),
+      'open(<file>/x)'
+    )
     assert.equal(heldFds(), held, 'descriptors')
   })
 
@@ -74,7 +101,11 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     }
   })
 
-  contract(open, 'not-root', 'posix-modes')("a file without write permission is EACCES for 'rw'", () => {
+  contract(
+    open,
+    'not-root',
+    'posix-modes'
+  )("a file without write permission is EACCES for 'rw'", () => {
     const p = fileWith(10)
     fs.chmodSync(p, 0o444)
     expectThrow(() => backend.open(p, 'rw', 0, null, OPTS), system('EACCES', 'open'), "open(<read-only file>, 'rw')")
@@ -83,35 +114,57 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
   openTest('a window past the end of the file is a RangeError with the final message; no descriptor left', () => {
     const p = fileWith(8)
     const held = heldFds()
-    expectThrow(() => backend.open(p, 'r', 10, null, OPTS), { type: RangeError, message: 'offset 10 is beyond the end of the file (8 bytes)' }, 'open(<8 bytes>, offset 10)')
-    expectThrow(() => backend.open(p, 'rw', 4, 5, OPTS), { type: RangeError, message: 'window [4, 9) is beyond the end of the file (8 bytes)' }, 'open(<8 bytes>, [4, 9))')
+    expectThrow(
+      () => backend.open(p, 'r', 10, null, OPTS),
+      { type: RangeError, message: 'offset 10 is beyond the end of the file (8 bytes)' },
+      'open(<8 bytes>, offset 10)'
+    )
+    expectThrow(
+      () => backend.open(p, 'rw', 4, 5, OPTS),
+      { type: RangeError, message: 'window [4, 9) is beyond the end of the file (8 bytes)' },
+      'open(<8 bytes>, [4, 9))'
+    )
     assert.equal(heldFds(), held, 'descriptors')
   })
 
   // A sparse file one byte larger than the largest view: 4 GiB on Node 20 (native and wasm); native on
   // Node 22+ takes views of terabytes, more than a sparse file here may hold.
   const max = unavailable === null ? backend.capabilities.maxViewBytes : 0
-  const tooLargeTest = max + 1 > 2 ** 36
-    ? (title: string, fn: () => unknown) => skipTest(open, `${name}: ${title}`, fn, `maxViewBytes is ${max}: a sparse file one byte larger is more than this test makes`)
-    : openTest
-  tooLargeTest('a window larger than maxViewBytes is a RangeError that says to map a window; one of maxViewBytes - 5 .. + 1 maps', () => {
-    const p = tmpFile('sparse-max.bin')
-    fs.writeFileSync(p, '')
-    fs.truncateSync(p, max + 1)
-    try {
-      for (const mode of ['r', 'rw'] as const) {
-        expectThrow(() => backend.open(p, mode, 0, null, OPTS), {
-          type: RangeError,
-          message: `the window of ${max + 1} bytes is larger than the largest view (${max} bytes); map a window with options.offset and options.length`
-        }, `open(<maxViewBytes + 1 bytes>, '${mode}')`)
+  const tooLargeTest =
+    max + 1 > 2 ** 36
+      ? (title: string, fn: () => unknown) =>
+          skipTest(
+            open,
+            `${name}: ${title}`,
+            fn,
+            `maxViewBytes is ${max}: a sparse file one byte larger is more than this test makes`
+          )
+      : openTest
+  tooLargeTest(
+    'a window larger than maxViewBytes is a RangeError that says to map a window; one of maxViewBytes - 5 .. + 1 maps',
+    () => {
+      const p = tmpFile('sparse-max.bin')
+      fs.writeFileSync(p, '')
+      fs.truncateSync(p, max + 1)
+      try {
+        for (const mode of ['r', 'rw'] as const) {
+          expectThrow(
+            () => backend.open(p, mode, 0, null, OPTS),
+            {
+              type: RangeError,
+              message: `the window of ${max + 1} bytes is larger than the largest view (${max} bytes); map a window with options.offset and options.length`
+            },
+            `open(<maxViewBytes + 1 bytes>, '${mode}')`
+          )
+        }
+        const m = backend.open(p, 'r', max - 5, 6, OPTS)
+        assert.is(m.byteLength, 6)
+        backend.close(m)
+      } finally {
+        fs.rmSync(p, { force: true })
       }
-      const m = backend.open(p, 'r', max - 5, 6, OPTS)
-      assert.is(m.byteLength, 6)
-      backend.close(m)
-    } finally {
-      fs.rmSync(p, { force: true })
     }
-  })
+  )
 
   openTest("'r' reads the file; writes to it stay in memory, through sync and close", () => {
     const data = pattern(200000)
@@ -125,23 +178,34 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     sameBytes(fileBytes(p), data, 'the file')
   })
 
-  openTest("'rw' windows at any offset: the window's bytes; a change is in the file after sync, at its file offset", () => {
-    const PAGE = backend.pageSize
-    const data = pattern(3 * PAGE + 65537, 2)
-    const p = fileWith(data)
-    for (const [offset, length] of [[0, null], [1, 10], [PAGE - 1, 2], [PAGE + 5, PAGE], [2 * PAGE + 7, null], [123, 2 * PAGE], [65535, 2]] as Array<[number, number | null]>) {
-      const what = `[${offset}, ${length === null ? 'end' : offset + length})`
-      const m = backend.open(p, 'rw', offset, length, OPTS)
-      const expected = data.subarray(offset, length === null ? undefined : offset + length)
-      sameBytes(bytesOf(m), expected, `${what}: the mapping`)
-      bytesOf(m)[0] ^= 0xff
-      backend.sync(m, 0, 1)
-      assert.is(fileBytes(p)[offset], expected[0] ^ 0xff, `${what}: the file after sync`)
-      backend.close(m)
-      data[offset] ^= 0xff
+  openTest(
+    "'rw' windows at any offset: the window's bytes; a change is in the file after sync, at its file offset",
+    () => {
+      const PAGE = backend.pageSize
+      const data = pattern(3 * PAGE + 65537, 2)
+      const p = fileWith(data)
+      for (const [offset, length] of [
+        [0, null],
+        [1, 10],
+        [PAGE - 1, 2],
+        [PAGE + 5, PAGE],
+        [2 * PAGE + 7, null],
+        [123, 2 * PAGE],
+        [65535, 2]
+      ] as Array<[number, number | null]>) {
+        const what = `[${offset}, ${length === null ? 'end' : offset + length})`
+        const m = backend.open(p, 'rw', offset, length, OPTS)
+        const expected = data.subarray(offset, length === null ? undefined : offset + length)
+        sameBytes(bytesOf(m), expected, `${what}: the mapping`)
+        bytesOf(m)[0] ^= 0xff
+        backend.sync(m, 0, 1)
+        assert.is(fileBytes(p)[offset], expected[0] ^ 0xff, `${what}: the file after sync`)
+        backend.close(m)
+        data[offset] ^= 0xff
+      }
+      sameBytes(fileBytes(p), data, 'the file after every window')
     }
-    sameBytes(fileBytes(p), data, 'the file after every window')
-  })
+  )
 
   openTest("'rw': a write is in the file at once where the backend is coherent, else from sync on", () => {
     const p = fileWith(pattern(100))
@@ -157,7 +221,11 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     const empty = fileWith(new Uint8Array(0))
     const ten = fileWith(10)
     for (const mode of ['r', 'rw'] as const) {
-      for (const [p, offset, length] of [[empty, 0, null], [ten, 10, null], [ten, 3, 0]] as Array<[string, number, number | null]>) {
+      for (const [p, offset, length] of [
+        [empty, 0, null],
+        [ten, 10, null],
+        [ten, 3, 0]
+      ] as Array<[string, number, number | null]>) {
         const m = backend.open(p, mode, offset, length, OPTS)
         assert.is(m.byteLength, 0, `'${mode}' [${offset}, ${String(length)}) of ${fileSize(p)} bytes`)
         backend.sync(m, 0, 0)
@@ -200,25 +268,28 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     sameBytes(fileBytes(q), data, 'the existing file')
   })
 
-  createTest('makes a file of zeros of the size, mapped; an existing file is emptied first; 0 bytes gives an empty file', () => {
-    const p = tmpFile()
-    const m = backend.create(p, 3000, OPTS)
-    assert.is(fileSize(p), 3000)
-    assert.is(m.byteLength, 3000)
-    allZero(bytesOf(m), 'the new mapping')
-    bytesOf(m)[2999] = 7
-    backend.close(m)
-    assert.is(fileBytes(p)[2999], 7, 'written back at close')
-    const q = fileWith(5000)
-    const n = backend.create(q, 100, OPTS)
-    allZero(bytesOf(n), 'the mapping of an existing file')
-    backend.close(n)
-    sameBytes(fileBytes(q), new Uint8Array(100), 'the existing file, after close')
-    const e = backend.create(q, 0, OPTS)
-    assert.is(e.byteLength, 0)
-    backend.close(e)
-    assert.is(fileSize(q), 0)
-  })
+  createTest(
+    'makes a file of zeros of the size, mapped; an existing file is emptied first; 0 bytes gives an empty file',
+    () => {
+      const p = tmpFile()
+      const m = backend.create(p, 3000, OPTS)
+      assert.is(fileSize(p), 3000)
+      assert.is(m.byteLength, 3000)
+      allZero(bytesOf(m), 'the new mapping')
+      bytesOf(m)[2999] = 7
+      backend.close(m)
+      assert.is(fileBytes(p)[2999], 7, 'written back at close')
+      const q = fileWith(5000)
+      const n = backend.create(q, 100, OPTS)
+      allZero(bytesOf(n), 'the mapping of an existing file')
+      backend.close(n)
+      sameBytes(fileBytes(q), new Uint8Array(100), 'the existing file, after close')
+      const e = backend.create(q, 0, OPTS)
+      assert.is(e.byteLength, 0)
+      backend.close(e)
+      assert.is(fileSize(q), 0)
+    }
+  )
 
   create.run()
 
@@ -233,7 +304,11 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     const e = backend.alloc(0, OPTS)
     assert.is(e.byteLength, 0)
     backend.close(e)
-    expectThrow(() => backend.alloc(backend.capabilities.maxViewBytes + 1, OPTS), { type: RangeError }, 'alloc(maxViewBytes + 1)')
+    expectThrow(
+      () => backend.alloc(backend.capabilities.maxViewBytes + 1, OPTS),
+      { type: RangeError },
+      'alloc(maxViewBytes + 1)'
+    )
   })
   alloc.run()
 
@@ -241,22 +316,30 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
   const close = suite(`${name} backend: close`)
   const closeTest = contract(close)
 
-  closeTest('every view over the buffer reads as length 0 afterwards, for every kind of mapping; a second close is a no-op', () => {
-    const p = fileWith(100000)
-    for (const kind of ['r', 'rw', 'create', 'alloc']) {
-      const m = kind === 'alloc' ? backend.alloc(1000, OPTS) : kind === 'create' ? backend.create(tmpFile(), 1000, OPTS) : backend.open(p, kind as 'r' | 'rw', 0, null, OPTS)
-      const buffer = m.buffer
-      const a = new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
-      const b = new Uint32Array(m.buffer, m.byteOffset + 8, 4)
-      backend.close(m)
-      assert.is(buffer.byteLength, 0, `${kind}: the buffer`)
-      assert.is(m.byteLength, 0, `${kind}: the mapping`)
-      assert.is(a.length, 0, `${kind}: a Uint8Array`)
-      assert.is(b.length, 0, `${kind}: a Uint32Array at an offset`)
-      assert.is(b[0], undefined, `${kind}: reading it`)
-      backend.close(m)
+  closeTest(
+    'every view over the buffer reads as length 0 afterwards, for every kind of mapping; a second close is a no-op',
+    () => {
+      const p = fileWith(100000)
+      for (const kind of ['r', 'rw', 'create', 'alloc']) {
+        const m =
+          kind === 'alloc'
+            ? backend.alloc(1000, OPTS)
+            : kind === 'create'
+              ? backend.create(tmpFile(), 1000, OPTS)
+              : backend.open(p, kind as 'r' | 'rw', 0, null, OPTS)
+        const buffer = m.buffer
+        const a = new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
+        const b = new Uint32Array(m.buffer, m.byteOffset + 8, 4)
+        backend.close(m)
+        assert.is(buffer.byteLength, 0, `${kind}: the buffer`)
+        assert.is(m.byteLength, 0, `${kind}: the mapping`)
+        assert.is(a.length, 0, `${kind}: a Uint8Array`)
+        assert.is(b.length, 0, `${kind}: a Uint32Array at an offset`)
+        assert.is(b[0], undefined, `${kind}: reading it`)
+        backend.close(m)
+      }
     }
-  })
+  )
 
   // What calls on a closed mapping do is the front's to check (ERR_MMAPFILE_CLOSED, test/conformance/close.ts):
   // the addon refuses them (test/native-addon.test.mjs); the wasm backend makes sync a no-op.
@@ -267,7 +350,8 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     const held = heldFds()
     for (let i = 0; i < 5000; i++) {
       const kind = i % 3
-      const m = kind === 2 ? backend.create(q, 100, OPTS) : backend.open(p, kind === 0 ? 'r' : 'rw', i % 100, null, OPTS)
+      const m =
+        kind === 2 ? backend.create(q, 100, OPTS) : backend.open(p, kind === 0 ? 'r' : 'rw', i % 100, null, OPTS)
       backend.close(i % 7 === 0 && kind !== 0 ? backend.resize(m, 200) : m)
     }
     assert.equal(heldFds(), held, 'descriptors')
@@ -295,22 +379,25 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     assert.is(fileBytes(p)[5 * 65536 + 100], data[5 * 65536 + 100] ^ 1, 'the byte outside the range, at close')
   })
 
-  syncTest("syncAsync returns a Promise that resolves once the bytes are in the file; of an alloc mapping it resolves", async () => {
-    const p = fileWith(4 * 65536)
-    const m = backend.open(p, 'rw', 1, null, OPTS)
-    bytesOf(m)[65536] = 77
-    const promise = backend.syncAsync(m, 0, m.byteLength)
-    assert.instance(promise, Promise)
-    await promise
-    assert.is(fileBytes(p)[65537], 77)
-    bytesOf(m)[3] = 78
-    await backend.syncAsync(m, 3, 1, false)
-    assert.is(fileBytes(p)[4], 78, 'not durable: visible to read()')
-    backend.close(m)
-    const a = backend.alloc(10, OPTS)
-    await backend.syncAsync(a, 0, 10)
-    backend.close(a)
-  })
+  syncTest(
+    'syncAsync returns a Promise that resolves once the bytes are in the file; of an alloc mapping it resolves',
+    async () => {
+      const p = fileWith(4 * 65536)
+      const m = backend.open(p, 'rw', 1, null, OPTS)
+      bytesOf(m)[65536] = 77
+      const promise = backend.syncAsync(m, 0, m.byteLength)
+      assert.instance(promise, Promise)
+      await promise
+      assert.is(fileBytes(p)[65537], 77)
+      bytesOf(m)[3] = 78
+      await backend.syncAsync(m, 3, 1, false)
+      assert.is(fileBytes(p)[4], 78, 'not durable: visible to read()')
+      backend.close(m)
+      const a = backend.alloc(10, OPTS)
+      await backend.syncAsync(a, 0, 10)
+      backend.close(a)
+    }
+  )
 
   syncTest('a syncAsync still running when the mapping is closed settles, and nothing is lost', async () => {
     const p = fileWith(4 * 65536)
@@ -341,7 +428,11 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
       const m = kind === 'alloc' ? backend.alloc(10, OPTS) : backend.open(fileWith(10), 'rw', 0, null, OPTS)
       const view = bytesOf(m)
       view[1] = 9
-      expectThrow(() => backend.resize(m, backend.capabilities.maxViewBytes + 1), { type: RangeError }, `${kind}: resize(maxViewBytes + 1)`)
+      expectThrow(
+        () => backend.resize(m, backend.capabilities.maxViewBytes + 1),
+        { type: RangeError },
+        `${kind}: resize(maxViewBytes + 1)`
+      )
       assert.is(m.byteLength, 10, `${kind}: the mapping`)
       assert.is(view.length, 10, `${kind}: the caller's view is attached`)
       assert.is(view[1], 9, `${kind}: and keeps its bytes`)
@@ -349,42 +440,50 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     }
   })
 
-  resizeTest('a window of a file: grows zero-filled, shrinks, to 0 and back; the old buffer is detached; the file is offset + length', () => {
-    const PAGE = backend.pageSize
-    const data = pattern(1000)
-    const p = fileWith(data)
-    let m: Mapping = backend.open(p, 'rw', 100, 500, OPTS)
-    bytesOf(m)[0] ^= 1
-    const old = bytesOf(m)
-    m = backend.resize(m, 3 * PAGE)
-    assert.is(old.length, 0, 'the old view is detached')
-    assert.is(m.byteLength, 3 * PAGE)
-    assert.is(fileSize(p), 100 + 3 * PAGE)
-    const expected = data.slice(100, 600)
-    expected[0] ^= 1
-    sameBytes(bytesOf(m).subarray(0, 500), expected, 'the bytes kept')
-    allZero(bytesOf(m).subarray(900), 'growth past the old end of the file')
-    bytesOf(m)[3 * PAGE - 1] = 9
-    m = backend.resize(m, 50)
-    assert.is(fileSize(p), 150)
-    m = backend.resize(m, 400)
-    sameBytes(bytesOf(m).subarray(0, 50), expected.subarray(0, 50), 'the bytes kept through a shrink')
-    allZero(bytesOf(m).subarray(50), 'growth after a shrink in the same page')
-    m = backend.resize(m, 0)
-    assert.is(m.byteLength, 0)
-    assert.is(fileSize(p), 100)
-    m = backend.resize(m, 10)
-    assert.is(fileSize(p), 110)
-    bytesOf(m)[9] = 5
-    backend.close(m)
-    const now = fileBytes(p)
-    sameBytes(now.subarray(0, 100), data.subarray(0, 100), 'the file before the window')
-    sameBytes(now.subarray(100), [0, 0, 0, 0, 0, 0, 0, 0, 0, 5], 'the window after close')
-  })
+  resizeTest(
+    'a window of a file: grows zero-filled, shrinks, to 0 and back; the old buffer is detached; the file is offset + length',
+    () => {
+      const PAGE = backend.pageSize
+      const data = pattern(1000)
+      const p = fileWith(data)
+      let m: Mapping = backend.open(p, 'rw', 100, 500, OPTS)
+      bytesOf(m)[0] ^= 1
+      const old = bytesOf(m)
+      m = backend.resize(m, 3 * PAGE)
+      assert.is(old.length, 0, 'the old view is detached')
+      assert.is(m.byteLength, 3 * PAGE)
+      assert.is(fileSize(p), 100 + 3 * PAGE)
+      const expected = data.slice(100, 600)
+      expected[0] ^= 1
+      sameBytes(bytesOf(m).subarray(0, 500), expected, 'the bytes kept')
+      allZero(bytesOf(m).subarray(900), 'growth past the old end of the file')
+      bytesOf(m)[3 * PAGE - 1] = 9
+      m = backend.resize(m, 50)
+      assert.is(fileSize(p), 150)
+      m = backend.resize(m, 400)
+      sameBytes(bytesOf(m).subarray(0, 50), expected.subarray(0, 50), 'the bytes kept through a shrink')
+      allZero(bytesOf(m).subarray(50), 'growth after a shrink in the same page')
+      m = backend.resize(m, 0)
+      assert.is(m.byteLength, 0)
+      assert.is(fileSize(p), 100)
+      m = backend.resize(m, 10)
+      assert.is(fileSize(p), 110)
+      bytesOf(m)[9] = 5
+      backend.close(m)
+      const now = fileBytes(p)
+      sameBytes(now.subarray(0, 100), data.subarray(0, 100), 'the file before the window')
+      sameBytes(now.subarray(100), [0, 0, 0, 0, 0, 0, 0, 0, 0, 5], 'the window after close')
+    }
+  )
 
   resizeTest('changes made before a resize reach the file, growing and shrinking across 64 KiB chunk ends', () => {
     const CHUNK = 65536
-    for (const [from, to] of [[CHUNK + 10, 3 * CHUNK], [3 * CHUNK + 10, CHUNK + 20], [3 * CHUNK, CHUNK + 5], [100000, 300000]]) {
+    for (const [from, to] of [
+      [CHUNK + 10, 3 * CHUNK],
+      [3 * CHUNK + 10, CHUNK + 20],
+      [3 * CHUNK, CHUNK + 5],
+      [100000, 300000]
+    ]) {
       const p = tmpFile()
       let m = backend.create(p, from, OPTS)
       bytesOf(m).set(pattern(from, from))
@@ -419,31 +518,34 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     allZero(now.subarray(100), 'in the file')
   })
 
-  resizeTest('an empty created file and an alloc grow; an alloc keeps what fits and zero-fills growth, even in the same page', () => {
-    const p = tmpFile()
-    let m = backend.create(p, 0, OPTS)
-    m = backend.resize(m, 10)
-    bytesOf(m)[9] = 1
-    backend.close(m)
-    sameBytes(fileBytes(p), [0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 'the file')
-    let a = backend.alloc(100, OPTS)
-    bytesOf(a).fill(3)
-    a = backend.resize(a, 10)
-    a = backend.resize(a, 5 * backend.pageSize)
-    sameBytes(bytesOf(a).subarray(0, 10), new Uint8Array(10).fill(3), 'kept')
-    allZero(bytesOf(a).subarray(10), 'growth after a shrink')
-    a = backend.resize(a, 0)
-    a = backend.resize(a, 70000)
-    allZero(bytesOf(a), 'growth from 0')
-    backend.close(a)
-    assert.is(a.byteLength, 0)
-    let e = backend.alloc(0, OPTS)
-    e = backend.resize(e, 5000)
-    bytesOf(e)[4999] = 3
-    e = backend.resize(e, 70000)
-    assert.is(bytesOf(e)[4999], 3, 'an alloc of 0 bytes, grown twice')
-    backend.close(e)
-  })
+  resizeTest(
+    'an empty created file and an alloc grow; an alloc keeps what fits and zero-fills growth, even in the same page',
+    () => {
+      const p = tmpFile()
+      let m = backend.create(p, 0, OPTS)
+      m = backend.resize(m, 10)
+      bytesOf(m)[9] = 1
+      backend.close(m)
+      sameBytes(fileBytes(p), [0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 'the file')
+      let a = backend.alloc(100, OPTS)
+      bytesOf(a).fill(3)
+      a = backend.resize(a, 10)
+      a = backend.resize(a, 5 * backend.pageSize)
+      sameBytes(bytesOf(a).subarray(0, 10), new Uint8Array(10).fill(3), 'kept')
+      allZero(bytesOf(a).subarray(10), 'growth after a shrink')
+      a = backend.resize(a, 0)
+      a = backend.resize(a, 70000)
+      allZero(bytesOf(a), 'growth from 0')
+      backend.close(a)
+      assert.is(a.byteLength, 0)
+      let e = backend.alloc(0, OPTS)
+      e = backend.resize(e, 5000)
+      bytesOf(e)[4999] = 3
+      e = backend.resize(e, 70000)
+      assert.is(bytesOf(e)[4999], 3, 'an alloc of 0 bytes, grown twice')
+      backend.close(e)
+    }
+  )
 
   resize.run()
 
@@ -466,22 +568,25 @@ function register (name: 'native' | 'wasm', load: () => Backend): void {
     }
   })
 
-  hintsTest('incore: [pages in memory, pages] of a range, pages aligned to file offsets, clamped to the mapping', () => {
-    const PAGE = backend.pageSize
-    const p = fileWith(3 * PAGE + 1)
-    const m = backend.open(p, 'r', 1, null, OPTS) // file offset k + 1 at byte k: 4 pages
-    const view = bytesOf(m)
-    let touched = 0
-    for (let i = 0; i < view.length; i += PAGE) touched += view[i]
-    touched += view[view.length - 1] // every page in memory now
-    assert.ok(touched >= 0)
-    assert.equal(backend.incore(m, 0, view.length), [4, 4])
-    assert.equal(backend.incore(m, PAGE - 3, 2), [1, 1])
-    assert.equal(backend.incore(m, PAGE - 2, 2), [2, 2])
-    assert.equal(backend.incore(m, 0, 0), [0, 0])
-    assert.equal(backend.incore(m, 5 * PAGE, 10), [0, 0])
-    backend.close(m)
-  })
+  hintsTest(
+    'incore: [pages in memory, pages] of a range, pages aligned to file offsets, clamped to the mapping',
+    () => {
+      const PAGE = backend.pageSize
+      const p = fileWith(3 * PAGE + 1)
+      const m = backend.open(p, 'r', 1, null, OPTS) // file offset k + 1 at byte k: 4 pages
+      const view = bytesOf(m)
+      let touched = 0
+      for (let i = 0; i < view.length; i += PAGE) touched += view[i]
+      touched += view[view.length - 1] // every page in memory now
+      assert.ok(touched >= 0)
+      assert.equal(backend.incore(m, 0, view.length), [4, 4])
+      assert.equal(backend.incore(m, PAGE - 3, 2), [1, 1])
+      assert.equal(backend.incore(m, PAGE - 2, 2), [2, 2])
+      assert.equal(backend.incore(m, 0, 0), [0, 0])
+      assert.equal(backend.incore(m, 5 * PAGE, 10), [0, 0])
+      backend.close(m)
+    }
+  )
 
   hints.run()
 }

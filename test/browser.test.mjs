@@ -23,14 +23,22 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const bundlePath = join(root, 'dist', 'browser', 'index.mjs')
 // Without these, and a profile of its own, Chromium reaches for the network this machine closes.
 const chromiumArgs = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--disable-quic', '--no-first-run',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
   // gc() in the page, for the gccreate case
   '--js-flags=--expose-gc'
 ]
 /** Folders this run made, removed at the end. */
 const scratch = []
-process.on('exit', () => { for (const dir of scratch) rmSync(dir, { recursive: true, force: true }) })
+process.on('exit', () => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true })
+})
 
 /**
  * The Chromium to run: { path, args, name }. @sparticuz/chromium extracts into os.tmpdir() and
@@ -38,8 +46,9 @@ process.on('exit', () => { for (const dir of scratch) rmSync(dir, { recursive: t
  * half-written binary of another run). Its headless shell wants its own flags (--no-zygote,
  * --single-process: it is built for a sandbox-less Lambda), ours added.
  */
-async function findChromium () {
-  if (process.env.MMAPFILE_CHROMIUM) return { path: process.env.MMAPFILE_CHROMIUM, args: chromiumArgs, name: process.env.MMAPFILE_CHROMIUM }
+async function findChromium() {
+  if (process.env.MMAPFILE_CHROMIUM)
+    return { path: process.env.MMAPFILE_CHROMIUM, args: chromiumArgs, name: process.env.MMAPFILE_CHROMIUM }
   const { default: Sparticuz } = await import('@sparticuz/chromium')
   const dir = mkdtempSync(join(tmpdir(), 'mmapfile-chromium-bin-'))
   scratch.push(dir)
@@ -48,8 +57,14 @@ async function findChromium () {
   try {
     Sparticuz.setGraphicsMode = false
     const path = await Sparticuz.executablePath()
-    const { version } = JSON.parse(readFileSync(join(root, 'node_modules', '@sparticuz', 'chromium', 'package.json'), 'utf8'))
-    return { path, args: [...Sparticuz.args, ...chromiumArgs.filter((a) => a !== '--headless')], name: `@sparticuz/chromium ${version}` }
+    const { version } = JSON.parse(
+      readFileSync(join(root, 'node_modules', '@sparticuz', 'chromium', 'package.json'), 'utf8')
+    )
+    return {
+      path,
+      args: [...Sparticuz.args, ...chromiumArgs.filter((a) => a !== '--headless')],
+      name: `@sparticuz/chromium ${version}`
+    }
   } finally {
     if (before === undefined) delete process.env.TMPDIR
     else process.env.TMPDIR = before
@@ -57,7 +72,6 @@ async function findChromium () {
 }
 /** How long the page may take to report before we give up on it: a guard against a hang, not a measure. */
 const PAGE_DEADLINE_MS = 120_000
-
 
 // ---------------------------------------------------------------------------------------------
 // The page run, once, before the tests are declared: each reported case becomes a test.
@@ -69,7 +83,7 @@ let results = []
 let areas = []
 const pageErrors = []
 
-function serve () {
+function serve() {
   const routes = {
     '/': () => ['text/html', readFileSync(join(root, 'test', 'browser', 'page.html'))],
     '/run.mjs': () => ['text/javascript', conformance],
@@ -91,16 +105,18 @@ function serve () {
   })
 }
 
-async function runPage (browser) {
+async function runPage(browser) {
   const { chromium } = await import('playwright-core')
   const server = await serve()
   const profile = mkdtempSync(join(tmpdir(), 'mmapfile-chromium-'))
   let context
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: browser.path, headless: true, args: browser.args
+      executablePath: browser.path,
+      headless: true,
+      args: browser.args
     })
-    const page = context.pages()[0] ?? await context.newPage()
+    const page = context.pages()[0] ?? (await context.newPage())
     page.on('pageerror', (error) => pageErrors.push(`uncaught: ${error.stack || error.message}`))
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(`console.error: ${message.text()}`)
@@ -109,7 +125,10 @@ async function runPage (browser) {
     await page.goto(`http://127.0.0.1:${port}/`)
     let timer
     const deadline = new Promise((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`the page reported nothing within ${PAGE_DEADLINE_MS / 1000} s`)), PAGE_DEADLINE_MS)
+      timer = setTimeout(
+        () => reject(new Error(`the page reported nothing within ${PAGE_DEADLINE_MS / 1000} s`)),
+        PAGE_DEADLINE_MS
+      )
     })
     try {
       results = await Promise.race([page.evaluate(() => window.mmapfileResults), deadline])
@@ -129,7 +148,7 @@ async function runPage (browser) {
  * import are swapped for test/browser/'s (see there); the browser build stays a module of its own,
  * /mmapfile.mjs, as a page imports it.
  */
-async function bundleConformance () {
+async function bundleConformance() {
   const here = join(root, 'test', 'browser')
   const swap = {
     uvu: join(here, 'uvu.ts'),
@@ -152,13 +171,19 @@ async function bundleConformance () {
     external: ['/mmapfile.mjs'],
     inject: [join(here, 'node', 'globals.ts')],
     logLevel: 'error',
-    plugins: [{
-      name: 'page',
-      setup (b) {
-        b.onResolve({ filter: /^(uvu|node:[a-z_]+)$/ }, (args) => swap[args.path] ? { path: swap[args.path] } : undefined)
-        b.onResolve({ filter: /\/helpers$/ }, (args) => join(args.resolveDir, `${args.path}.ts`) === helpers ? { path: join(here, 'helpers.ts') } : undefined)
+    plugins: [
+      {
+        name: 'page',
+        setup(b) {
+          b.onResolve({ filter: /^(uvu|node:[a-z_]+)$/ }, (args) =>
+            swap[args.path] ? { path: swap[args.path] } : undefined
+          )
+          b.onResolve({ filter: /\/helpers$/ }, (args) =>
+            join(args.resolveDir, `${args.path}.ts`) === helpers ? { path: join(here, 'helpers.ts') } : undefined
+          )
+        }
       }
-    }]
+    ]
   })
   return result.outputFiles[0].text
 }
@@ -175,16 +200,18 @@ if (!existsSync(bundlePath)) {
     console.log(`browser: ${browser.name} (${browser.path})`)
     await runPage(browser)
   } catch (error) {
-    setupError = `the page did not run in ${browser?.name ?? 'Chromium'}: ${error && error.stack || error}`
+    setupError = `the page did not run in ${browser?.name ?? 'Chromium'}: ${(error && error.stack) || error}`
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 
 /** The source without its comments and string literals: what is left is code (names in messages are fine). */
-function codeOnly (source) {
-  return source.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g,
-    (match) => (match.startsWith('/') ? ' ' : '""'))
+function codeOnly(source) {
+  return source.replace(
+    /\/\*[\s\S]*?\*\/|\/\/[^\n]*|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g,
+    (match) => (match.startsWith('/') ? ' ' : '""')
+  )
 }
 
 test('bundle: no Buffer, process, require or node: imports in dist/browser/index.mjs', () => {
@@ -215,7 +242,9 @@ test('page: chromium runs the bundle and the tests, and reports them', () => {
 
 test('page: every area of test/conformance/ runs in the page or is declared with why it cannot', () => {
   if (setupError) assert.unreachable(setupError)
-  const files = readdirSync(join(root, 'test', 'conformance')).filter((f) => f.endsWith('.ts') && f !== 'index.ts' && f !== 'ctx.ts')
+  const files = readdirSync(join(root, 'test', 'conformance')).filter(
+    (f) => f.endsWith('.ts') && f !== 'index.ts' && f !== 'ctx.ts'
+  )
   assert.equal([...areas].sort(), files.map((f) => f.replace(/\.ts$/, '')).sort(), 'test/browser/run.ts AREAS')
 })
 

@@ -41,14 +41,18 @@ const values = Array.from(back)
 close(back)
 console.log(JSON.stringify({ backend, backendError: backendError ? backendError.message : null, values, size: statSync(file).size, closed: back.length }))
 `
-fs.writeFileSync(path.join(app, 'app.mjs'),
-  `import { create, open, close, backend, backendError } from 'mmapfile'\nimport { statSync } from 'node:fs'\n${ROUND_TRIP}`)
-fs.writeFileSync(path.join(app, 'app.cjs'),
-  `const { create, open, close, backend, backendError } = require('mmapfile')\nconst { statSync } = require('node:fs')\n${ROUND_TRIP}`)
+fs.writeFileSync(
+  path.join(app, 'app.mjs'),
+  `import { create, open, close, backend, backendError } from 'mmapfile'\nimport { statSync } from 'node:fs'\n${ROUND_TRIP}`
+)
+fs.writeFileSync(
+  path.join(app, 'app.cjs'),
+  `const { create, open, close, backend, backendError } = require('mmapfile')\nconst { statSync } = require('node:fs')\n${ROUND_TRIP}`
+)
 
 let builds = 0
 /** Bundles app.mjs (esm) or app.cjs (cjs) into a folder of its own; returns that folder and the build result. */
-async function bundle (format, options = {}) {
+async function bundle(format, options = {}) {
   const out = path.join(tmp, `out-${++builds}`)
   const ext = format === 'esm' ? '.mjs' : '.cjs'
   const result = await build({
@@ -66,7 +70,7 @@ async function bundle (format, options = {}) {
 }
 
 /** Copies `files` of `from` into a new empty folder; returns the folder. */
-function alone (from, files) {
+function alone(from, files) {
   const dir = path.join(tmp, `run-${++builds}`)
   fs.mkdirSync(dir)
   for (const f of files) fs.copyFileSync(path.join(from, f), path.join(dir, f))
@@ -74,7 +78,7 @@ function alone (from, files) {
 }
 
 /** Runs `file` in `dir` on this Node; returns the JSON line it printed. */
-function run (dir, file, env = {}) {
+function run(dir, file, env = {}) {
   const childEnv = { ...process.env, ...env }
   if (!('MMAPFILE_BACKEND' in env)) delete childEnv.MMAPFILE_BACKEND
   const child = spawnSync(process.execPath, [file], { cwd: dir, env: childEnv, encoding: 'utf8', timeout: 60_000 })
@@ -83,7 +87,7 @@ function run (dir, file, env = {}) {
   return JSON.parse(last)
 }
 
-function assertRoundTrip (got, backend) {
+function assertRoundTrip(got, backend) {
   assert.is(got.backend, backend, `backend (backendError: ${got.backendError})`)
   assert.equal(got.values, [1, 0, 0, -7])
   assert.is(got.size, 16)
@@ -104,7 +108,7 @@ for (const format of ['esm', 'cjs']) {
     assert.type(got.backendError, 'string', 'backendError says why native was not used')
   })
 
-  s('without a target (esbuild\'s default, esnext) still runs on this Node', async () => {
+  s("without a target (esbuild's default, esnext) still runs on this Node", async () => {
     // dist/ is built for node20, so the embedded .wasm is decoded by code this Node has.
     const { out, file } = await bundle(format, { target: undefined })
     assertRoundTrip(run(alone(out, [file]), file), 'wasm')
@@ -112,9 +116,15 @@ for (const format of ['esm', 'cjs']) {
 
   s('with mmapfile/esbuild, runs native from mmapfile.node beside it', async () => {
     // outfile for esm, outdir for cjs: the plugin finds the output folder either way.
-    const options = format === 'esm'
-      ? { plugins: [mmapfilePlugin()] }
-      : { plugins: [mmapfilePlugin()], outfile: undefined, outdir: path.join(tmp, `out-dir-${builds}`), outExtension: { '.js': '.cjs' } }
+    const options =
+      format === 'esm'
+        ? { plugins: [mmapfilePlugin()] }
+        : {
+            plugins: [mmapfilePlugin()],
+            outfile: undefined,
+            outdir: path.join(tmp, `out-dir-${builds}`),
+            outExtension: { '.js': '.cjs' }
+          }
     const { out, file, result } = await bundle(format, options)
     const folder = options.outdir ?? out
     assert.equal(result.warnings, [])

@@ -8,14 +8,14 @@ import { pattern as patternBytes } from './pattern.mjs'
 export const pattern: (n: number, seed?: number) => Uint8Array<ArrayBuffer> = patternBytes
 
 /** The bytes of any view (typed array or StructArray), as a Uint8Array over the same memory. */
-export function bytesOf (view: { buffer: ArrayBufferLike, byteOffset: number, byteLength: number }): Uint8Array {
+export function bytesOf(view: { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Byte comparisons that say where they differ instead of printing megabytes.
 
-export function sameBytes (actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+export function sameBytes(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   if (actual.length !== expected.length) {
     assert.unreachable(`${what}: length ${actual.length}, expected ${expected.length}`)
   }
@@ -26,7 +26,7 @@ export function sameBytes (actual: ArrayLike<number>, expected: ArrayLike<number
   }
 }
 
-export function allZero (bytes: ArrayLike<number>, what: string): void {
+export function allZero(bytes: ArrayLike<number>, what: string): void {
   for (let i = 0; i < bytes.length; i++) {
     if (bytes[i] !== 0) assert.unreachable(`${what}: byte ${i} is ${bytes[i]}, expected 0`)
   }
@@ -48,13 +48,14 @@ export interface Expected {
 
 // A TypeError the implementation did not mean to throw (a missing function, a property of
 // undefined) must not pass for a deliberate argument check.
-const ACCIDENT = /is not a function|Cannot read propert|Cannot set propert|is not defined|is not iterable|is not a constructor|Cannot convert|Maximum call stack/
+const ACCIDENT =
+  /is not a function|Cannot read propert|Cannot set propert|is not defined|is not iterable|is not a constructor|Cannot convert|Maximum call stack/
 
-export function checkError (err: unknown, exp: Expected, what: string): Error {
+export function checkError(err: unknown, exp: Expected, what: string): Error {
   if (!(err instanceof Error)) {
     assert.unreachable(`${what}: threw ${String(err)}, expected a ${exp.type.name}`)
   }
-  const e = err as Error & { code?: unknown, syscall?: unknown, path?: unknown }
+  const e = err as Error & { code?: unknown; syscall?: unknown; path?: unknown }
   const desc = `${e.name}${e.code === undefined ? '' : ` [${String(e.code)}]`}: ${e.message}`
   if (ACCIDENT.test(e.message)) assert.unreachable(`${what}: an accidental error, not a check: ${desc}`)
   if (!(e instanceof exp.type)) assert.unreachable(`${what}: expected a ${exp.type.name}, got ${desc}`)
@@ -71,23 +72,37 @@ export function checkError (err: unknown, exp: Expected, what: string): Error {
 }
 
 /** Calls fn, which must throw as `exp`; returns the error. */
-export function expectThrow (fn: () => unknown, exp: Expected, what: string): Error {
+export function expectThrow(fn: () => unknown, exp: Expected, what: string): Error {
   let threw = false
   let err: unknown
   let result: unknown
-  try { result = fn() } catch (e) { threw = true; err = e }
+  try {
+    result = fn()
+  } catch (e) {
+    threw = true
+    err = e
+  }
   if (!threw) {
     let shown: string
-    try { shown = result instanceof Promise ? 'a Promise' : `${Object.prototype.toString.call(result)} ${String((result as any)?.length ?? '')}` } catch { shown = '?' }
+    try {
+      shown =
+        result instanceof Promise
+          ? 'a Promise'
+          : `${Object.prototype.toString.call(result)} ${String((result as any)?.length ?? '')}`
+    } catch {
+      shown = '?'
+    }
     assert.unreachable(`${what}: did not throw (returned ${shown}), expected a ${exp.type.name}`)
   }
   return checkError(err, exp, what)
 }
 
 /** Calls fn, which must return a Promise (never throw) that rejects as `exp`. */
-export async function expectReject (fn: () => unknown, exp: Expected, what: string): Promise<Error> {
+export async function expectReject(fn: () => unknown, exp: Expected, what: string): Promise<Error> {
   let p: unknown
-  try { p = fn() } catch (e) {
+  try {
+    p = fn()
+  } catch (e) {
     const er = e as Error
     assert.unreachable(`${what}: threw synchronously (${er?.name}: ${er?.message}), expected a rejected Promise`)
   }
@@ -101,4 +116,3 @@ export async function expectReject (fn: () => unknown, exp: Expected, what: stri
 }
 
 export const closedError = { type: TypeError, code: 'ERR_MMAPFILE_CLOSED' }
-

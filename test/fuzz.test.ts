@@ -16,7 +16,7 @@ import { repoRoot, tmpDir } from './helpers'
 const SEQUENCES = Number(process.env.MMAPFILE_FUZZ_SEQUENCES ?? 600)
 const dir = scratchDir(tmpDir)
 
-async function run (api: Api, backend: BackendName, oneWriter: boolean, first: number): Promise<void> {
+async function run(api: Api, backend: BackendName, oneWriter: boolean, first: number): Promise<void> {
   const result = await campaign({
     api,
     backend,
@@ -31,8 +31,10 @@ async function run (api: Api, backend: BackendName, oneWriter: boolean, first: n
     shrinkSeconds: 30
   })
   const mode = oneWriter ? 'one writer per file' : 'several views per file'
-  console.log(`# fuzz ${backend} (${mode}): ${result.sequences} sequences (seeds ${first}..${first + result.sequences - 1}), ` +
-    `${result.steps} calls, longest ${result.longest} calls, ${result.seconds.toFixed(1)} s${ALL_KNOWN.length > 0 ? `; accepting ${ALL_KNOWN.join(', ')}` : ''}`)
+  console.log(
+    `# fuzz ${backend} (${mode}): ${result.sequences} sequences (seeds ${first}..${first + result.sequences - 1}), ` +
+      `${result.steps} calls, longest ${result.longest} calls, ${result.seconds.toFixed(1)} s${ALL_KNOWN.length > 0 ? `; accepting ${ALL_KNOWN.join(', ')}` : ''}`
+  )
   if (result.failure !== null) {
     console.log(result.failure)
     assert.unreachable(`${result.failure.split('\n')[0] ?? ''} (the report is printed above)`)

@@ -21,7 +21,10 @@ process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
 // Both loaded before any suite is declared: uvu starts running on the first turn of the event loop.
 const loaded = {}
 for (const backend of ['native', 'wasm']) {
-  loaded[backend] = await import(`mmapfile/${backend}`).then((api) => ({ api }), (error) => ({ api: null, error }))
+  loaded[backend] = await import(`mmapfile/${backend}`).then(
+    (api) => ({ api }),
+    (error) => ({ api: null, error })
+  )
 }
 
 for (const backend of ['native', 'wasm']) {
@@ -29,28 +32,36 @@ for (const backend of ['native', 'wasm']) {
   const { api, error: loadError } = loaded[backend]
 
   const COUNT = COUNTS[backend]
-  s(`${COUNT.toLocaleString('en')} 'rw' mappings open at once, each read and written right, all written back at close${COUNT < 2000 ? ` (not 2,000: under ${EMULATOR})` : ''}`, () => {
-    if (api === null) assert.unreachable(`mmapfile/${backend} did not load: ${loadError}`)
-    const paths = []
-    for (let i = 0; i < COUNT; i++) {
-      const p = path.join(dir, `${backend}-${i}.bin`)
-      fs.writeFileSync(p, new Uint8Array(4096).fill(i & 255))
-      paths.push(p)
+  s(
+    `${COUNT.toLocaleString('en')} 'rw' mappings open at once, each read and written right, all written back at close${COUNT < 2000 ? ` (not 2,000: under ${EMULATOR})` : ''}`,
+    () => {
+      if (api === null) assert.unreachable(`mmapfile/${backend} did not load: ${loadError}`)
+      const paths = []
+      for (let i = 0; i < COUNT; i++) {
+        const p = path.join(dir, `${backend}-${i}.bin`)
+        fs.writeFileSync(p, new Uint8Array(4096).fill(i & 255))
+        paths.push(p)
+      }
+      const started = Date.now()
+      const views = paths.map((p) => api.open(p, Uint8Array, 'rw'))
+      const opened = Date.now()
+      views.forEach((v, i) => {
+        assert.is(v[100], i & 255)
+        v[0] = (i + 1) & 255
+      })
+      views.forEach((v, i) => assert.is(v[0], (i + 1) & 255, 'no view changed another'))
+      for (const v of views) api.close(v)
+      assert.ok(
+        views.every((v) => v.length === 0),
+        'every view is closed'
+      )
+      paths.forEach((p, i) => assert.is(fs.readFileSync(p)[0], (i + 1) & 255, `file ${i} after close`))
+      // what it cost here, for the record (not asserted: the suite asserts behaviour, not speed)
+      console.log(
+        `\n    ${backend}: ${COUNT} opens in ${opened - started} ms, all closed ${Date.now() - opened} ms later`
+      )
     }
-    const started = Date.now()
-    const views = paths.map((p) => api.open(p, Uint8Array, 'rw'))
-    const opened = Date.now()
-    views.forEach((v, i) => {
-      assert.is(v[100], i & 255)
-      v[0] = (i + 1) & 255
-    })
-    views.forEach((v, i) => assert.is(v[0], (i + 1) & 255, 'no view changed another'))
-    for (const v of views) api.close(v)
-    assert.ok(views.every((v) => v.length === 0), 'every view is closed')
-    paths.forEach((p, i) => assert.is(fs.readFileSync(p)[0], (i + 1) & 255, `file ${i} after close`))
-    // what it cost here, for the record (not asserted: the suite asserts behaviour, not speed)
-    console.log(`\n    ${backend}: ${COUNT} opens in ${opened - started} ms, all closed ${Date.now() - opened} ms later`)
-  })
+  )
 
   s.run()
 }

@@ -56,11 +56,26 @@ s("mmap-io's type test compiles (ESM and CommonJS) and runs", () => {
   const dir = path.join(repoRoot, 'build', 'test', 'mmap-io-types')
   fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
-  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: ['node'], skipLibCheck: false, lib: ['ES2022'], outDir: 'out', rootDir: '.' },
-    files: ['check.mts', 'check.cts']
-  }))
-  fs.writeFileSync(path.join(dir, 'check.mts'), `import mmap from 'mmapfile/mmap-io'
+  fs.writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        types: ['node'],
+        skipLibCheck: false,
+        lib: ['ES2022'],
+        outDir: 'out',
+        rootDir: '.'
+      },
+      files: ['check.mts', 'check.cts']
+    })
+  )
+  fs.writeFileSync(
+    path.join(dir, 'check.mts'),
+    `import mmap from 'mmapfile/mmap-io'
 import { map, PROT_READ, MAP_SHARED, createMmapIo } from 'mmapfile/mmap-io'
 import type { MmapIo } from 'mmapfile/mmap-io'
 import * as wasm from 'mmapfile/wasm'
@@ -70,16 +85,24 @@ ${THEIRS}${OURS}
 const other: MmapIo = createMmapIo(wasm)
 const b: Buffer = map(1, PROT_READ, MAP_SHARED, fd)
 export { unmapped, mapped, page, other, b, refused }
-`)
-  fs.writeFileSync(path.join(dir, 'check.cts'), `import mmap = require('mmapfile/mmap-io')
+`
+  )
+  fs.writeFileSync(
+    path.join(dir, 'check.cts'),
+    `import mmap = require('mmapfile/mmap-io')
 import fs = require('node:fs')
 const file = process.argv[2]
 ${THEIRS}${OURS}
 export = { unmapped, mapped, page, refused }
-`)
+`
+  )
   const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
   try {
-    execFileSync(process.execPath, [tsc, '-p', path.join(dir, 'tsconfig.json')], { cwd: dir, encoding: 'utf8', stdio: 'pipe' })
+    execFileSync(process.execPath, [tsc, '-p', path.join(dir, 'tsconfig.json')], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: 'pipe'
+    })
   } catch (e: any) {
     assert.unreachable(`tsc failed:\n${String(e.stdout ?? '')}${String(e.stderr ?? '')}`)
   }

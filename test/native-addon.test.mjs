@@ -18,7 +18,9 @@ const require = createRequire(import.meta.url)
 const addon = require('node-gyp-build')(root)
 const MAX = constants.MAX_LENGTH
 const PAGE = addon.pageSize
-const R = 0, RW = 1, CREATE = 2
+const R = 0,
+  RW = 1,
+  CREATE = 2
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-addon-'))
 let counter = 0
 
@@ -62,77 +64,139 @@ function throwsWith(fn, check) {
 const errno = (name) => -os.constants.errno[name]
 
 test('missing file: errno -ENOENT and syscall, no code (src/native/backend.ts names it)', () => {
-  throwsWith(() => addon.map(path.join(dir, 'missing.bin'), R, 0, -1, MAX, 0), (e) => {
-    assert.instance(e, Error)
-    assert.is(e.errno, errno('ENOENT'))
-    assert.is(e.code, undefined)
-    assert.is(e.syscall, 'open')
-  })
+  throwsWith(
+    () => addon.map(path.join(dir, 'missing.bin'), R, 0, -1, MAX, 0),
+    (e) => {
+      assert.instance(e, Error)
+      assert.is(e.errno, errno('ENOENT'))
+      assert.is(e.code, undefined)
+      assert.is(e.syscall, 'open')
+    }
+  )
 })
 
 // A window that does not fit: the numbers, which src/front/errors.ts words (through src/native/backend.ts).
 const misfit = (window, offset, length, size, maxBytes) => (e) => {
   assert.instance(e, Error)
-  assert.equal({ window: e.window, offset: e.offset, length: e.length, size: e.size, maxBytes: e.maxBytes },
-    { window, offset, length, size, maxBytes })
+  assert.equal(
+    { window: e.window, offset: e.offset, length: e.length, size: e.size, maxBytes: e.maxBytes },
+    { window, offset, length, size, maxBytes }
+  )
 }
 
 test('the maxBytes argument bounds a view: the window code and the numbers', () => {
   throwsWith(() => addon.map(file(pattern(8)), R, 0, -1, 4, 0), misfit(addon.WINDOW_TOO_BIG, 0, 8, 8, 4))
 })
 
-test('the numbers are the addon\'s own: modes, flags, advice and window codes', () => {
+test("the numbers are the addon's own: modes, flags, advice and window codes", () => {
   assert.equal([addon.MODE_READ, addon.MODE_WRITE, addon.MODE_CREATE], [R, RW, CREATE])
-  for (const name of ['MAP_AUTOCLOSE', 'MAP_SPARSE', 'ADVICE_NORMAL', 'ADVICE_DONTNEED', 'WINDOW_OFFSET', 'WINDOW_END', 'WINDOW_TOO_BIG']) {
+  for (const name of [
+    'MAP_AUTOCLOSE',
+    'MAP_SPARSE',
+    'ADVICE_NORMAL',
+    'ADVICE_DONTNEED',
+    'WINDOW_OFFSET',
+    'WINDOW_END',
+    'WINDOW_TOO_BIG'
+  ]) {
     assert.type(addon[name], 'number', name)
   }
   assert.is(addon.allocationGranularity, undefined)
 })
 
 test('bad arguments reaching C: TypeError / RangeError, never a crash', () => {
-  throwsWith(() => addon.map(1, R, 0, -1, MAX, 0), (e) => assert.instance(e, TypeError))
-  throwsWith(() => addon.map('a\0b', R, 0, -1, MAX, 0), (e) => assert.is(e.code, 'ERR_INVALID_ARG_VALUE'))
-  throwsWith(() => addon.map(file(pattern(1)), R, '0', -1, MAX, 0), (e) => assert.instance(e, TypeError))
-  throwsWith(() => addon.map(file(pattern(1)), R, 0.5, -1, MAX, 0), (e) => assert.instance(e, RangeError))
-  throwsWith(() => addon.map(file(pattern(1)), 3, 0, -1, MAX, 0), (e) => assert.instance(e, TypeError))
-  throwsWith(() => addon.sync({}, 0, 0, 1), (e) => assert.instance(e, TypeError))
-  throwsWith(() => addon.close(null, new ArrayBuffer(0)), (e) => assert.instance(e, TypeError))
+  throwsWith(
+    () => addon.map(1, R, 0, -1, MAX, 0),
+    (e) => assert.instance(e, TypeError)
+  )
+  throwsWith(
+    () => addon.map('a\0b', R, 0, -1, MAX, 0),
+    (e) => assert.is(e.code, 'ERR_INVALID_ARG_VALUE')
+  )
+  throwsWith(
+    () => addon.map(file(pattern(1)), R, '0', -1, MAX, 0),
+    (e) => assert.instance(e, TypeError)
+  )
+  throwsWith(
+    () => addon.map(file(pattern(1)), R, 0.5, -1, MAX, 0),
+    (e) => assert.instance(e, RangeError)
+  )
+  throwsWith(
+    () => addon.map(file(pattern(1)), 3, 0, -1, MAX, 0),
+    (e) => assert.instance(e, TypeError)
+  )
+  throwsWith(
+    () => addon.sync({}, 0, 0, 1),
+    (e) => assert.instance(e, TypeError)
+  )
+  throwsWith(
+    () => addon.close(null, new ArrayBuffer(0)),
+    (e) => assert.instance(e, TypeError)
+  )
   const [buffer, handle] = addon.alloc(10, MAX)
-  throwsWith(() => addon.close(handle, new ArrayBuffer(10)), (e) => assert.instance(e, TypeError))
-  throwsWith(() => addon.resize(handle, new ArrayBuffer(10), 20, MAX), (e) => assert.instance(e, TypeError))
+  throwsWith(
+    () => addon.close(handle, new ArrayBuffer(10)),
+    (e) => assert.instance(e, TypeError)
+  )
+  throwsWith(
+    () => addon.resize(handle, new ArrayBuffer(10), 20, MAX),
+    (e) => assert.instance(e, TypeError)
+  )
   assert.is(buffer.byteLength, 10)
   addon.close(handle, buffer)
-  throwsWith(() => addon.map(file(pattern(1)), R, 0, -1), (e) => assert.instance(e, TypeError))
+  throwsWith(
+    () => addon.map(file(pattern(1)), R, 0, -1),
+    (e) => assert.instance(e, TypeError)
+  )
 })
 
 test('a closed handle: ERR_MMAPFILE_CLOSED; a second close is a no-op', async () => {
   const [buffer, handle] = addon.alloc(10, MAX)
   addon.close(handle, buffer)
   addon.close(handle, buffer)
-  for (const call of [() => addon.sync(handle, 0, 1, 1), () => addon.advise(handle, 0, 0, 1), () => addon.resize(handle, buffer, 5, MAX),
-    () => addon.incore(handle, 0, 1)]) {
+  for (const call of [
+    () => addon.sync(handle, 0, 1, 1),
+    () => addon.advise(handle, 0, 0, 1),
+    () => addon.resize(handle, buffer, 5, MAX),
+    () => addon.incore(handle, 0, 1)
+  ]) {
     throwsWith(call, (e) => {
       assert.instance(e, TypeError)
       assert.is(e.code, 'ERR_MMAPFILE_CLOSED')
     })
   }
-  throwsWith(() => addon.syncAsync(handle, 0, 1), (e) => assert.is(e.code, 'ERR_MMAPFILE_CLOSED'))
+  throwsWith(
+    () => addon.syncAsync(handle, 0, 1),
+    (e) => assert.is(e.code, 'ERR_MMAPFILE_CLOSED')
+  )
 })
 
-test('mapFd: bad descriptors and modes reaching C are TypeError / RangeError / EBADF, a window past the end its code; the caller\'s fd is left open', () => {
+test("mapFd: bad descriptors and modes reaching C are TypeError / RangeError / EBADF, a window past the end its code; the caller's fd is left open", () => {
   const p = file(pattern(100))
   const fd = fs.openSync(p, 'r+')
   const before = fdCount()
-  throwsWith(() => addon.mapFd(-1, R, 0, -1, MAX, 0), (e) => assert.instance(e, RangeError))
-  throwsWith(() => addon.mapFd(2 ** 31, R, 0, -1, MAX, 0), (e) => assert.instance(e, TypeError))
-  throwsWith(() => addon.mapFd(fd, CREATE, 0, 10, MAX, 0), (e) => assert.instance(e, TypeError))
+  throwsWith(
+    () => addon.mapFd(-1, R, 0, -1, MAX, 0),
+    (e) => assert.instance(e, RangeError)
+  )
+  throwsWith(
+    () => addon.mapFd(2 ** 31, R, 0, -1, MAX, 0),
+    (e) => assert.instance(e, TypeError)
+  )
+  throwsWith(
+    () => addon.mapFd(fd, CREATE, 0, 10, MAX, 0),
+    (e) => assert.instance(e, TypeError)
+  )
   throwsWith(() => addon.mapFd(fd, R, 0, 101, MAX, 0), misfit(addon.WINDOW_END, 0, 101, 100, MAX))
   const closed = fs.openSync(p, 'r')
   fs.closeSync(closed)
-  throwsWith(() => addon.mapFd(closed, R, 0, -1, MAX, 0), (e) => {
-    assert.is(e.errno, errno('EBADF'))
-    assert.is(e.syscall, 'dup')
-  })
+  throwsWith(
+    () => addon.mapFd(closed, R, 0, -1, MAX, 0),
+    (e) => {
+      assert.is(e.errno, errno('EBADF'))
+      assert.is(e.syscall, 'dup')
+    }
+  )
   assert.is(fdCount(), before, 'no descriptor left by the failures')
   const [buffer, handle] = addon.mapFd(fd, RW, 0, -1, MAX, 0)
   assert.is(fdCount(), before + 1, "an 'rw' mapping holds a descriptor of its own")
@@ -141,7 +205,7 @@ test('mapFd: bad descriptors and modes reaching C are TypeError / RangeError / E
   addon.sync(handle, 0, 1, 0)
   assert.is(fs.readFileSync(p)[0], 0xee, 'a sync that is not durable: visible to read()')
   addon.close(handle, buffer)
-  assert.is(fdCount(), before - 1, 'closed: the duplicate and the caller\'s are gone')
+  assert.is(fdCount(), before - 1, "closed: the duplicate and the caller's are gone")
 })
 
 // ---- mapping
@@ -182,7 +246,10 @@ test('resize while syncAsync runs keeps the old region until the work completes'
   buffer = addon.resize(handle, buffer, 8 * PAGE, MAX)
   new Uint8Array(buffer)[8 * PAGE - 1] = 1
   buffer = addon.resize(handle, buffer, 10, MAX)
-  const regions = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes(p))
+  const regions = fs
+    .readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(p))
   assert.ok(regions.length >= 3, 'the two old regions are kept while the works may run')
   await Promise.all(works)
   assert.is(buffer.byteLength, 10)
@@ -225,18 +292,23 @@ test('maxMapBytes: whole pages, terabytes in a 64-bit process; a create beyond i
   assert.ok(Number.isSafeInteger(max) && max % PAGE === 0, `maxMapBytes ${max}`)
   assert.ok(max >= 2 ** 40, `maxMapBytes ${max}: less than 1 TiB of address space`)
   const p = file()
-  throwsWith(() => addon.map(p, CREATE, 0, max + 2 ** 40, Number.MAX_SAFE_INTEGER, 0), (e) => {
-    assert.is(e.errno, errno('ENOMEM'))
-    assert.is(e.syscall, 'mmap')
-  })
+  throwsWith(
+    () => addon.map(p, CREATE, 0, max + 2 ** 40, Number.MAX_SAFE_INTEGER, 0),
+    (e) => {
+      assert.is(e.errno, errno('ENOMEM'))
+      assert.is(e.syscall, 'mmap')
+    }
+  )
   assert.not.ok(fs.existsSync(p), 'the file the failed create made is gone')
   assert.not.ok(mapsMention(p))
 })
 
-const underLimit = 'maxMapBytes is the address space left under RLIMIT_AS, and src/native/backend.ts keeps maxViewBytes within it'
+const underLimit =
+  'maxMapBytes is the address space left under RLIMIT_AS, and src/native/backend.ts keeps maxViewBytes within it'
 if (!fs.existsSync('/bin/sh')) skip(underLimit, 'sets RLIMIT_AS with /bin/sh, which this machine does not have')
-else test(underLimit, () => {
-  const script = `
+else
+  test(underLimit, () => {
+    const script = `
     const esbuild = await import(${JSON.stringify(require.resolve('esbuild'))})
     const { outputFiles } = await esbuild.build({ entryPoints: [${JSON.stringify(path.join(root, 'src/native/backend.ts'))}],
       bundle: true, platform: 'node', format: 'esm', write: false, external: ['node-gyp-build', 'esbuild'] })
@@ -249,22 +321,31 @@ else test(underLimit, () => {
     const addon = createRequire(${JSON.stringify(root + '/')})('node-gyp-build')(${JSON.stringify(root)})
     console.log(JSON.stringify({ maxMap: addon.maxMapBytes, maxView: loadNativeBackend(${JSON.stringify(root)}).capabilities.maxViewBytes }))
   `
-  const limitKiB = 6 * 2 ** 20 // 6 GiB: room for Node, not for a 6 GiB mapping besides
-  const result = spawnSync('/bin/sh', ['-c', `ulimit -v ${limitKiB} && exec "$0" "$@"`, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' })
-  assert.is(result.error, undefined, 'running /bin/sh')
-  assert.is(result.status, 0, result.stderr)
-  const { maxMap, maxView } = JSON.parse(result.stdout.trim())
-  assert.ok(maxMap > 0 && maxMap < limitKiB * 1024, `maxMapBytes ${maxMap} under a limit of ${limitKiB * 1024} bytes`)
-  assert.is(maxView, Math.min(MAX, maxMap), 'maxViewBytes')
-})
+    const limitKiB = 6 * 2 ** 20 // 6 GiB: room for Node, not for a 6 GiB mapping besides
+    const result = spawnSync(
+      '/bin/sh',
+      ['-c', `ulimit -v ${limitKiB} && exec "$0" "$@"`, process.execPath, '--input-type=module', '-e', script],
+      { encoding: 'utf8' }
+    )
+    assert.is(result.error, undefined, 'running /bin/sh')
+    assert.is(result.status, 0, result.stderr)
+    const { maxMap, maxView } = JSON.parse(result.stdout.trim())
+    assert.ok(maxMap > 0 && maxMap < limitKiB * 1024, `maxMapBytes ${maxMap} under a limit of ${limitKiB * 1024} bytes`)
+    assert.is(maxView, Math.min(MAX, maxMap), 'maxViewBytes')
+  })
 
 // Node 20 refuses external buffers over 4 GiB, and calls the finalizer before it returns. Node 22+
 // takes buffers of terabytes: no buffer there is larger than the runtime allows and could be mapped.
 const tooLarge = 'a buffer larger than the runtime allows: its error, no crash, nothing left behind'
-if (MAX >= 2 ** 40) skip(tooLarge, `this runtime takes buffers of up to ${MAX} bytes (buffer.constants.MAX_LENGTH): none larger can be mapped to try`)
-else test(tooLarge, () => {
-  const p = file()
-  const out = child(`
+if (MAX >= 2 ** 40)
+  skip(
+    tooLarge,
+    `this runtime takes buffers of up to ${MAX} bytes (buffer.constants.MAX_LENGTH): none larger can be mapped to try`
+  )
+else
+  test(tooLarge, () => {
+    const p = file()
+    const out = child(`
     import { createRequire } from 'node:module'
     import fs from 'node:fs'
     const addon = createRequire(${JSON.stringify(root + '/')})('node-gyp-build')(${JSON.stringify(root)})
@@ -281,11 +362,12 @@ else test(tooLarge, () => {
     const maps = fs.readFileSync('/proc/self/maps', 'utf8').includes(${JSON.stringify(p)})
     console.log(JSON.stringify({ codes, exists: fs.existsSync(${JSON.stringify(p)}), maps }))
   `)
-  assert.equal(JSON.parse(out), { codes: ['Error', 'Error'], exists: false, maps: false })
-})
+    assert.equal(JSON.parse(out), { codes: ['Error', 'Error'], exists: false, maps: false })
+  })
 
 // The test hook MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS is compiled into test builds only (binding.gyp).
-const HOOKLESS = 'the addon was built without its test hook: npm run build:addon builds it in (build:addon:release and the prebuilds leave it out)'
+const HOOKLESS =
+  'the addon was built without its test hook: npm run build:addon builds it in (build:addon:release and the prebuilds leave it out)'
 const hooked = (name, fn) => {
   if (addon.testHooks === true) return test(name, fn)
   console.log(`# skip: "${name}": ${HOOKLESS}`)
@@ -294,7 +376,8 @@ const hooked = (name, fn) => {
 
 hooked('injected no-external-buffers: ERR_MMAPFILE_NO_EXTERNAL_BUFFERS, nothing left behind', () => {
   const p = file()
-  const out = child(`
+  const out = child(
+    `
     import { createRequire } from 'node:module'
     import fs from 'node:fs'
     const addon = createRequire(${JSON.stringify(root + '/')})('node-gyp-build')(${JSON.stringify(root)})
@@ -308,7 +391,9 @@ hooked('injected no-external-buffers: ERR_MMAPFILE_NO_EXTERNAL_BUFFERS, nothing 
     addon.close(h, b)
     const maps = fs.readFileSync('/proc/self/maps', 'utf8').includes(${JSON.stringify(p)})
     console.log(JSON.stringify({ codes, code, exists: fs.existsSync(${JSON.stringify(p)}), maps }))
-  `, { MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS: '1' })
+  `,
+    { MMAPFILE_INJECT_NO_EXTERNAL_BUFFERS: '1' }
+  )
   assert.equal(JSON.parse(out), {
     codes: ['ERR_MMAPFILE_NO_EXTERNAL_BUFFERS', 'ERR_MMAPFILE_NO_EXTERNAL_BUFFERS'],
     code: 'ERR_MMAPFILE_NO_EXTERNAL_BUFFERS',

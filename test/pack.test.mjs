@@ -30,7 +30,7 @@ const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-pack
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }))
 
 // npm test's environment carries npm_config_* (ignore_scripts, …) into children; a user's shell has none.
-function cleanEnv (extra = {}) {
+function cleanEnv(extra = {}) {
   const env = {}
   for (const [key, value] of Object.entries(process.env)) {
     if (!/^npm_/i.test(key) && key !== 'MMAPFILE_BACKEND' && key !== 'INIT_CWD') env[key] = value
@@ -38,16 +38,20 @@ function cleanEnv (extra = {}) {
   return { ...env, ...extra }
 }
 
-function run (command, args, options = {}) {
+function run(command, args, options = {}) {
   const result = spawnSync(command, args, {
-    encoding: 'utf8', maxBuffer: 64 << 20, timeout: 10 * 60_000, ...options, env: options.env ?? cleanEnv()
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    timeout: 10 * 60_000,
+    ...options,
+    env: options.env ?? cleanEnv()
   })
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`
   return { ...result, ok: result.status === 0, output }
 }
 
 /** npm's CLI script, run by this node, so that npm works under a PATH that has no npm. */
-function npmCli () {
+function npmCli() {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const candidate = path.join(dir, 'npm')
     if (dir && fs.existsSync(candidate)) return fs.realpathSync(candidate)
@@ -56,13 +60,13 @@ function npmCli () {
 }
 const npm = (args, options) => run(process.execPath, [npmCli(), ...args], options)
 
-function assertOk (result, what) {
+function assertOk(result, what) {
   assert.ok(result.ok, `${what} failed (exit ${result.status ?? result.signal}):\n${result.output.slice(-4000)}`)
 }
 
 /** Shared by the tests below, filled in order: a test that needs an earlier step's result says so. */
 const state = { tarball: null, files: [], projects: {} }
-function need (value, what) {
+function need(value, what) {
   if (!value) assert.unreachable(`no ${what} (an earlier test failed)`)
   return value
 }
@@ -90,51 +94,82 @@ pack('packs from a copy of the work tree (prepare builds dist/ and the addon, pr
   const report = JSON.parse(result.stdout.slice(result.stdout.search(/^\[\s*$/m)))[0]
   state.tarball = path.join(tmp, report.filename)
   state.files = report.files.map((f) => f.path)
-  console.log(`\n    ${report.filename}: ${report.size} bytes packed, ${report.unpackedSize} unpacked, ${report.entryCount} files`)
+  console.log(
+    `\n    ${report.filename}: ${report.size} bytes packed, ${report.unpackedSize} unpacked, ${report.entryCount} files`
+  )
   assert.ok(fs.existsSync(state.tarball))
 })
 
 // Every target whose toolchain is here: in CI, all three (.ci/run installs them).
 const buildable = Object.keys(TARGETS).filter((name) => TARGETS[name].missing() === null)
 const expected = process.env.CI === 'true' ? Object.keys(TARGETS) : buildable
-pack(`holds the prebuilds of ${expected.join(', ')}${process.env.CI === 'true' ? ' (CI: all three)' : ' (what this machine can build)'}`, () => {
-  const addons = need(state.tarball, 'tarball') && state.files.filter((f) => f.endsWith('.node')).sort()
-  assert.ok(expected.includes(tuple), `no prebuild for this machine (${tuple})`)
-  assert.equal(addons, expected.map((name) => `prebuilds/${name}/mmapfile.node`).sort())
-})
-
-pack('each prebuild is the file of prebuilds/ that the suites ran, where they ran first (and it is newer than its sources)', () => {
-  const unpacked = path.join(tmp, 'prebuilds-check')
-  fs.mkdirSync(unpacked)
-  assertOk(run('tar', ['-xzf', need(state.tarball, 'tarball'), '-C', unpacked, 'package/prebuilds']), 'tar -x')
-  const compared = []
-  for (const name of expected) {
-    const tested = path.join(root, 'prebuilds', name, 'mmapfile.node')
-    // one older than its sources was rebuilt by prepack, as it should be
-    if (!fresh(name)) continue
-    const shipped = fs.readFileSync(path.join(unpacked, 'package', 'prebuilds', name, 'mmapfile.node'))
-    assert.ok(shipped.equals(fs.readFileSync(tested)), `prebuilds/${name}/mmapfile.node in the tarball differs from the work tree's`)
-    compared.push(name)
+pack(
+  `holds the prebuilds of ${expected.join(', ')}${process.env.CI === 'true' ? ' (CI: all three)' : ' (what this machine can build)'}`,
+  () => {
+    const addons = need(state.tarball, 'tarball') && state.files.filter((f) => f.endsWith('.node')).sort()
+    assert.ok(expected.includes(tuple), `no prebuild for this machine (${tuple})`)
+    assert.equal(addons, expected.map((name) => `prebuilds/${name}/mmapfile.node`).sort())
   }
-  console.log(`\n    the same bytes as the work tree's prebuilds/: ${compared.join(', ') || 'none there (no suite ran on a prebuild before this test)'}`)
-})
+)
+
+pack(
+  'each prebuild is the file of prebuilds/ that the suites ran, where they ran first (and it is newer than its sources)',
+  () => {
+    const unpacked = path.join(tmp, 'prebuilds-check')
+    fs.mkdirSync(unpacked)
+    assertOk(run('tar', ['-xzf', need(state.tarball, 'tarball'), '-C', unpacked, 'package/prebuilds']), 'tar -x')
+    const compared = []
+    for (const name of expected) {
+      const tested = path.join(root, 'prebuilds', name, 'mmapfile.node')
+      // one older than its sources was rebuilt by prepack, as it should be
+      if (!fresh(name)) continue
+      const shipped = fs.readFileSync(path.join(unpacked, 'package', 'prebuilds', name, 'mmapfile.node'))
+      assert.ok(
+        shipped.equals(fs.readFileSync(tested)),
+        `prebuilds/${name}/mmapfile.node in the tarball differs from the work tree's`
+      )
+      compared.push(name)
+    }
+    console.log(
+      `\n    the same bytes as the work tree's prebuilds/: ${compared.join(', ') || 'none there (no suite ran on a prebuild before this test)'}`
+    )
+  }
+)
 
 pack('holds dist/ (ESM, CommonJS, types, browser) and the addon sources; no install script', () => {
   need(state.tarball, 'tarball')
-  for (const file of ['package.json', 'binding.gyp', 'native/binding.c', 'native/platform.h',
-    'dist/esm/index.mjs', 'dist/cjs/index.cjs', 'dist/types/index.d.ts', 'dist/browser/index.mjs',
-    'dist/esm/esbuild-plugin.mjs', 'dist/cjs/esbuild-plugin.cjs', 'dist/types/esbuild-plugin.d.ts']) {
+  for (const file of [
+    'package.json',
+    'binding.gyp',
+    'native/binding.c',
+    'native/platform.h',
+    'dist/esm/index.mjs',
+    'dist/cjs/index.cjs',
+    'dist/types/index.d.ts',
+    'dist/browser/index.mjs',
+    'dist/esm/esbuild-plugin.mjs',
+    'dist/cjs/esbuild-plugin.cjs',
+    'dist/types/esbuild-plugin.d.ts'
+  ]) {
     assert.ok(state.files.includes(file), `${file} is missing`)
   }
   const manifest = JSON.parse(fs.readFileSync(path.join(tmp, 'src', 'package.json'), 'utf8'))
-  assert.equal(Object.keys(manifest.scripts).filter((s) => /^(pre|post)?install$/.test(s)), [], 'install scripts')
+  assert.equal(
+    Object.keys(manifest.scripts).filter((s) => /^(pre|post)?install$/.test(s)),
+    [],
+    'install scripts'
+  )
   assert.is(manifest.gypfile, false, 'gypfile: false, or npm runs node-gyp rebuild at install for binding.gyp')
 })
 
 pack('holds no tests, TypeScript sources, benchmarks, build scripts or tarballs', () => {
   need(state.tarball, 'tarball')
-  const stray = state.files.filter((f) => /^(test|src|assembly|bench|examples|docs|build|\.ci|\.runtimes|node_modules)\//.test(f) ||
-    /^scripts\/(?!install\.cjs$)/.test(f) || f.endsWith('.tgz'))
+  const stray = state.files.filter(
+    (f) =>
+      /^(test|src|assembly|bench|examples|docs|build|\.ci|\.runtimes|node_modules)\//.test(f) ||
+      /^scripts\/(?!install\.cjs$)/.test(f) ||
+      f.endsWith('.tgz')
+  )
   assert.equal(stray, [])
 })
 
@@ -144,7 +179,7 @@ pack.run()
 // Installed into fresh projects, the way a user installs it.
 
 /** A project that depends on nothing but the tarball; returns npm install's result. */
-function install (name, args, env) {
+function install(name, args, env) {
   const dir = path.join(tmp, name)
   fs.mkdirSync(dir)
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `pack-${name}`, private: true }))
@@ -172,7 +207,7 @@ const ESM = `import fs from 'node:fs'; import path from 'node:path'; import { cr
   const require = createRequire(import.meta.url);${ROUND_TRIP}`
 
 /** Loads mmapfile in a child of `dir` through require or import and round-trips a file; returns its report. */
-function load (dir, how) {
+function load(dir, how) {
   const child = run(process.execPath, how === 'import' ? ['--input-type=module', '-e', ESM] : ['-e', CJS], { cwd: dir })
   assertOk(child, `${how}('mmapfile')`)
   const got = JSON.parse(child.stdout.trim().split('\n').pop())
@@ -182,14 +217,21 @@ function load (dir, how) {
   return got
 }
 
-for (const [name, args] of [['plain', []], ['ignore-scripts', ['--ignore-scripts']]]) {
+for (const [name, args] of [
+  ['plain', []],
+  ['ignore-scripts', ['--ignore-scripts']]
+]) {
   const s = suite(`npm install ${['<tarball>', ...args].join(' ')}`)
 
   s('succeeds, and npm finds no install script of mmapfile to warn about', () => {
     const result = install(name, [need(state.tarball, 'tarball'), ...args])
     assertOk(result, 'npm install')
     // npm 11 also lists `prepare` for a tarball, which it runs only for git and folder dependencies
-    assert.not.match(result.output, /mmapfile@[^\n]*\((pre|post)?install:/, 'npm warns about an install script of mmapfile')
+    assert.not.match(
+      result.output,
+      /mmapfile@[^\n]*\((pre|post)?install:/,
+      'npm warns about an install script of mmapfile'
+    )
   })
 
   s('compiles nothing (no build/ in the installed package)', () => {
@@ -208,13 +250,19 @@ for (const [name, args] of [['plain', []], ['ignore-scripts', ['--ignore-scripts
   if (name === 'plain') {
     s('mmapfile/esbuild bundles an app that runs native, alone with the copied prebuild', () => {
       const dir = need(state.projects[name], 'project')
-      fs.writeFileSync(path.join(dir, 'app.mjs'), `import m from 'mmapfile'; import fs from 'node:fs'; import path from 'node:path'
-        import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);${ROUND_TRIP}`)
-      fs.writeFileSync(path.join(dir, 'bundle.mjs'), `
+      fs.writeFileSync(
+        path.join(dir, 'app.mjs'),
+        `import m from 'mmapfile'; import fs from 'node:fs'; import path from 'node:path'
+        import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);${ROUND_TRIP}`
+      )
+      fs.writeFileSync(
+        path.join(dir, 'bundle.mjs'),
+        `
         import { build } from ${JSON.stringify(path.join(root, 'node_modules', 'esbuild', 'lib', 'main.js'))}
         import mmapfile from 'mmapfile/esbuild'
         await build({ entryPoints: ['app.mjs'], bundle: true, platform: 'node', target: 'node20', format: 'esm',
-          outfile: 'out/app.mjs', plugins: [mmapfile({ required: true })], logLevel: 'error' })`)
+          outfile: 'out/app.mjs', plugins: [mmapfile({ required: true })], logLevel: 'error' })`
+      )
       assertOk(run(process.execPath, ['bundle.mjs'], { cwd: dir }), 'bundling')
       const alone = path.join(tmp, 'bundle-alone')
       fs.mkdirSync(alone)
@@ -234,7 +282,9 @@ const types = suite('types of the installed package')
 
 types('check with tsc --strict, module nodenext', () => {
   const dir = need(state.projects.plain, 'project')
-  fs.writeFileSync(path.join(dir, 'check.mts'), `
+  fs.writeFileSync(
+    path.join(dir, 'check.mts'),
+    `
 import mmapfile, { create, close } from 'mmapfile'
 import * as native from 'mmapfile/native'
 import * as wasm from 'mmapfile/wasm'
@@ -246,10 +296,29 @@ release(typed)
 const backends: Array<'native' | 'wasm'> = [mmapfile.backend, native.backend, wasm.backend]
 const plugin: { name: string } = esbuildPlugin({ required: true })
 export { backends, plugin, typed }
-`)
-  const tsc = run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict',
-    '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck',
-    '--types', 'node', '--typeRoots', path.join(root, 'node_modules', '@types'), 'check.mts'], { cwd: dir })
+`
+  )
+  const tsc = run(
+    process.execPath,
+    [
+      path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      '--typeRoots',
+      path.join(root, 'node_modules', '@types'),
+      'check.mts'
+    ],
+    { cwd: dir }
+  )
   assertOk(tsc, 'tsc')
 })
 
@@ -294,7 +363,10 @@ for (const how of ['require', 'import']) {
 
 bare('`npm explore mmapfile -- npm run build:addon` builds the addon (with a compiler), and mmapfile is native', () => {
   const dir = need(state.projects['no-prebuild'], 'project')
-  assertOk(npm(['explore', 'mmapfile', '--', 'npm', 'run', 'build:addon'], { cwd: dir }), 'npm explore mmapfile -- npm run build:addon')
+  assertOk(
+    npm(['explore', 'mmapfile', '--', 'npm', 'run', 'build:addon'], { cwd: dir }),
+    'npm explore mmapfile -- npm run build:addon'
+  )
   const got = load(dir, 'import')
   assert.is(got.backend, 'native', `backendError: ${got.backendError}`)
   assert.ok(String(got.addon).endsWith(path.join('build', 'Release', 'mmapfile.node')), `addon: ${got.addon}`)

@@ -2,7 +2,7 @@
 // (Node tests, and the browser page, which is served this file).
 
 /** n bytes from a linear congruential generator seeded with `seed`. */
-export function pattern (n, seed = 1) {
+export function pattern(n, seed = 1) {
   const out = new Uint8Array(n)
   let x = (seed * 2654435761) >>> 0
   for (let i = 0; i < n; i++) {

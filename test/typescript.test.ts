@@ -15,7 +15,7 @@ const TSC = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
 const TYPE_ROOTS = path.join(repoRoot, 'node_modules', '@types')
 
 /** A fresh project folder with node_modules/mmapfile linking to this package. */
-function project (name: string): string {
+function project(name: string): string {
   const dir = path.join(tmpDir, `ts-${name}`)
   fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true })
   fs.symlinkSync(repoRoot, path.join(dir, 'node_modules', 'mmapfile'), 'junction')
@@ -24,14 +24,17 @@ function project (name: string): string {
 
 /** Runs tsc in `dir` with `args`; fails the test with tsc's output if it reports anything. Our .d.ts files
  * are lib-checked elsewhere (test/unified.test.ts): here, --skipLibCheck halves the time. */
-function tsc (dir: string, args: string[], what: string): void {
-  const r = spawnSync(process.execPath, [TSC, '--strict', '--skipLibCheck', '--target', 'es2022', '--types', 'node', '--typeRoots', TYPE_ROOTS, ...args],
-    { cwd: dir, encoding: 'utf8' })
+function tsc(dir: string, args: string[], what: string): void {
+  const r = spawnSync(
+    process.execPath,
+    [TSC, '--strict', '--skipLibCheck', '--target', 'es2022', '--types', 'node', '--typeRoots', TYPE_ROOTS, ...args],
+    { cwd: dir, encoding: 'utf8' }
+  )
   assert.ok(r.status === 0, `${what}: tsc ${args.join(' ')} failed (exit ${String(r.status)}):\n${r.stdout}${r.stderr}`)
 }
 
 /** The first ```js or ```ts block of README.md that imports mmapfile. */
-function readmeExample (): string {
+function readmeExample(): string {
   const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
   for (const m of readme.matchAll(/^```(?:js|ts|javascript|typescript)\n([\s\S]*?)^```$/gm)) {
     if (/from 'mmapfile'/.test(m[1])) return m[1]
@@ -41,12 +44,16 @@ function readmeExample (): string {
 
 const readme = suite('TypeScript: the README')
 
-readme("its first example compiles under strict (module nodenext) and prints what its comment says", () => {
+readme('its first example compiles under strict (module nodenext) and prints what its comment says', () => {
   const code = readmeExample()
   assert.match(code, /mmapfile\.create\(/, 'the example is the one that creates a file')
   const dir = project('readme')
   fs.writeFileSync(path.join(dir, 'example.mts'), code)
-  tsc(dir, ['--module', 'nodenext', '--moduleResolution', 'nodenext', '--outDir', 'out', 'example.mts'], 'the README example')
+  tsc(
+    dir,
+    ['--module', 'nodenext', '--moduleResolution', 'nodenext', '--outDir', 'out', 'example.mts'],
+    'the README example'
+  )
   const r = spawnSync(process.execPath, [path.join('out', 'example.mjs')], { cwd: dir, encoding: 'utf8' })
   assert.is(r.status, 0, r.stderr)
   const printed = [...code.matchAll(/console\.log\(.*\/\/ (.*)$/gm)].map((m) => m[1].trim())

@@ -22,7 +22,7 @@ buildModuleIfStale(root)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-wasm-test-'))
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
 /** src/<entry> bundled for Node into the temp dir, the .wasm embedded as the package build does. */
-async function bundleOf (entry, outfile) {
+async function bundleOf(entry, outfile) {
   await build({
     entryPoints: [path.join(root, 'src', entry)],
     bundle: true,
@@ -43,7 +43,7 @@ const backend = loadWasmBackend()
 
 let serial = 0
 /** A fresh path in the temporary directory, with `data` written there if given. */
-function file (data) {
+function file(data) {
   const p = path.join(dir, `f${serial++}.bin`)
   if (data !== undefined) fs.writeFileSync(p, data)
   return p
@@ -52,7 +52,7 @@ function file (data) {
 const bytesOf = (m) => new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
 
 /** The file at p holds exactly `expected` (a short message, not a diff of every byte). */
-function sameFile (p, expected, what) {
+function sameFile(p, expected, what) {
   const now = new Uint8Array(fs.readFileSync(p))
   let at = 0
   while (at < now.length && at < expected.length && now[at] === expected[at]) at++
@@ -63,7 +63,7 @@ function sameFile (p, expected, what) {
 const openFds = () => fs.readdirSync('/proc/self/fd').length
 
 /** A backend whose WASI calls are counted and can be made to fail: faults[name] = errno. */
-function instrumented () {
+function instrumented() {
   const node = createNodeWasiHost()
   const calls = {}
   const faults = {}
@@ -83,12 +83,12 @@ function instrumented () {
   return { backend: createWasmBackend({ wasi }), calls, faults }
 }
 
-function allZero (bytes, what) {
+function allZero(bytes, what) {
   const at = bytes.findIndex((x) => x !== 0)
   if (at >= 0) assert.unreachable(`${what}: byte ${at} is ${bytes[at]}, expected 0`)
 }
 
-function throwsWith (fn, check) {
+function throwsWith(fn, check) {
   try {
     fn()
   } catch (error) {
@@ -98,7 +98,7 @@ function throwsWith (fn, check) {
   assert.unreachable('expected a throw')
 }
 
-function systemError (code, syscall) {
+function systemError(code, syscall) {
   return (e) => {
     assert.instance(e, Error)
     assert.not.instance(e, RangeError)
@@ -114,10 +114,13 @@ errors('create that fails after making the file removes it; an existing file kee
   const { backend: b, faults } = instrumented()
   faults.fd_filestat_set_size = 51 // ENOSPC
   const p = path.join(dir, 'never.bin')
-  throwsWith(() => b.create(p, 100, OPTS), (e) => {
-    systemError('ENOSPC', 'ftruncate')(e)
-    assert.is(e.message, 'no space left on device')
-  })
+  throwsWith(
+    () => b.create(p, 100, OPTS),
+    (e) => {
+      systemError('ENOSPC', 'ftruncate')(e)
+      assert.is(e.message, 'no space left on device')
+    }
+  )
   assert.not.ok(fs.existsSync(p), 'the file it created is gone')
   const data = pattern(1000)
   const existing = file(data)
@@ -144,10 +147,13 @@ errors('a failed read leaves no mapping and no fd', () => {
   const p = file(pattern(1000))
   const fds = openFds()
   faults.fd_pread = 29 // EIO
-  throwsWith(() => b.open(p, 'rw', 0, null, OPTS), (e) => {
-    systemError('EIO', 'read')(e)
-    assert.is(e.message, 'i/o error')
-  })
+  throwsWith(
+    () => b.open(p, 'rw', 0, null, OPTS),
+    (e) => {
+      systemError('EIO', 'read')(e)
+      assert.is(e.message, 'i/o error')
+    }
+  )
   assert.is(openFds(), fds)
   assert.is(b.stats.liveInstances, 0)
 })
@@ -160,7 +166,14 @@ const open = suite('wasm open')
 open('maps the window at any offset, at a 64 KiB-aligned address of the instance memory', () => {
   const data = pattern(300000)
   const p = file(data)
-  for (const [offset, length] of [[0, null], [1, 100], [65535, 2], [65536, 70000], [123457, null], [300000, null]]) {
+  for (const [offset, length] of [
+    [0, null],
+    [1, 100],
+    [65535, 2],
+    [65536, 70000],
+    [123457, null],
+    [300000, null]
+  ]) {
     const m = backend.open(p, 'r', offset, length, OPTS)
     const expected = data.subarray(offset, length === null ? undefined : offset + length)
     assert.is(m.byteLength, expected.length)
@@ -214,7 +227,7 @@ writeBack('chunks align to file offsets: an unaligned window has partial first a
   bytesOf(m)[length - 1] ^= 1
   const before = backend.stats.bytesWritten
   backend.sync(m, 0, length)
-  assert.is(backend.stats.bytesWritten - before, (CHUNK - offset) + (offset + length - 3 * CHUNK))
+  assert.is(backend.stats.bytesWritten - before, CHUNK - offset + (offset + length - 3 * CHUNK))
   backend.close(m)
   const expected = data.slice()
   expected[offset] ^= 1
@@ -262,7 +275,7 @@ writeBack('changes that keep sums and xors (swaps, +x/-x) are found', () => {
   ;[words[10], words[11]] = [words[11], words[10]]
   words[CHUNK / 4 + 3] += 12345
   words[CHUNK / 4 + 900] -= 12345
-  ;[words[2 * CHUNK / 4], words[2 * CHUNK / 4 + 4]] = [words[2 * CHUNK / 4 + 4], words[2 * CHUNK / 4]]
+  ;[words[(2 * CHUNK) / 4], words[(2 * CHUNK) / 4 + 4]] = [words[(2 * CHUNK) / 4 + 4], words[(2 * CHUNK) / 4]]
   const expected = new Uint8Array(bytesOf(m))
   const before = backend.stats.bytesWritten
   backend.close(m)
@@ -277,7 +290,12 @@ writeBack('random edits over many syncs: the file always equals the view', () =>
   const m = backend.open(p, 'rw', offset, size - offset, OPTS)
   const v = bytesOf(m)
   let x = 12345
-  const rand = (n) => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n }
+  const rand = (n) => {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return (x >>> 0) % n
+  }
   for (let round = 0; round < 60; round++) {
     const edits = 1 + rand(5)
     for (let e = 0; e < edits; e++) {
@@ -321,7 +339,7 @@ writeBack('a created file is written back where the view changed, and only there
 // copied into it for each call, but the trusted ones live outside it (src/wasm/backend.ts). Writing
 // over the buffer changes what is written back exactly where it changes the window, nowhere else.
 /** Writes over the whole buffer of m (zeros, or bytes that differ everywhere), or only outside its window. */
-function scribble (m, kind, where = 'everywhere') {
+function scribble(m, kind, where = 'everywhere') {
   const all = new Uint8Array(m.buffer)
   const before = where === 'outside' ? all.slice(m.byteOffset, m.byteOffset + m.byteLength) : null
   if (kind === 'zeros') all.fill(0)
@@ -331,7 +349,10 @@ function scribble (m, kind, where = 'everywhere') {
 
 writeBack('writing over the buffer outside the window writes nothing back; inside, exactly the chunks changed', () => {
   for (const kind of ['zeros', 'random']) {
-    for (const [offset, length] of [[0, 6 * CHUNK], [1000, 4 * CHUNK + 5]]) {
+    for (const [offset, length] of [
+      [0, 6 * CHUNK],
+      [1000, 4 * CHUNK + 5]
+    ]) {
       const data = pattern(7 * CHUNK + 3)
       const p = file(data)
       const m = backend.open(p, 'rw', offset, length, OPTS)
@@ -346,7 +367,8 @@ writeBack('writing over the buffer outside the window writes nothing back; insid
       expected[offset + 2 * CHUNK + 7] ^= 0xff
       before = backend.stats.bytesWritten
       backend.sync(m, 0, length)
-      const chunkBytes = Math.min(offset + length, (Math.floor((offset + 2 * CHUNK + 7) / CHUNK) + 1) * CHUNK) -
+      const chunkBytes =
+        Math.min(offset + length, (Math.floor((offset + 2 * CHUNK + 7) / CHUNK) + 1) * CHUNK) -
         Math.max(offset, Math.floor((offset + 2 * CHUNK + 7) / CHUNK) * CHUNK)
       assert.is(backend.stats.bytesWritten - before, chunkBytes, `${what}: then only the chunk changed`)
       scribble(m, kind)
@@ -378,7 +400,11 @@ writeBack('a sync of a range writes the changed chunks meeting it; the rest stay
 })
 
 writeBack('resize after the buffer was written over keeps every change', () => {
-  for (const [from, to] of [[3 * CHUNK + 10, 5 * CHUNK], [3 * CHUNK + 10, CHUNK + 20], [2 * CHUNK, 4 * CHUNK]]) {
+  for (const [from, to] of [
+    [3 * CHUNK + 10, 5 * CHUNK],
+    [3 * CHUNK + 10, CHUNK + 20],
+    [2 * CHUNK, 4 * CHUNK]
+  ]) {
     const p = file(pattern(from))
     let m = backend.open(p, 'rw', 0, null, OPTS)
     scribble(m, 'zeros')
@@ -416,7 +442,12 @@ close('close releases the instance of every kind of mapping; a second close rele
   const p = file(pattern(100000))
   const live = backend.stats.liveInstances
   for (const kind of ['r', 'rw', 'create', 'alloc']) {
-    const m = kind === 'alloc' ? backend.alloc(1000, OPTS) : kind === 'create' ? backend.create(file(), 1000, OPTS) : backend.open(p, kind, 0, null, OPTS)
+    const m =
+      kind === 'alloc'
+        ? backend.alloc(1000, OPTS)
+        : kind === 'create'
+          ? backend.create(file(), 1000, OPTS)
+          : backend.open(p, kind, 0, null, OPTS)
     assert.is(backend.stats.liveInstances, live + 1, `${kind}: one instance while open`)
     backend.close(m)
     assert.is(backend.stats.liveInstances, live, `${kind}: none once closed`)
@@ -472,7 +503,10 @@ close('views dropped without close give their descriptors back once collected', 
   assert.is(result.status, 0, result.stderr)
   const { before, dropped, after } = JSON.parse(result.stdout)
   assert.ok(dropped >= before + 3 * n, `the views held their descriptors while alive (${before} -> ${dropped})`)
-  assert.ok(after <= before + 2, `open descriptors: ${before} before, ${dropped} with ${4 * n} views, ${after} once they were collected`)
+  assert.ok(
+    after <= before + 2,
+    `open descriptors: ${before} before, ${dropped} with ${4 * n} views, ${after} once they were collected`
+  )
 })
 
 close.run()
@@ -499,7 +533,11 @@ resize('a resize the file refuses (ftruncate EINTR) leaves the mapping as it was
 resize('a size change the file refuses fails before memory grows: the view stays attached and whole', () => {
   const { backend: b, faults } = instrumented()
   const data = pattern(200000)
-  for (const [length, to] of [[1000, 150000], [200000, 300000], [200000, 1000]]) {
+  for (const [length, to] of [
+    [1000, 150000],
+    [200000, 300000],
+    [200000, 1000]
+  ]) {
     const p = file(data)
     const m = b.open(p, 'rw', 0, length, OPTS)
     bytesOf(m)[10] ^= 0xff
@@ -526,7 +564,7 @@ resize('growing a window that ends before the end of a file that refuses cuts: t
   const p = file(data)
   const m = b.open(p, 'rw', 0, 1000, OPTS)
   // Only cuts fail (a memfd sealed with F_SEAL_SHRINK): growth past the end still works.
-  faults.fd_filestat_set_size = (fd, size) => size < fs.statSync(p).size ? 63 : 0 // EPERM
+  faults.fd_filestat_set_size = (fd, size) => (size < fs.statSync(p).size ? 63 : 0) // EPERM
   const n = b.resize(m, 7 * CHUNK)
   delete faults.fd_filestat_set_size
   assert.is(n.byteLength, 7 * CHUNK)
@@ -546,7 +584,10 @@ resize('memory that cannot grow fails the resize with ENOMEM; the file keeps its
     import { loadWasmBackend } from ${JSON.stringify(pathToFileURL(bundle).href)}
     const b = loadWasmBackend()
     const out = []
-    for (const [p, length] of ${JSON.stringify([[inside, 1000], [atEnd, 1000]])}) {
+    for (const [p, length] of ${JSON.stringify([
+      [inside, 1000],
+      [atEnd, 1000]
+    ])}) {
       const m = b.open(p, 'rw', 0, length, { autoClose: false, sparse: false })
       const v = new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
       v[10] ^= 0xff
@@ -556,7 +597,9 @@ resize('memory that cannot grow fails the resize with ENOMEM; the file keeps its
     }
     console.log(JSON.stringify(out))
   `
-  const result = spawnSync(process.execPath, ['--wasm-max-mem-pages=64', '--input-type=module', '-e', child], { encoding: 'utf8' })
+  const result = spawnSync(process.execPath, ['--wasm-max-mem-pages=64', '--input-type=module', '-e', child], {
+    encoding: 'utf8'
+  })
   assert.is(result.status, 0, result.stderr)
   assert.equal(JSON.parse(result.stdout), ['ENOMEM mmap', 1000, 'ENOMEM mmap', 1000])
   const expected = data.slice()
@@ -583,7 +626,11 @@ durable('after an fsync fails, the retry writes again what was written since the
   delete faults.fd_sync
   const before = b.stats.bytesWritten
   b.close(m)
-  assert.is(b.stats.bytesWritten - before, 2 * CHUNK, 'the two chunks written since the last good fsync, written again; not chunk 0')
+  assert.is(
+    b.stats.bytesWritten - before,
+    2 * CHUNK,
+    'the two chunks written since the last good fsync, written again; not chunk 0'
+  )
   assert.is(m.byteLength, 0)
 })
 

@@ -31,7 +31,8 @@ process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
 const bundle = path.join(dir, 'faults-entry.mjs')
 await build({
   stdin: {
-    contents: "export { createApi } from './front/api.ts'\n" +
+    contents:
+      "export { createApi } from './front/api.ts'\n" +
       "export { createWasmBackend, createNodeWasiHost } from './wasm/node.ts'\n" +
       "export { nodePaths } from './node/host.ts'\n",
     resolveDir: path.join(root, 'src'),
@@ -62,13 +63,13 @@ const { createApi, createWasmBackend, createNodeWasiHost, nodePaths } = await im
  * order they were injected, and the first that fires gives the fault: a call counts towards `nth` of
  * the rules before it, not of those after. clear(): the faults are gone.
  */
-function faultyHost () {
+function faultyHost() {
   const node = createNodeWasiHost()
   const calls = {}
   let rules = []
 
   /** The fault for this call of `name`, or null. */
-  function faultFor (name, args) {
+  function faultFor(name, args) {
     calls[name] = (calls[name] ?? 0) + 1
     for (const rule of rules) {
       if (rule.name !== name) continue
@@ -118,17 +119,17 @@ function faultyHost () {
     wasi,
     fdSyncAsync,
     calls,
-    inject (name, fault, { nth = 1, times = 1 } = {}) {
+    inject(name, fault, { nth = 1, times = 1 } = {}) {
       rules.push({ name, fault, nth, times, seen: 0, fired: 0 })
     },
-    clear () {
+    clear() {
       rules = []
     }
   }
 }
 
 /** The public API over a fresh wasm backend on a faulty host; without `asyncFsync`, syncAsync defers a sync. */
-function world ({ asyncFsync = true } = {}) {
+function world({ asyncFsync = true } = {}) {
   const host = faultyHost()
   const backend = createWasmBackend({ wasi: host.wasi, fdSyncAsync: asyncFsync ? host.fdSyncAsync : undefined })
   const api = createApi({ backend, views: new WeakMap() }, null, nodePaths)
@@ -139,7 +140,7 @@ function world ({ asyncFsync = true } = {}) {
 
 let serial = 0
 /** A fresh path in the temporary directory, holding `data` if given. */
-function file (data) {
+function file(data) {
   const p = path.join(dir, `f${serial++}.bin`)
   if (data !== undefined) fs.writeFileSync(p, data)
   return p
@@ -149,16 +150,18 @@ const fileBytes = (p) => new Uint8Array(fs.readFileSync(p))
 const copy = (view) => new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice()
 
 /** a equals b (a short message, not a diff of every byte). */
-function same (a, b, what) {
+function same(a, b, what) {
   let at = 0
   while (at < a.length && at < b.length && a[at] === b[at]) at++
   if (at < a.length || at < b.length) {
-    assert.unreachable(`${what}: ${a.length} bytes, expected ${b.length}; first difference at ${at} (${a[at]}, expected ${b[at]})`)
+    assert.unreachable(
+      `${what}: ${a.length} bytes, expected ${b.length}; first difference at ${at} (${a[at]}, expected ${b[at]})`
+    )
   }
 }
 
 /** Every byte of the file is the one synced before or the view's; outside `changed` (chunk indexes) the synced one. */
-function syncedIntact (p, synced, view, changed, what) {
+function syncedIntact(p, synced, view, changed, what) {
   const now = fileBytes(p)
   assert.is(now.length, synced.length, `${what}: the file keeps its size`)
   for (let i = 0; i < now.length; i++) {
@@ -170,7 +173,7 @@ function syncedIntact (p, synced, view, changed, what) {
 }
 
 /** Descriptors of this process open on files of the temporary directory. */
-function fdsInDir () {
+function fdsInDir() {
   let n = 0
   for (const entry of fs.readdirSync('/proc/self/fd')) {
     try {
@@ -183,7 +186,7 @@ function fdsInDir () {
 }
 
 /** What a test must leave as it found it: descriptors into the temp dir and live instances. */
-function leakCheck (w) {
+function leakCheck(w) {
   const fds = fdsInDir()
   const live = w.backend.stats.liveInstances
   return (what) => {
@@ -193,7 +196,7 @@ function leakCheck (w) {
 }
 
 /** A fresh world, and an 'rw' view of a new file of `size` bytes, changed at `at` and synced. */
-function syncedView (size, seed, at) {
+function syncedView(size, seed, at) {
   const w = world()
   const p = file(pattern(size, seed))
   const leaks = leakCheck(w)
@@ -204,7 +207,7 @@ function syncedView (size, seed, at) {
 }
 
 /** The error `call` throws (or its Promise rejects with). */
-async function failure (call) {
+async function failure(call) {
   try {
     await call()
   } catch (error) {
@@ -214,7 +217,7 @@ async function failure (call) {
 }
 
 /** A file-system error as users see it: `mmapfile.<fn>: CODE: description, syscall 'path'[suffix]`. */
-function systemError (error, { fn, code, syscall, p, suffix = '' }) {
+function systemError(error, { fn, code, syscall, p, suffix = '' }) {
   assert.instance(error, Error)
   assert.not.instance(error, TypeError)
   assert.not.instance(error, RangeError)
@@ -232,7 +235,7 @@ const open = suite('wasm faults: open')
 const BIG = 3 * (1 << 20) + 1000
 
 /** Opens p (holding `data`) under `inject`'s faults: the error, the file untouched, nothing left, the retry works. */
-async function openFails (mode, inject, expect) {
+async function openFails(mode, inject, expect) {
   const w = world()
   const data = pattern(BIG, 1)
   const p = file(data)
@@ -251,19 +254,27 @@ async function openFails (mode, inject, expect) {
 
 for (const mode of ['r', 'rw']) {
   open(`'${mode}': EMFILE from path_open`, () =>
-    openFails(mode, (w) => w.inject('path_open', EMFILE), { code: 'EMFILE', syscall: 'open' }))
+    openFails(mode, (w) => w.inject('path_open', EMFILE), { code: 'EMFILE', syscall: 'open' })
+  )
 
   open(`'${mode}': EIO from fstat`, () =>
-    openFails(mode, (w) => w.inject('fd_filestat_get', EIO), { code: 'EIO', syscall: 'fstat' }))
+    openFails(mode, (w) => w.inject('fd_filestat_get', EIO), { code: 'EIO', syscall: 'fstat' })
+  )
 
   open(`'${mode}': EIO on the first read`, () =>
-    openFails(mode, (w) => w.inject('fd_pread', EIO), { code: 'EIO', syscall: 'read' }))
+    openFails(mode, (w) => w.inject('fd_pread', EIO), { code: 'EIO', syscall: 'read' })
+  )
 
   open(`'${mode}': EIO on the third read, after two short ones`, () =>
-    openFails(mode, (w) => {
-      w.inject('fd_pread', EIO, { nth: 3 })
-      w.inject('fd_pread', { short: 1 << 20 }, { times: 2 })
-    }, { code: 'EIO', syscall: 'read' }))
+    openFails(
+      mode,
+      (w) => {
+        w.inject('fd_pread', EIO, { nth: 3 })
+        w.inject('fd_pread', { short: 1 << 20 }, { times: 2 })
+      },
+      { code: 'EIO', syscall: 'read' }
+    )
+  )
 
   open(`'${mode}': short reads are read on until the window is full`, () => {
     const w = world()
@@ -282,34 +293,38 @@ for (const mode of ['r', 'rw']) {
   })
 }
 
-open("random_get failing is 'getrandom', for the first 'rw' view only; 'r' views need no keys; a later one draws them", async () => {
-  for (const nth of [1, 2]) { // the first key, or the second one
-    const w = world()
-    const data = pattern(3 * CHUNK, 3)
-    const p = file(data)
-    const leaks = leakCheck(w)
-    w.inject('random_get', EIO, { nth, times: Infinity })
-    const error = await failure(() => w.api.open(p, Uint8Array, 'rw'))
-    systemError(error, { fn: 'open', code: 'EIO', syscall: 'getrandom', p })
-    leaks(`random_get #${nth}: after the failure`)
-    const r = w.api.open(p, Uint8Array, 'r')
-    same(copy(r), data, "an 'r' view meanwhile")
-    w.api.close(r)
-    w.clear()
-    const v = w.api.open(p, Uint8Array, 'rw')
-    const drawn = w.calls.random_get
-    v[7] ^= 1
-    const u = w.api.open(p, Uint8Array, 'rw', { offset: CHUNK })
-    u[0] ^= 1
-    assert.is(w.calls.random_get, drawn, 'the keys are drawn once per backend')
-    w.api.close(v)
-    w.api.close(u)
-    data[7] ^= 1
-    data[CHUNK] ^= 1
-    same(fileBytes(p), data, 'the file')
-    leaks(`random_get #${nth}: after the retry`)
+open(
+  "random_get failing is 'getrandom', for the first 'rw' view only; 'r' views need no keys; a later one draws them",
+  async () => {
+    for (const nth of [1, 2]) {
+      // the first key, or the second one
+      const w = world()
+      const data = pattern(3 * CHUNK, 3)
+      const p = file(data)
+      const leaks = leakCheck(w)
+      w.inject('random_get', EIO, { nth, times: Infinity })
+      const error = await failure(() => w.api.open(p, Uint8Array, 'rw'))
+      systemError(error, { fn: 'open', code: 'EIO', syscall: 'getrandom', p })
+      leaks(`random_get #${nth}: after the failure`)
+      const r = w.api.open(p, Uint8Array, 'r')
+      same(copy(r), data, "an 'r' view meanwhile")
+      w.api.close(r)
+      w.clear()
+      const v = w.api.open(p, Uint8Array, 'rw')
+      const drawn = w.calls.random_get
+      v[7] ^= 1
+      const u = w.api.open(p, Uint8Array, 'rw', { offset: CHUNK })
+      u[0] ^= 1
+      assert.is(w.calls.random_get, drawn, 'the keys are drawn once per backend')
+      w.api.close(v)
+      w.api.close(u)
+      data[7] ^= 1
+      data[CHUNK] ^= 1
+      same(fileBytes(p), data, 'the file')
+      leaks(`random_get #${nth}: after the retry`)
+    }
   }
-})
+)
 
 open('EMFILE while other views are open: they stay usable and are written back', async () => {
   const w = world()
@@ -322,7 +337,12 @@ open('EMFILE while other views are open: they stay usable and are written back',
   assert.is(fdsInDir(), fds + 1, "the leak check sees an 'rw' view's descriptor")
   v[3] ^= 1
   w.inject('path_open', EMFILE, { times: Infinity })
-  systemError(await failure(() => w.api.open(q, Uint8Array, 'rw')), { fn: 'open', code: 'EMFILE', syscall: 'open', p: q })
+  systemError(await failure(() => w.api.open(q, Uint8Array, 'rw')), {
+    fn: 'open',
+    code: 'EMFILE',
+    syscall: 'open',
+    p: q
+  })
   const fresh = path.join(dir, 'emfile-new.bin')
   systemError(await failure(() => w.api.create(fresh, 10)), { fn: 'create', code: 'EMFILE', syscall: 'open', p: fresh })
   assert.not.ok(fs.existsSync(fresh), 'create made no file')
@@ -346,7 +366,7 @@ const create = suite('wasm faults: create')
  * create(p, count) under `inject`'s faults: the error, then the file as it was (`before`, or absent),
  * or empty when `emptied`; nothing left behind; then the retry, with data, gives the file it asks for.
  */
-async function createFails (before, count, inject, expect, { emptied = false } = {}) {
+async function createFails(before, count, inject, expect, { emptied = false } = {}) {
   const w = world()
   const p = file(before ?? undefined)
   const leaks = leakCheck(w)
@@ -371,25 +391,35 @@ async function createFails (before, count, inject, expect, { emptied = false } =
 const MID = 3 * CHUNK + 17 // the size of the existing files
 
 create('a new file: EMFILE from path_open makes nothing', () =>
-  createFails(null, 1000, (w) => w.inject('path_open', EMFILE), { code: 'EMFILE', syscall: 'open' }))
+  createFails(null, 1000, (w) => w.inject('path_open', EMFILE), { code: 'EMFILE', syscall: 'open' })
+)
 
 create('a new file: EIO from fstat removes it', () =>
-  createFails(null, 1000, (w) => w.inject('fd_filestat_get', EIO), { code: 'EIO', syscall: 'fstat' }))
+  createFails(null, 1000, (w) => w.inject('fd_filestat_get', EIO), { code: 'EIO', syscall: 'fstat' })
+)
 
 create('a new file: ENOSPC from ftruncate removes it', () =>
-  createFails(null, 1000, (w) => w.inject('fd_filestat_set_size', ENOSPC), { code: 'ENOSPC', syscall: 'ftruncate' }))
+  createFails(null, 1000, (w) => w.inject('fd_filestat_set_size', ENOSPC), { code: 'ENOSPC', syscall: 'ftruncate' })
+)
 
 create('a new file: random_get failing removes it', () =>
-  createFails(null, 1000, (w) => w.inject('random_get', EIO), { code: 'EIO', syscall: 'getrandom' }))
+  createFails(null, 1000, (w) => w.inject('random_get', EIO), { code: 'EIO', syscall: 'getrandom' })
+)
 
 create('an existing file: EMFILE opening it (after EEXIST) leaves it as it was', () =>
-  createFails(pattern(MID, 5), 1000, (w) => w.inject('path_open', EMFILE, { nth: 2 }), { code: 'EMFILE', syscall: 'open' }))
+  createFails(pattern(MID, 5), 1000, (w) => w.inject('path_open', EMFILE, { nth: 2 }), {
+    code: 'EMFILE',
+    syscall: 'open'
+  })
+)
 
 create('an existing file: EIO from fstat leaves it as it was', () =>
-  createFails(pattern(MID, 5), 1000, (w) => w.inject('fd_filestat_get', EIO), { code: 'EIO', syscall: 'fstat' }))
+  createFails(pattern(MID, 5), 1000, (w) => w.inject('fd_filestat_get', EIO), { code: 'EIO', syscall: 'fstat' })
+)
 
 create('an existing file: random_get failing leaves it as it was', () =>
-  createFails(pattern(MID, 5), 1000, (w) => w.inject('random_get', EIO), { code: 'EIO', syscall: 'getrandom' }))
+  createFails(pattern(MID, 5), 1000, (w) => w.inject('random_get', EIO), { code: 'EIO', syscall: 'getrandom' })
+)
 
 // Sizing an existing file to a larger size: grow (1), empty (2), size (3); to a smaller or equal
 // size: empty (1), size (2). Its old bytes go at the emptying: before, a failure leaves it as it was
@@ -405,8 +435,14 @@ for (const [title, count, nth, times, emptied] of [
   ['to 0 bytes: the second cut fails after emptying', 0, 2, 1, true]
 ]) {
   create(`an existing file, ${title}`, () =>
-    createFails(pattern(MID, 6), count, (w) => w.inject('fd_filestat_set_size', EIO, { nth, times }),
-      { code: 'EIO', syscall: 'ftruncate' }, { emptied }))
+    createFails(
+      pattern(MID, 6),
+      count,
+      (w) => w.inject('fd_filestat_set_size', EIO, { nth, times }),
+      { code: 'EIO', syscall: 'ftruncate' },
+      { emptied }
+    )
+  )
 }
 
 // Both backends accept this for a double fault: when emptying fails and so does undoing the growth,
@@ -420,7 +456,10 @@ create('an existing file, larger: every size from emptying on fails: old bytes i
   systemError(await failure(() => w.api.create(p, 5 * CHUNK)), { fn: 'create', code: 'EIO', syscall: 'ftruncate', p })
   const now = fileBytes(p)
   same(now.subarray(0, MID), before, 'the old bytes')
-  assert.ok(now.subarray(MID).every((x) => x === 0), `then zeros (${now.length} bytes)`)
+  assert.ok(
+    now.subarray(MID).every((x) => x === 0),
+    `then zeros (${now.length} bytes)`
+  )
   w.clear()
   leaks('after the failure')
 })
@@ -450,10 +489,15 @@ const OPS = [
 const WRITE_FAULTS = [
   ['EIO on the first write', (w) => w.inject('fd_pwrite', EIO), 'EIO', 'write'],
   ['ENOSPC half-way (the second write)', (w) => w.inject('fd_pwrite', ENOSPC, { nth: 2 }), 'ENOSPC', 'write'],
-  ['ENOSPC after a short write (a chunk half-written)', (w) => {
-    w.inject('fd_pwrite', ENOSPC, { nth: 2 })
-    w.inject('fd_pwrite', { short: 1000 }, { times: 1 })
-  }, 'ENOSPC', 'write'],
+  [
+    'ENOSPC after a short write (a chunk half-written)',
+    (w) => {
+      w.inject('fd_pwrite', ENOSPC, { nth: 2 })
+      w.inject('fd_pwrite', { short: 1000 }, { times: 1 })
+    },
+    'ENOSPC',
+    'write'
+  ],
   // A module that looped on a write making no progress would get past the 100th (the fault stops)
   // and succeed: the test sees that.
   ['a zero-length write', (w) => w.inject('fd_pwrite', { zero: true }, { times: 100 }), 'EIO', 'write'],
@@ -463,39 +507,53 @@ const WRITE_FAULTS = [
 for (const [opName, op, written] of OPS) {
   const fn = opName.split(' ')[0]
   for (const [faultName, inject, code, syscall] of WRITE_FAULTS) {
-    writeBack(`${opName}: ${faultName} is ${code} '${syscall}'; synced bytes intact, view whole, the retry writes all`, async () => {
-      const { w, p, v, leaks, synced } = syncedView(SIZE, 10, [10, CHUNK + 10])
-      for (const c of CHANGED) v[c * CHUNK + 50] ^= 0xff
-      const expected = copy(v)
-      inject(w)
-      const writes = w.calls.fd_pwrite ?? 0
-      const error = await failure(() => op(w.api, v))
-      systemError(error, { fn, code, syscall, p })
-      if (faultName.startsWith('a zero')) assert.is(w.calls.fd_pwrite - writes, 1, 'no second try of a write that made no progress')
-      syncedIntact(p, synced, expected, written, 'after the failure')
-      // The view: open, whole, and usable.
-      assert.is(v.length, SIZE, 'the view is still mapped')
-      same(copy(v), expected, 'the view holds its bytes')
-      assert.is(w.api.info(v).byteLength, SIZE)
-      v[4 * CHUNK + 7] ^= 0x55
-      expected[4 * CHUNK + 7] ^= 0x55
-      w.clear()
-      const fsyncs = w.calls.fd_sync ?? 0
-      await op(w.api, v)
-      if (syscall === 'fsync') assert.ok(w.calls.fd_sync > fsyncs, 'the retry asks for durability again')
-      if (opName.includes('range')) {
-        const now = fileBytes(p)
-        for (const c of [1, 3]) same(now.subarray(c * CHUNK, (c + 1) * CHUNK), expected.subarray(c * CHUNK, (c + 1) * CHUNK), `chunk ${c} after the retry`)
-        for (const c of [4, 5, 6]) same(now.subarray(c * CHUNK, (c + 1) * CHUNK), synced.subarray(c * CHUNK, (c + 1) * CHUNK), `chunk ${c}, outside the range`)
+    writeBack(
+      `${opName}: ${faultName} is ${code} '${syscall}'; synced bytes intact, view whole, the retry writes all`,
+      async () => {
+        const { w, p, v, leaks, synced } = syncedView(SIZE, 10, [10, CHUNK + 10])
+        for (const c of CHANGED) v[c * CHUNK + 50] ^= 0xff
+        const expected = copy(v)
+        inject(w)
+        const writes = w.calls.fd_pwrite ?? 0
+        const error = await failure(() => op(w.api, v))
+        systemError(error, { fn, code, syscall, p })
+        if (faultName.startsWith('a zero'))
+          assert.is(w.calls.fd_pwrite - writes, 1, 'no second try of a write that made no progress')
+        syncedIntact(p, synced, expected, written, 'after the failure')
+        // The view: open, whole, and usable.
+        assert.is(v.length, SIZE, 'the view is still mapped')
+        same(copy(v), expected, 'the view holds its bytes')
+        assert.is(w.api.info(v).byteLength, SIZE)
+        v[4 * CHUNK + 7] ^= 0x55
+        expected[4 * CHUNK + 7] ^= 0x55
+        w.clear()
+        const fsyncs = w.calls.fd_sync ?? 0
+        await op(w.api, v)
+        if (syscall === 'fsync') assert.ok(w.calls.fd_sync > fsyncs, 'the retry asks for durability again')
+        if (opName.includes('range')) {
+          const now = fileBytes(p)
+          for (const c of [1, 3])
+            same(
+              now.subarray(c * CHUNK, (c + 1) * CHUNK),
+              expected.subarray(c * CHUNK, (c + 1) * CHUNK),
+              `chunk ${c} after the retry`
+            )
+          for (const c of [4, 5, 6])
+            same(
+              now.subarray(c * CHUNK, (c + 1) * CHUNK),
+              synced.subarray(c * CHUNK, (c + 1) * CHUNK),
+              `chunk ${c}, outside the range`
+            )
+        }
+        if (fn !== 'close') {
+          assert.is(v.length, SIZE)
+          w.api.close(v)
+        }
+        assert.is(v.length, 0, 'closed')
+        same(fileBytes(p), expected, 'the file holds everything written')
+        leaks('at the end')
       }
-      if (fn !== 'close') {
-        assert.is(v.length, SIZE)
-        w.api.close(v)
-      }
-      assert.is(v.length, 0, 'closed')
-      same(fileBytes(p), expected, 'the file holds everything written')
-      leaks('at the end')
-    })
+    )
   }
 }
 
@@ -512,34 +570,37 @@ writeBack('short writes are written on until done, for every operation', async (
     const expected = copy(v)
     await op(w.api, v)
     if (!opName.startsWith('close')) w.api.close(v)
-    assert.ok(w.calls.fd_pwrite > 2 * CHUNK / 4099, `${opName}: ${w.calls.fd_pwrite} writes`)
+    assert.ok(w.calls.fd_pwrite > (2 * CHUNK) / 4099, `${opName}: ${w.calls.fd_pwrite} writes`)
     same(fileBytes(p).subarray(3), expected, opName)
     leaks(opName)
   }
 })
 
-writeBack('ENOSPC at close, then space is freed: the retried close writes everything (created, then resized file)', async () => {
-  const w = world()
-  const p = file()
-  const leaks = leakCheck(w)
-  let v = w.api.create(p, 2 * CHUNK)
-  v.fill(3)
-  w.api.sync(v)
-  v = w.api.resize(v, 4 * CHUNK)
-  v.fill(4, 2 * CHUNK)
-  const expected = copy(v)
-  w.inject('fd_pwrite', ENOSPC, { times: Infinity })
-  for (let i = 0; i < 3; i++) {
-    systemError(await failure(() => w.api.close(v)), { fn: 'close', code: 'ENOSPC', syscall: 'write', p })
+writeBack(
+  'ENOSPC at close, then space is freed: the retried close writes everything (created, then resized file)',
+  async () => {
+    const w = world()
+    const p = file()
+    const leaks = leakCheck(w)
+    let v = w.api.create(p, 2 * CHUNK)
+    v.fill(3)
+    w.api.sync(v)
+    v = w.api.resize(v, 4 * CHUNK)
+    v.fill(4, 2 * CHUNK)
+    const expected = copy(v)
+    w.inject('fd_pwrite', ENOSPC, { times: Infinity })
+    for (let i = 0; i < 3; i++) {
+      systemError(await failure(() => w.api.close(v)), { fn: 'close', code: 'ENOSPC', syscall: 'write', p })
+    }
+    const synced = new Uint8Array(4 * CHUNK).fill(3, 0, 2 * CHUNK) // the resize added zeros
+    syncedIntact(p, synced, expected, [], 'while the disk is full')
+    assert.is(v.length, 4 * CHUNK, 'the view is still mapped')
+    w.clear()
+    w.api.close(v)
+    same(fileBytes(p), expected, 'after space was freed')
+    leaks('at the end')
   }
-  const synced = new Uint8Array(4 * CHUNK).fill(3, 0, 2 * CHUNK) // the resize added zeros
-  syncedIntact(p, synced, expected, [], 'while the disk is full')
-  assert.is(v.length, 4 * CHUNK, 'the view is still mapped')
-  w.clear()
-  w.api.close(v)
-  same(fileBytes(p), expected, 'after space was freed')
-  leaks('at the end')
-})
+)
 
 writeBack('fsync failing at syncAsync without an asynchronous fsync (the deferred sync)', async () => {
   const w = world({ asyncFsync: false })
@@ -594,7 +655,7 @@ const FILE = 3 * CHUNK + 100
  * whole, the file its old size with the bytes synced before, but for the chunk at the new end, which
  * resize writes back first when it changed (`writtenChunks`); the retry resizes, and close writes all.
  */
-async function resizeFails (to, inject, expect, writtenChunks) {
+async function resizeFails(to, inject, expect, writtenChunks) {
   const { w, p, v, leaks, synced } = syncedView(FILE, 20, [5])
   v[CHUNK + 5] ^= 1
   v[FILE - 3] ^= 1
@@ -622,28 +683,45 @@ async function resizeFails (to, inject, expect, writtenChunks) {
 }
 
 resizing('grow: ENOSPC from ftruncate', () =>
-  resizeFails(5 * CHUNK, (w) => w.inject('fd_filestat_set_size', ENOSPC), { code: 'ENOSPC', syscall: 'ftruncate' }, [3]))
+  resizeFails(5 * CHUNK, (w) => w.inject('fd_filestat_set_size', ENOSPC), { code: 'ENOSPC', syscall: 'ftruncate' }, [3])
+)
 
 resizing('shrink: EIO from ftruncate', () =>
-  resizeFails(CHUNK + 10, (w) => w.inject('fd_filestat_set_size', EIO), { code: 'EIO', syscall: 'ftruncate' }, [1]))
+  resizeFails(CHUNK + 10, (w) => w.inject('fd_filestat_set_size', EIO), { code: 'EIO', syscall: 'ftruncate' }, [1])
+)
 
 resizing('grow: EIO from fstat', () =>
-  resizeFails(5 * CHUNK, (w) => w.inject('fd_filestat_get', EIO), { code: 'EIO', syscall: 'fstat' }, [3]))
+  resizeFails(5 * CHUNK, (w) => w.inject('fd_filestat_get', EIO), { code: 'EIO', syscall: 'fstat' }, [3])
+)
 
 resizing('grow: EIO writing back the chunk that changes length', () =>
-  resizeFails(5 * CHUNK, (w) => w.inject('fd_pwrite', EIO), { code: 'EIO', syscall: 'write' }, [3]))
+  resizeFails(5 * CHUNK, (w) => w.inject('fd_pwrite', EIO), { code: 'EIO', syscall: 'write' }, [3])
+)
 
 resizing('grow: ENOSPC after a short write of the chunk that changes length', () =>
-  resizeFails(5 * CHUNK, (w) => {
-    w.inject('fd_pwrite', ENOSPC, { nth: 2 })
-    w.inject('fd_pwrite', { short: 10 }, { times: 1 })
-  }, { code: 'ENOSPC', syscall: 'write' }, [3]))
+  resizeFails(
+    5 * CHUNK,
+    (w) => {
+      w.inject('fd_pwrite', ENOSPC, { nth: 2 })
+      w.inject('fd_pwrite', { short: 10 }, { times: 1 })
+    },
+    { code: 'ENOSPC', syscall: 'write' },
+    [3]
+  )
+)
 
 resizing('grow: a zero-length write of the chunk that changes length', () =>
-  resizeFails(5 * CHUNK, (w) => w.inject('fd_pwrite', { zero: true }, { times: 100 }), { code: 'EIO', syscall: 'write' }, [3]))
+  resizeFails(
+    5 * CHUNK,
+    (w) => w.inject('fd_pwrite', { zero: true }, { times: 100 }),
+    { code: 'EIO', syscall: 'write' },
+    [3]
+  )
+)
 
 resizing('shrink inside a chunk that changed: EIO writing it back', () =>
-  resizeFails(CHUNK + 10, (w) => w.inject('fd_pwrite', EIO), { code: 'EIO', syscall: 'write' }, [1]))
+  resizeFails(CHUNK + 10, (w) => w.inject('fd_pwrite', EIO), { code: 'EIO', syscall: 'write' }, [1])
+)
 
 // Growing a window that ends before the end of the file: the file is sized to the new end (1), cut
 // at the old window end (2) and extended again (3), so that no old byte past the window comes back.
@@ -660,7 +738,12 @@ for (const nth of [2, 3]) {
     w.inject('fd_filestat_set_size', EIO, { nth })
     const n = w.api.resize(v, 5 * CHUNK)
     assert.is(n.length, 5 * CHUNK)
-    assert.ok(copy(n).subarray(1000).every((x) => x === 0), 'zeros past the old window end')
+    assert.ok(
+      copy(n)
+        .subarray(1000)
+        .every((x) => x === 0),
+      'zeros past the old window end'
+    )
     w.clear()
     w.api.close(n)
     const expected = new Uint8Array(100 + 5 * CHUNK)
@@ -671,24 +754,27 @@ for (const nth of [2, 3]) {
   })
 }
 
-resizing("an empty created view's first growth draws the keys: random_get failing is 'getrandom'; the retry works", async () => {
-  const w = world()
-  const p = file()
-  const leaks = leakCheck(w)
-  w.inject('random_get', EIO, { times: Infinity })
-  const v = w.api.create(p, 0) // nothing mapped, so no keys drawn yet
-  systemError(await failure(() => w.api.resize(v, 100)), { fn: 'resize', code: 'EIO', syscall: 'getrandom', p })
-  assert.is(w.api.info(v).byteLength, 0, 'the old view is still open')
-  assert.is(fs.statSync(p).size, 0, 'the file keeps its size')
-  w.clear()
-  const n = w.api.resize(v, 100)
-  n[99] = 1
-  w.api.close(n)
-  const expected = new Uint8Array(100)
-  expected[99] = 1
-  same(fileBytes(p), expected, 'the file')
-  leaks('at the end')
-})
+resizing(
+  "an empty created view's first growth draws the keys: random_get failing is 'getrandom'; the retry works",
+  async () => {
+    const w = world()
+    const p = file()
+    const leaks = leakCheck(w)
+    w.inject('random_get', EIO, { times: Infinity })
+    const v = w.api.create(p, 0) // nothing mapped, so no keys drawn yet
+    systemError(await failure(() => w.api.resize(v, 100)), { fn: 'resize', code: 'EIO', syscall: 'getrandom', p })
+    assert.is(w.api.info(v).byteLength, 0, 'the old view is still open')
+    assert.is(fs.statSync(p).size, 0, 'the file keeps its size')
+    w.clear()
+    const n = w.api.resize(v, 100)
+    n[99] = 1
+    w.api.close(n)
+    const expected = new Uint8Array(100)
+    expected[99] = 1
+    same(fileBytes(p), expected, 'the file')
+    leaks('at the end')
+  }
+)
 
 resizing.run()
 
@@ -700,7 +786,7 @@ const shared = suite('wasm faults: views of one file')
  * A file of 4 chunks + 100 bytes, view A of all of it and view B of [CHUNK/2, 3.5 CHUNK), both 'rw',
  * with A's earlier changes synced. at(view, i) reads file offset i through a view.
  */
-function twoViews (w, seed) {
+function twoViews(w, seed) {
   const data = pattern(4 * CHUNK + 100, seed)
   const p = file(data)
   const a = w.api.open(p, Uint8Array, 'rw')
@@ -709,13 +795,15 @@ function twoViews (w, seed) {
   a[CHUNK - 1] ^= 1
   w.api.sync(a)
   const base = copy(a)
-  const set = (view, i, x) => { view[view === a ? i : i - CHUNK / 2] = x }
+  const set = (view, i, x) => {
+    view[view === a ? i : i - CHUNK / 2] = x
+  }
   const at = (view, i) => view[view === a ? i : i - CHUNK / 2]
   return { p, a, b, base, set, at }
 }
 
 /** `base` with `writes` ([offset, byte] pairs) made. */
-function withWrites (base, writes) {
+function withWrites(base, writes) {
   const out = base.slice()
   for (const [at, x] of writes) out[at] = x
   return out
@@ -726,72 +814,86 @@ const A_WRITES = [CHUNK / 2 + 10, CHUNK + 10, 2 * CHUNK + 10, 3 * CHUNK + 10, 4 
 const B_WRITES = [CHUNK / 2 + 20, CHUNK + 5000, 2 * CHUNK + 20]
 const BOTH = 2 * CHUNK + 30
 
-shared("A's write-back fails at its second chunk: B keeps its writes and sees A's first chunk; the retries leave the union", async () => {
-  for (const op of ['sync', 'close']) {
-    const w = world()
-    const leaks = leakCheck(w)
-    const { p, a, b, base, set, at } = twoViews(w, 30)
-    for (const i of A_WRITES) set(a, i, 0xa0)
-    for (const i of B_WRITES) set(b, i, 0xb0)
-    set(a, BOTH, 0xaa)
-    set(b, BOTH, 0xbb)
-    const aBefore = copy(a)
-    w.inject('fd_pwrite', EIO, { nth: 2 })
-    systemError(await failure(() => w.api[op](a)), { fn: op, code: 'EIO', syscall: 'write', p })
-    same(copy(a), aBefore, `${op}: A holds its bytes`)
-    syncedIntact(p, base, aBefore, [0], `${op}: the file after the failure`)
-    for (const i of B_WRITES) assert.is(at(b, i), 0xb0, `${op}: B keeps its write at ${i}`)
-    assert.is(at(b, BOTH), 0xbb, `${op}: B keeps its write at ${BOTH}`)
-    assert.is(at(b, CHUNK / 2 + 10), 0xa0, `${op}: B sees A's write in the chunk written`)
-    assert.is(at(b, CHUNK + 10), base[CHUNK + 10], `${op}: and not yet A's write in the chunk not written`)
-    w.clear()
-    w.api[op](a)
-    const union = base.slice()
-    for (const i of A_WRITES) union[i] = 0xa0
-    union[BOTH] = 0xaa
-    same(fileBytes(p), union, `${op}: the file after A's retry`)
-    for (const i of A_WRITES.filter((i) => i < 3.5 * CHUNK)) assert.is(at(b, i), 0xa0, `${op}: B sees A's write at ${i}`)
-    for (const i of B_WRITES) assert.is(at(b, i), 0xb0, `${op}: B still has its write at ${i}`)
-    w.api.sync(b)
-    for (const i of B_WRITES) union[i] = 0xb0
-    union[BOTH] = 0xbb // the last synced
-    same(fileBytes(p), union, `${op}: the file after B's sync`)
-    if (op === 'sync') w.api.close(a)
-    w.api.close(b)
-    same(fileBytes(p), union, `${op}: the file at the end`)
-    leaks(op)
+shared(
+  "A's write-back fails at its second chunk: B keeps its writes and sees A's first chunk; the retries leave the union",
+  async () => {
+    for (const op of ['sync', 'close']) {
+      const w = world()
+      const leaks = leakCheck(w)
+      const { p, a, b, base, set, at } = twoViews(w, 30)
+      for (const i of A_WRITES) set(a, i, 0xa0)
+      for (const i of B_WRITES) set(b, i, 0xb0)
+      set(a, BOTH, 0xaa)
+      set(b, BOTH, 0xbb)
+      const aBefore = copy(a)
+      w.inject('fd_pwrite', EIO, { nth: 2 })
+      systemError(await failure(() => w.api[op](a)), { fn: op, code: 'EIO', syscall: 'write', p })
+      same(copy(a), aBefore, `${op}: A holds its bytes`)
+      syncedIntact(p, base, aBefore, [0], `${op}: the file after the failure`)
+      for (const i of B_WRITES) assert.is(at(b, i), 0xb0, `${op}: B keeps its write at ${i}`)
+      assert.is(at(b, BOTH), 0xbb, `${op}: B keeps its write at ${BOTH}`)
+      assert.is(at(b, CHUNK / 2 + 10), 0xa0, `${op}: B sees A's write in the chunk written`)
+      assert.is(at(b, CHUNK + 10), base[CHUNK + 10], `${op}: and not yet A's write in the chunk not written`)
+      w.clear()
+      w.api[op](a)
+      const union = base.slice()
+      for (const i of A_WRITES) union[i] = 0xa0
+      union[BOTH] = 0xaa
+      same(fileBytes(p), union, `${op}: the file after A's retry`)
+      for (const i of A_WRITES.filter((i) => i < 3.5 * CHUNK))
+        assert.is(at(b, i), 0xa0, `${op}: B sees A's write at ${i}`)
+      for (const i of B_WRITES) assert.is(at(b, i), 0xb0, `${op}: B still has its write at ${i}`)
+      w.api.sync(b)
+      for (const i of B_WRITES) union[i] = 0xb0
+      union[BOTH] = 0xbb // the last synced
+      same(fileBytes(p), union, `${op}: the file after B's sync`)
+      if (op === 'sync') w.api.close(a)
+      w.api.close(b)
+      same(fileBytes(p), union, `${op}: the file at the end`)
+      leaks(op)
+    }
   }
-})
+)
 
 // A disk filling up mid-write: the first fd_pwrite of a chunk writes 1000 of its bytes, the next one
 // fails. The file then holds a chunk that is neither the old one nor A's, in a chunk that B maps.
 for (const order of ['A retries first', 'B syncs first', 'B writes after the failure, then syncs first']) {
-  shared(`A's write-back of a shared chunk stops half-way (ENOSPC after a short write), ${order}: nothing lost`, async () => {
-    const w = world()
-    const leaks = leakCheck(w)
-    const { p, a, b, base, set, at } = twoViews(w, 31)
-    const aAt = CHUNK + 10 // in the part of the chunk that reached the file
-    const bAt = CHUNK + 5000 // in the part that did not
-    set(a, aAt, 0xa1)
-    if (order !== 'B writes after the failure, then syncs first') set(b, bAt, 0xb1)
-    w.inject('fd_pwrite', ENOSPC, { nth: 2 })
-    w.inject('fd_pwrite', { short: 1000 }, { times: 1 })
-    systemError(await failure(() => w.api.sync(a)), { fn: 'sync', code: 'ENOSPC', syscall: 'write', p })
-    w.clear()
-    if (order === 'B writes after the failure, then syncs first') set(b, bAt, 0xb1)
-    if (order === 'A retries first') {
-      w.api.sync(a)
-      w.api.sync(b)
-    } else {
-      w.api.sync(b)
-      assert.is(at(a, aAt), 0xa1, "A still holds its write after B's sync")
-      w.api.sync(a)
+  shared(
+    `A's write-back of a shared chunk stops half-way (ENOSPC after a short write), ${order}: nothing lost`,
+    async () => {
+      const w = world()
+      const leaks = leakCheck(w)
+      const { p, a, b, base, set, at } = twoViews(w, 31)
+      const aAt = CHUNK + 10 // in the part of the chunk that reached the file
+      const bAt = CHUNK + 5000 // in the part that did not
+      set(a, aAt, 0xa1)
+      if (order !== 'B writes after the failure, then syncs first') set(b, bAt, 0xb1)
+      w.inject('fd_pwrite', ENOSPC, { nth: 2 })
+      w.inject('fd_pwrite', { short: 1000 }, { times: 1 })
+      systemError(await failure(() => w.api.sync(a)), { fn: 'sync', code: 'ENOSPC', syscall: 'write', p })
+      w.clear()
+      if (order === 'B writes after the failure, then syncs first') set(b, bAt, 0xb1)
+      if (order === 'A retries first') {
+        w.api.sync(a)
+        w.api.sync(b)
+      } else {
+        w.api.sync(b)
+        assert.is(at(a, aAt), 0xa1, "A still holds its write after B's sync")
+        w.api.sync(a)
+      }
+      w.api.close(a)
+      w.api.close(b)
+      same(
+        fileBytes(p),
+        withWrites(base, [
+          [aAt, 0xa1],
+          [bAt, 0xb1]
+        ]),
+        'the file holds both writes'
+      )
+      leaks('at the end')
     }
-    w.api.close(a)
-    w.api.close(b)
-    same(fileBytes(p), withWrites(base, [[aAt, 0xa1], [bAt, 0xb1]]), 'the file holds both writes')
-    leaks('at the end')
-  })
+  )
 }
 
 shared('EIO reading what a shared chunk held (for the merge): nothing written; the retry writes both', async () => {
@@ -806,7 +908,14 @@ shared('EIO reading what a shared chunk held (for the merge): nothing written; t
   w.clear()
   w.api.close(a)
   w.api.close(b)
-  same(fileBytes(p), withWrites(base, [[CHUNK + 10, 0xa2], [CHUNK + 20, 0xb2]]), 'the file holds both writes')
+  same(
+    fileBytes(p),
+    withWrites(base, [
+      [CHUNK + 10, 0xa2],
+      [CHUNK + 20, 0xb2]
+    ]),
+    'the file holds both writes'
+  )
   leaks('at the end')
 })
 
@@ -825,7 +934,14 @@ shared("fsync failing at A's close: the retried close makes both views' writes d
   w.api.close(a)
   assert.is(w.calls.fd_sync, fsyncs + 1, 'the retry asks for durability again')
   w.api.close(b)
-  same(fileBytes(p), withWrites(base, [[CHUNK + 10, 0xa3], [CHUNK + 20, 0xb3]]), 'the file holds both writes')
+  same(
+    fileBytes(p),
+    withWrites(base, [
+      [CHUNK + 10, 0xa3],
+      [CHUNK + 20, 0xb3]
+    ]),
+    'the file holds both writes'
+  )
   leaks('at the end')
 })
 
@@ -843,7 +959,14 @@ shared('short reads of what a shared chunk held: the merge still keeps both writ
   assert.is(at(b, 2 * CHUNK - 3), 0xb4, 'and keeps its own')
   w.api.close(b)
   w.api.close(a)
-  same(fileBytes(p), withWrites(base, [[CHUNK + 10, 0xa4], [2 * CHUNK - 3, 0xb4]]), 'the file holds both writes')
+  same(
+    fileBytes(p),
+    withWrites(base, [
+      [CHUNK + 10, 0xa4],
+      [2 * CHUNK - 3, 0xb4]
+    ]),
+    'the file holds both writes'
+  )
   leaks('at the end')
 })
 

@@ -20,11 +20,14 @@ buildModuleIfStale(root)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mmapfile-wasm-shim-'))
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
 const entry = path.join(dir, 'entry.ts')
-fs.writeFileSync(entry, [
-  `export { createWasmBackend } from ${JSON.stringify(path.join(root, 'src/wasm/backend.ts'))}`,
-  `export { createShimWasiHost } from ${JSON.stringify(path.join(root, 'src/wasm/shim-host.ts'))}`,
-  "export { File, OpenFile, PreopenDirectory, ConsoleStdout } from '@bjorn3/browser_wasi_shim'"
-].join('\n'))
+fs.writeFileSync(
+  entry,
+  [
+    `export { createWasmBackend } from ${JSON.stringify(path.join(root, 'src/wasm/backend.ts'))}`,
+    `export { createShimWasiHost } from ${JSON.stringify(path.join(root, 'src/wasm/shim-host.ts'))}`,
+    "export { File, OpenFile, PreopenDirectory, ConsoleStdout } from '@bjorn3/browser_wasi_shim'"
+  ].join('\n')
+)
 const bundle = path.join(dir, 'shim.mjs')
 await build({
   entryPoints: [entry],
@@ -41,11 +44,14 @@ const text = fs.readFileSync(bundle, 'utf8')
 const shim = await import(pathToFileURL(bundle).href)
 
 /** A backend on a fresh in-memory file system holding `files` (name -> bytes) under '/'. */
-function onShim (files = {}) {
+function onShim(files = {}) {
   const contents = new Map(Object.entries(files).map(([name, bytes]) => [name, new shim.File(bytes)]))
   const rootDir = new shim.PreopenDirectory('/', contents)
-  const stdio = [new shim.OpenFile(new shim.File([])), shim.ConsoleStdout.lineBuffered(() => {}),
-    shim.ConsoleStdout.lineBuffered(() => {})]
+  const stdio = [
+    new shim.OpenFile(new shim.File([])),
+    shim.ConsoleStdout.lineBuffered(() => {}),
+    shim.ConsoleStdout.lineBuffered(() => {})
+  ]
   const backend = shim.createWasmBackend({ wasi: shim.createShimWasiHost(rootDir, stdio) })
   return { backend, contents }
 }
@@ -86,7 +92,7 @@ portable('rw writes back only the chunks changed: a write to the File meanwhile 
   backend.close(m)
   const now = contents.get('big.bin').data
   assert.is(now[CHUNK + 1], data[CHUNK + 1] ^ 0xff, 'the other write survived')
-  assert.is(now[4 * CHUNK], data[4 * CHUNK] ^ 0xff, 'the view\'s write arrived')
+  assert.is(now[4 * CHUNK], data[4 * CHUNK] ^ 0xff, "the view's write arrived")
   assert.is(backend.stats.bytesWritten, CHUNK)
 })
 
@@ -105,7 +111,10 @@ portable("'r' never writes; resize sizes the File; errors keep their codes", () 
   assert.is(now.length, 2 * CHUNK)
   assert.equal(new Uint8Array(now.subarray(0, 1000)), data)
   assert.is(now[2 * CHUNK - 1], 1)
-  for (const [p, code] of [['/missing.bin', 'ENOENT'], ['/', 'EISDIR']]) {
+  for (const [p, code] of [
+    ['/missing.bin', 'ENOENT'],
+    ['/', 'EISDIR']
+  ]) {
     try {
       backend.open(p, 'r', 0, null, OPTS)
       assert.unreachable(p)

@@ -32,8 +32,11 @@ export interface Files {
 }
 
 function isBytes(data: unknown): data is FileSource {
-  return ArrayBuffer.isView(data) || data instanceof ArrayBuffer ||
+  return (
+    ArrayBuffer.isView(data) ||
+    data instanceof ArrayBuffer ||
     (typeof SharedArrayBuffer === 'function' && data instanceof SharedArrayBuffer)
+  )
 }
 
 function isAsyncSource(data: unknown): data is AsyncFileSource {
@@ -92,7 +95,8 @@ export function createFiles(root: Directory): Files {
 
   async function putLater(given: string, absolute: string, data: AsyncFileSource): Promise<void> {
     const { ok, status, statusText } = data as { ok?: unknown; status?: unknown; statusText?: unknown }
-    if (ok === false) throw new Error(`mmapfile.files.put: the response is ${String(status)} ${String(statusText)}, not ok`)
+    if (ok === false)
+      throw new Error(`mmapfile.files.put: the response is ${String(status)} ${String(statusText)}, not ok`)
     const bytes = new Uint8Array(await data.arrayBuffer())
     write('files.put', given, absolute, bytes)
   }
@@ -114,7 +118,10 @@ export function createFiles(root: Directory): Files {
         return Promise.reject(error)
       }
     }
-    throw argTypeError('files.put', `data must be an ArrayBuffer, a typed array, a DataView, a Blob or a Response, got ${describe(data)}`)
+    throw argTypeError(
+      'files.put',
+      `data must be an ArrayBuffer, a typed array, a DataView, a Blob or a Response, got ${describe(data)}`
+    )
   }
 
   return Object.freeze({

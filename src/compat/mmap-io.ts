@@ -36,7 +36,14 @@ export interface MmapIo extends Readonly<Constants> {
    * (writes stay in memory). The window must lie inside the file (a RangeError, where mmap-io maps it
    * and a read past the end kills the process). `fd` stays the caller's: it may be closed at once.
    */
-  map(size: number, protection: MapProtectionFlags, flags: MapFlags, fd: FileDescriptor, offset?: number, advise?: MapAdvise): Buffer
+  map(
+    size: number,
+    protection: MapProtectionFlags,
+    flags: MapFlags,
+    fd: FileDescriptor,
+    offset?: number,
+    advise?: MapAdvise
+  ): Buffer
   advise(buffer: Buffer, offset: number, length: number, advise: MapAdvise): void
   advise(buffer: Buffer, advise: MapAdvise): void
   /** [pages not in memory, pages in memory] of the buffer's bytes. */
@@ -59,8 +66,9 @@ export interface MmapIo extends Readonly<Constants> {
  * an instance that the backend holds until the mapping is collected, so a strong entry would keep the
  * Buffer, and with it the mapping, forever.
  */
-function mappedBuffers(): WeakMap<ArrayBufferLike, Buffer | WeakRef<Buffer>> {
-  return shared('mmap-io:buffers', () => new WeakMap<ArrayBufferLike, Buffer | WeakRef<Buffer>>())
+type MappedBuffers = WeakMap<ArrayBufferLike, Buffer | WeakRef<Buffer>>
+function mappedBuffers(): MappedBuffers {
+  return shared('mmap-io:buffers', (): MappedBuffers => new WeakMap())
 }
 
 function checkInteger(fn: string, name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
@@ -73,13 +81,16 @@ function checkInteger(fn: string, name: string, value: unknown, max = Number.MAX
 
 function checkAdvice(fn: string, value: unknown): Advice {
   if (typeof value !== 'number' || ADVICE[value] === undefined || !Number.isInteger(value)) {
-    throw argValueError(fn, `advise must be one of MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, got ${describe(value)}`)
+    throw argValueError(
+      fn,
+      `advise must be one of MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, got ${describe(value)}`
+    )
   }
   return ADVICE[value]
 }
 
 /** How map()'s protection and flags translate: a shared writable mapping is 'rw', anything else a private view. */
-function mappingKind(protection: unknown, flags: unknown): { mode: Mode, shared: boolean, populate: boolean } {
+function mappingKind(protection: unknown, flags: unknown): { mode: Mode; shared: boolean; populate: boolean } {
   const prot = checkInteger('map', 'protection', protection)
   if ((prot & ~(PROT.PROT_READ | PROT.PROT_WRITE | PROT.PROT_EXEC)) !== 0) {
     throw argValueError('map', `protection must be PROT_READ, PROT_WRITE and PROT_EXEC or'ed together, got ${prot}`)
@@ -89,12 +100,63 @@ function mappingKind(protection: unknown, flags: unknown): { mode: Mode, shared:
   }
   const bits = checkInteger('map', 'flags', flags)
   const sharing = bits & (MAP.MAP_SHARED | MAP.MAP_PRIVATE)
-  if ((bits & ~(MAP.MAP_SHARED | MAP.MAP_PRIVATE | MAP.MAP_NONBLOCK | MAP.MAP_POPULATE)) !== 0 || sharing === 0 ||
-    sharing === (MAP.MAP_SHARED | MAP.MAP_PRIVATE)) {
-    throw argValueError('map', `flags must be MAP_SHARED or MAP_PRIVATE, with MAP_NONBLOCK or MAP_POPULATE or'ed in, got ${bits}`)
+  if (
+    (bits & ~(MAP.MAP_SHARED | MAP.MAP_PRIVATE | MAP.MAP_NONBLOCK | MAP.MAP_POPULATE)) !== 0 ||
+    sharing === 0 ||
+    sharing === (MAP.MAP_SHARED | MAP.MAP_PRIVATE)
+  ) {
+    throw argValueError(
+      'map',
+      `flags must be MAP_SHARED or MAP_PRIVATE, with MAP_NONBLOCK or MAP_POPULATE or'ed in, got ${bits}`
+    )
   }
   const shared = sharing === MAP.MAP_SHARED
-  return { mode: shared && (prot & PROT.PROT_WRITE) !== 0 ? 'rw' : 'r', shared, populate: (bits & MAP.MAP_POPULATE) !== 0 }
+  return {
+    mode: shared && (prot & PROT.PROT_WRITE) !== 0 ? 'rw' : 'r',
+    shared,
+    populate: (bits & MAP.MAP_POPULATE) !== 0
+  }
+}
+
+/** The Buffer map() made that `buffer` is (part of), and where `buffer` starts in it. */
+function viewOf(buffers: MappedBuffers, fn: string, buffer: unknown): { view: Buffer; start: number } {
+  const held = ArrayBuffer.isView(buffer) ? buffers.get(buffer.buffer) : undefined
+  const view = held instanceof WeakRef ? held.deref() : held
+  if (view === undefined) {
+    throw argTypeError(
+      fn,
+      `buffer must be a Buffer from map(), or a part of one while that Buffer lives, got ${describe(buffer)}`
+    )
+  }
+  const part = buffer as ArrayBufferView
+  const start = part.byteOffset - view.byteOffset
+  // wasm: the ArrayBuffer is the instance's whole memory, of which the mapping is a part.
+  if (start < 0 || start + part.byteLength > view.byteLength) throw rangeError(fn, 'buffer is outside the mapped bytes')
+  return { view, start }
+}
+
+function adviseRange(front: Front, fn: string, view: Buffer, offset: number, length: number, advice: Advice): void {
+  const { mapping, failed } = mappingOf(front, fn, view)
+  try {
+    front.backend.advise(mapping, advice, offset, length)
+  } catch (error) {
+    throw failed(error)
+  }
+}
+
+/**
+ * A range of `buffer` as mmap-io's advise and sync take it: bytes from its start, cut at its end (mmap-io
+ * passes it to the system, which takes the rest of the last page, e.g. sync(buffer, 0, PAGESIZE) of a
+ * smaller buffer).
+ */
+function range(
+  fn: string,
+  buffer: ArrayBufferView,
+  offset: unknown,
+  length: unknown
+): { offset: number; length: number } {
+  const from = Math.min(checkInteger(fn, 'offset', offset), buffer.byteLength)
+  return { offset: from, length: Math.min(checkInteger(fn, 'length', length), buffer.byteLength - from) }
 }
 
 /**
@@ -109,21 +171,14 @@ export function createMmapIo(api: Pick<Api, 'backend' | 'sync' | 'close' | 'PAGE
   const buffers = mappedBuffers()
   const hold = front.backend.name === 'native' ? (buffer: Buffer) => buffer : (buffer: Buffer) => new WeakRef(buffer)
 
-  /** The Buffer map() made that `buffer` is (part of), and where `buffer` starts in it. */
-  function viewOf(fn: string, buffer: unknown): { view: Buffer, start: number } {
-    const held = ArrayBuffer.isView(buffer) ? buffers.get(buffer.buffer) : undefined
-    const view = held instanceof WeakRef ? held.deref() : held
-    if (view === undefined) {
-      throw argTypeError(fn, `buffer must be a Buffer from map(), or a part of one while that Buffer lives, got ${describe(buffer)}`)
-    }
-    const part = buffer as ArrayBufferView
-    const start = part.byteOffset - view.byteOffset
-    // wasm: the ArrayBuffer is the instance's whole memory, of which the mapping is a part.
-    if (start < 0 || start + part.byteLength > view.byteLength) throw rangeError(fn, 'buffer is outside the mapped bytes')
-    return { view, start }
-  }
-
-  function map(size: unknown, protection: unknown, flags: unknown, fd: unknown, offset: unknown = 0, advise: unknown = MADV.MADV_NORMAL): Buffer {
+  function map(
+    size: unknown,
+    protection: unknown,
+    flags: unknown,
+    fd: unknown,
+    offset: unknown = 0,
+    advise: unknown = MADV.MADV_NORMAL
+  ): Buffer {
     const length = checkInteger('map', 'size', size)
     const { mode, shared, populate } = mappingKind(protection, flags)
     const descriptor = checkInteger('map', 'fd', fd, MAX_FD)
@@ -132,12 +187,20 @@ export function createMmapIo(api: Pick<Api, 'backend' | 'sync' | 'close' | 'PAGE
     // What mmap(2) answers for a length of 0.
     if (length === 0) throw withContext(systemError('EINVAL', 'mmap', 'invalid argument'), 'map', null, descriptor)
     // A shared read-only mapping follows the file, as mmap-io's shows what its writers write.
-    const buffer = openBufferOf(front, 'map', descriptor, mode, from, length, shared && mode === 'r',
-      (arrayBuffer, byteOffset, byteLength) => Buffer.from(arrayBuffer, byteOffset, byteLength)) as Buffer
+    const buffer = openBufferOf(
+      front,
+      'map',
+      descriptor,
+      mode,
+      from,
+      length,
+      shared && mode === 'r',
+      (arrayBuffer, byteOffset, byteLength) => Buffer.from(arrayBuffer, byteOffset, byteLength)
+    ) as Buffer
     buffers.set(buffer.buffer, hold(buffer))
     try {
-      if (advice !== 'normal') adviseRange('map', buffer, 0, length, advice)
-      if (populate) adviseRange('map', buffer, 0, length, 'willneed')
+      if (advice !== 'normal') adviseRange(front, 'map', buffer, 0, length, advice)
+      if (populate) adviseRange(front, 'map', buffer, 0, length, 'willneed')
     } catch (error) {
       api.close(buffer as unknown as Uint8Array) // nothing was written through it: this writes nothing back
       throw error
@@ -145,42 +208,25 @@ export function createMmapIo(api: Pick<Api, 'backend' | 'sync' | 'close' | 'PAGE
     return buffer
   }
 
-  function adviseRange(fn: string, view: Buffer, offset: number, length: number, advice: Advice): void {
-    const { mapping, failed } = mappingOf(front, fn, view)
-    try {
-      front.backend.advise(mapping, advice, offset, length)
-    } catch (error) {
-      throw failed(error)
-    }
-  }
-
-  /**
-   * A range of `buffer` as mmap-io's advise and sync take it: bytes from its start, cut at its end (mmap-io
-   * passes it to the system, which takes the rest of the last page, e.g. sync(buffer, 0, PAGESIZE) of a
-   * smaller buffer).
-   */
-  function range(fn: string, buffer: ArrayBufferView, offset: unknown, length: unknown): { offset: number, length: number } {
-    const from = Math.min(checkInteger(fn, 'offset', offset), buffer.byteLength)
-    return { offset: from, length: Math.min(checkInteger(fn, 'length', length), buffer.byteLength - from) }
-  }
-
   function advise(buffer: Buffer, ...rest: unknown[]): void {
     if (rest.length !== 1 && rest.length !== 3) {
       throw argTypeError('advise', 'advise takes (buffer, advise) or (buffer, offset, length, advise)')
     }
-    const { view, start } = viewOf('advise', buffer)
+    const { view, start } = viewOf(buffers, 'advise', buffer)
     const advice = checkAdvice('advise', rest[rest.length - 1])
-    const { offset, length } = rest.length === 1 ? { offset: 0, length: buffer.byteLength } : range('advise', buffer, rest[0], rest[1])
-    adviseRange('advise', view, start + offset, length, advice)
+    const { offset, length } =
+      rest.length === 1 ? { offset: 0, length: buffer.byteLength } : range('advise', buffer, rest[0], rest[1])
+    adviseRange(front, 'advise', view, start + offset, length, advice)
   }
 
   function sync(buffer: Buffer, a?: unknown, b?: unknown, c?: unknown, _invalidate?: unknown): void {
-    const { view, start } = viewOf('sync', buffer)
+    const { view, start } = viewOf(buffers, 'sync', buffer)
     // mmap-io: sync(buffer, blocking[, invalidate]) or sync(buffer[, offset[, size[, blocking[, invalidate]]]]),
     // where a size of 0 means the rest of the buffer. Invalidation has no meaning here: every view of
     // the file in this process shows the file's bytes once synced.
-    const blocking = typeof a === 'boolean' ? a : c ?? false
-    if (typeof blocking !== 'boolean') throw argTypeError('sync', `blocking_sync must be a boolean, got ${describe(blocking)}`)
+    const blocking = typeof a === 'boolean' ? a : (c ?? false)
+    if (typeof blocking !== 'boolean')
+      throw argTypeError('sync', `blocking_sync must be a boolean, got ${describe(blocking)}`)
     const offset = typeof a === 'boolean' ? 0 : checkInteger('sync', 'offset', a ?? 0)
     const size = typeof a === 'boolean' || b === undefined || b === 0 ? Math.max(0, buffer.byteLength - offset) : b
     const part = range('sync', buffer, offset, size)
@@ -188,7 +234,7 @@ export function createMmapIo(api: Pick<Api, 'backend' | 'sync' | 'close' | 'PAGE
   }
 
   function incore(buffer: Buffer): [number, number] {
-    const { view, start } = viewOf('incore', buffer)
+    const { view, start } = viewOf(buffers, 'incore', buffer)
     const { mapping, failed } = mappingOf(front, 'incore', view)
     try {
       const [resident, pages] = front.backend.incore(mapping, start, buffer.byteLength)
@@ -199,8 +245,18 @@ export function createMmapIo(api: Pick<Api, 'backend' | 'sync' | 'close' | 'PAGE
   }
 
   function unmap(buffer: Buffer): void {
-    api.close(viewOf('unmap', buffer).view as unknown as Uint8Array)
+    api.close(viewOf(buffers, 'unmap', buffer).view as unknown as Uint8Array)
   }
 
-  return Object.freeze({ map, advise, sync, incore, unmap, PAGESIZE: api.PAGE_SIZE, ...PROT, ...MAP, ...MADV }) as MmapIo
+  return Object.freeze({
+    map,
+    advise,
+    sync,
+    incore,
+    unmap,
+    PAGESIZE: api.PAGE_SIZE,
+    ...PROT,
+    ...MAP,
+    ...MADV
+  }) as MmapIo
 }

@@ -4,7 +4,15 @@
 
 import type { Backend, Capabilities, Mapping } from './backend.js'
 import {
-  checkAdvice, checkCount, checkMode, checkType, createOptions, descriptorOf, openOptions, sourceBytes, syncRange
+  checkAdvice,
+  checkCount,
+  checkMode,
+  checkType,
+  createOptions,
+  descriptorOf,
+  openOptions,
+  sourceBytes,
+  syncRange
 } from './args.js'
 import { ERR_MMAPFILE_CLOSED, argTypeError, describe, rangeError, tooLarge, withContext } from './errors.js'
 import { checkPath } from './paths.js'
@@ -15,8 +23,22 @@ import { StructArray, struct } from './struct.js'
 import type { Api, Mode, View, ViewInfo, ViewType } from './types.js'
 
 export type {
-  Advice, Api, Capabilities, Closing, CreateOptions, Descriptor, DisposableView, Mode, OpenOptions, SyncOptions, TypedArray, TypedArrayConstructor,
-  View, ViewInfo, ViewOf, ViewType
+  Advice,
+  Api,
+  Capabilities,
+  Closing,
+  CreateOptions,
+  Descriptor,
+  DisposableView,
+  Mode,
+  OpenOptions,
+  SyncOptions,
+  TypedArray,
+  TypedArrayConstructor,
+  View,
+  ViewInfo,
+  ViewOf,
+  ViewType
 } from './types.js'
 export type { PathRules } from './paths.js'
 export type { Front } from './registry.js'
@@ -25,8 +47,10 @@ export { frontOf } from './registry.js'
 export function createApi(front: Front, backendError: Error | null, paths: PathRules): Api {
   const calls = new Calls(front, paths)
   const api: Api = {
-    create: (path, count, type, data, options) => calls.create('create', false, path, count, type, data, options) as never,
-    gccreate: (path, count, type, data, options) => calls.create('gccreate', true, path, count, type, data, options) as never,
+    create: (path, count, type, data, options) =>
+      calls.create('create', false, path, count, type, data, options) as never,
+    gccreate: (path, count, type, data, options) =>
+      calls.create('gccreate', true, path, count, type, data, options) as never,
     open: (path, type, mode, options) => calls.open('open', false, path, type, mode, options) as never,
     gcopen: (path, type, mode, options) => calls.open('gcopen', true, path, type, mode, options) as never,
     malloc: (count, type) => calls.malloc('malloc', false, count, type) as never,
@@ -56,19 +80,29 @@ class Calls {
   readonly backend: Backend
   readonly views: Registry
 
-  constructor (readonly front: Front, readonly paths: PathRules) {
+  constructor(
+    readonly front: Front,
+    readonly paths: PathRules
+  ) {
     this.backend = front.backend
     this.views = front.views
     this.capabilities = Object.freeze({ ...front.backend.capabilities })
   }
 
-  #checkFits (fn: string, byteLength: number): void {
+  #checkFits(fn: string, byteLength: number): void {
     if (byteLength > this.capabilities.maxViewBytes) {
       throw rangeError(fn, tooLarge(byteLength, this.capabilities.maxViewBytes, fn.endsWith('open')))
     }
   }
 
-  #mapFile (fn: string, path: unknown, type: ViewType, map: (absolute: string) => Mapping, mode: Mode, offset: number): View {
+  #mapFile(
+    fn: string,
+    path: unknown,
+    type: ViewType,
+    map: (absolute: string) => Mapping,
+    mode: Mode,
+    offset: number
+  ): View {
     const { given, absolute } = checkPath(fn, path, this.paths)
     let mapping: Mapping
     try {
@@ -79,20 +113,35 @@ class Calls {
     return register(this.front, { mapping, kind: 'file', mode, path: absolute, offset, type })
   }
 
-  create (fn: string, autoClose: boolean, path: unknown, count: unknown, type: unknown, data: unknown, options: unknown): View {
+  create(
+    fn: string,
+    autoClose: boolean,
+    path: unknown,
+    count: unknown,
+    type: unknown,
+    data: unknown,
+    options: unknown
+  ): View {
     const viewType = checkType(fn, type)
     const byteLength = checkCount(fn, 'count', count) * viewType.BYTES_PER_ELEMENT
     const source = sourceBytes(fn, data, byteLength)
     const { sparse } = createOptions(fn, options)
     this.#checkFits(fn, byteLength)
-    return this.#mapFile(fn, path, viewType, (absolute) => {
-      const mapping = this.backend.create(absolute, byteLength, { autoClose, sparse })
-      if (source !== null) new Uint8Array(mapping.buffer, mapping.byteOffset, mapping.byteLength).set(source)
-      return mapping
-    }, 'rw', 0)
+    return this.#mapFile(
+      fn,
+      path,
+      viewType,
+      (absolute) => {
+        const mapping = this.backend.create(absolute, byteLength, { autoClose, sparse })
+        if (source !== null) new Uint8Array(mapping.buffer, mapping.byteOffset, mapping.byteLength).set(source)
+        return mapping
+      },
+      'rw',
+      0
+    )
   }
 
-  open (fn: string, autoClose: boolean, path: unknown, type: unknown, mode: unknown, options: unknown): View {
+  open(fn: string, autoClose: boolean, path: unknown, type: unknown, mode: unknown, options: unknown): View {
     const viewType = checkType(fn, type)
     const checkedMode = checkMode(fn, mode)
     const { offset, length, sparse } = openOptions(fn, options)
@@ -108,13 +157,22 @@ class Calls {
       return register(this.front, { mapping, kind: 'file', mode: checkedMode, path: null, fd, offset, type: viewType })
     }
     if (typeof path !== 'string' && !(path instanceof URL)) {
-      throw argTypeError(fn, `path must be a string, a file: URL, a file descriptor or a FileHandle, got ${describe(path)}`)
+      throw argTypeError(
+        fn,
+        `path must be a string, a file: URL, a file descriptor or a FileHandle, got ${describe(path)}`
+      )
     }
-    return this.#mapFile(fn, path, viewType,
-      (absolute) => this.backend.open(absolute, checkedMode, offset, length, { autoClose, sparse }), checkedMode, offset)
+    return this.#mapFile(
+      fn,
+      path,
+      viewType,
+      (absolute) => this.backend.open(absolute, checkedMode, offset, length, { autoClose, sparse }),
+      checkedMode,
+      offset
+    )
   }
 
-  malloc (fn: string, autoClose: boolean, count: unknown, type: unknown): View {
+  malloc(fn: string, autoClose: boolean, count: unknown, type: unknown): View {
     const viewType = checkType(fn, type)
     const byteLength = checkCount(fn, 'count', count) * viewType.BYTES_PER_ELEMENT
     this.#checkFits(fn, byteLength)
@@ -127,19 +185,23 @@ class Calls {
     return register(this.front, { mapping, kind: 'memory', mode: 'rw', path: null, offset: 0, type: viewType })
   }
 
-  release (fn: string, view: unknown, kinds: 'any' | 'memory'): void {
+  release(fn: string, view: unknown, kinds: 'any' | 'memory'): void {
     release(this.front, fn, view, kinds)
   }
 
   /** The open entry of `view` and the range to sync; null when there is nothing to write back. */
-  #toSync (fn: string, view: unknown, options: unknown): { open: Open, offset: number, length: number, durable: boolean } | null {
+  #toSync(
+    fn: string,
+    view: unknown,
+    options: unknown
+  ): { open: Open; offset: number; length: number; durable: boolean } | null {
     const open = lookUpIn(this.views, fn, view)
     const range = syncRange(fn, open.mapping.byteLength, options)
     if (open.mode === 'r' || open.kind === 'memory' || range.length === 0) return null
     return { open, ...range }
   }
 
-  sync (view: unknown, options: unknown): void {
+  sync(view: unknown, options: unknown): void {
     const what = this.#toSync('sync', view, options)
     if (what === null) return
     try {
@@ -149,7 +211,7 @@ class Calls {
     }
   }
 
-  async syncAsync (view: unknown, options: unknown): Promise<void> {
+  async syncAsync(view: unknown, options: unknown): Promise<void> {
     const what = this.#toSync('syncAsync', view, options)
     if (what === null) return
     try {
@@ -159,7 +221,7 @@ class Calls {
     }
   }
 
-  resize<V extends View> (view: V, count: unknown): V {
+  resize<V extends View>(view: V, count: unknown): V {
     const open = lookUpIn(this.views, 'resize', view)
     if (open.mode === 'r') throw argTypeError('resize', "an 'r' view cannot be resized; open the file 'rw'")
     const byteLength = checkCount('resize', 'count', count) * open.type.BYTES_PER_ELEMENT
@@ -173,7 +235,7 @@ class Calls {
     return register(this.front, open) as V
   }
 
-  advise (view: unknown, advice: unknown): void {
+  advise(view: unknown, advice: unknown): void {
     const open = lookUpIn(this.views, 'advise', view)
     const checked = checkAdvice('advise', advice)
     try {
@@ -183,9 +245,15 @@ class Calls {
     }
   }
 
-  info (view: unknown): ViewInfo {
+  info(view: unknown): ViewInfo {
     const open = lookUpIn(this.views, 'info', view)
-    const info: ViewInfo = { path: open.path, mode: open.mode, offset: open.offset, byteLength: open.mapping.byteLength, backend: this.backend.name }
+    const info: ViewInfo = {
+      path: open.path,
+      mode: open.mode,
+      offset: open.offset,
+      byteLength: open.mapping.byteLength,
+      backend: this.backend.name
+    }
     if (open.fd !== undefined) info.fd = open.fd
     return info
   }

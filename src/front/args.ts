@@ -7,8 +7,17 @@ import { isStructType } from './struct.js'
 import type { Mode, ViewType } from './types.js'
 
 const TYPED_ARRAYS: ReadonlySet<unknown> = new Set<unknown>([
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array
 ])
 
 const ADVICE: ReadonlySet<unknown> = new Set<unknown>(['normal', 'sequential', 'random', 'willneed', 'dontneed'])
@@ -23,7 +32,7 @@ const MAX_FD = 2 ** 31 - 1
 export function descriptorOf(fn: string, source: unknown): number | null {
   let fd: unknown = source
   if (typeof source === 'object' && source !== null && !(source instanceof URL)) {
-    const handle = source as { fd?: unknown, close?: unknown }
+    const handle = source as { fd?: unknown; close?: unknown }
     if (typeof handle.fd !== 'number' || typeof handle.close !== 'function') return null
     fd = handle.fd
     if (fd === -1) throw withContext(systemError('EBADF', 'open', 'bad file descriptor'), fn, null, -1)
@@ -39,7 +48,10 @@ export function descriptorOf(fn: string, source: unknown): number | null {
 export function checkType(fn: string, type: unknown): ViewType {
   if (type === undefined) return Uint8Array
   if (TYPED_ARRAYS.has(type) || isStructType(type)) return type as ViewType
-  throw argTypeError(fn, `type must be a typed-array constructor or a struct type from mmapfile.struct(), got ${describe(type)}`)
+  throw argTypeError(
+    fn,
+    `type must be a typed-array constructor or a struct type from mmapfile.struct(), got ${describe(type)}`
+  )
 }
 
 export function checkMode(fn: string, mode: unknown): Mode {
@@ -95,7 +107,8 @@ export function openOptions(fn: string, options: unknown): { offset: number; len
 export function sourceBytes(fn: string, data: unknown, byteLength: number): Uint8Array | null {
   if (data === undefined) return null
   if (!ArrayBuffer.isView(data)) throw argTypeError(fn, `data must be a typed array or DataView, got ${describe(data)}`)
-  if (data.byteLength > byteLength) throw rangeError(fn, `data is ${data.byteLength} bytes, longer than the file's ${byteLength}`)
+  if (data.byteLength > byteLength)
+    throw rangeError(fn, `data is ${data.byteLength} bytes, longer than the file's ${byteLength}`)
   // data over a detached buffer (a closed view, say) must fail here, not after the file was created.
   try {
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
@@ -105,7 +118,11 @@ export function sourceBytes(fn: string, data: unknown, byteLength: number): Uint
 }
 
 /** sync's options, as a range of a view of `byteLength` bytes. */
-export function syncRange(fn: string, byteLength: number, options: unknown): { offset: number; length: number; durable: boolean } {
+export function syncRange(
+  fn: string,
+  byteLength: number,
+  options: unknown
+): { offset: number; length: number; durable: boolean } {
   const { offset, length, durable } = optionsObject(fn, options)
   const from = optionalCount(fn, 'options.offset', offset) ?? 0
   const count = optionalCount(fn, 'options.length', length)

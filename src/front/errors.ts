@@ -28,9 +28,11 @@ export interface SystemError extends Error {
 }
 
 export function isSystemError(error: unknown): error is SystemError {
-  return error instanceof Error &&
+  return (
+    error instanceof Error &&
     typeof (error as Partial<SystemError>).code === 'string' &&
     typeof (error as Partial<SystemError>).syscall === 'string'
+  )
 }
 
 /**
@@ -41,9 +43,12 @@ export function isSystemError(error: unknown): error is SystemError {
 export function withContext(error: unknown, fn: string, path: string | null, fd: number | null = null): unknown {
   if (!(error instanceof Error)) return error
   if (isSystemError(error) && !error.message.startsWith('mmapfile.')) {
-    const where = path !== null ? `${error.syscall} '${path}'` : fd !== null ? `${error.syscall} fd ${fd}` : error.syscall
-    const emptied = (error as { emptied?: unknown }).emptied === true
-      ? ' (the existing file had been emptied: its old bytes are gone)' : ''
+    const where =
+      path !== null ? `${error.syscall} '${path}'` : fd !== null ? `${error.syscall} fd ${fd}` : error.syscall
+    const emptied =
+      (error as { emptied?: unknown }).emptied === true
+        ? ' (the existing file had been emptied: its old bytes are gone)'
+        : ''
     error.message = `mmapfile.${fn}: ${error.code}: ${error.message}, ${where}${emptied}`
     if (path !== null) error.path = path
   } else if (!error.message.startsWith('mmapfile.')) {

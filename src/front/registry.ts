@@ -136,8 +136,16 @@ export function release(front: Front, fn: string, view: unknown, kinds: 'any' | 
  * of the API takes it. Closed once nothing refers to the bytes any more (native; wasm: to the view),
  * as gcopen does. `follow`: MapOptions.follow.
  */
-export function openBufferOf(front: Front, fn: string, fd: number, mode: Mode, offset: number, length: number,
-  follow: boolean, make: (buffer: ArrayBuffer, byteOffset: number, byteLength: number) => Uint8Array): Uint8Array {
+export function openBufferOf(
+  front: Front,
+  fn: string,
+  fd: number,
+  mode: Mode,
+  offset: number,
+  length: number,
+  follow: boolean,
+  make: (buffer: ArrayBuffer, byteOffset: number, byteLength: number) => Uint8Array
+): Uint8Array {
   const { backend, views } = front
   let mapping: Mapping
   try {
@@ -157,7 +165,11 @@ export function openBufferOf(front: Front, fn: string, fd: number, mode: Mode, o
 }
 
 /** The mapping behind an open view of the front (a TypeError otherwise), and the error of a call on it. */
-export function mappingOf(front: Front, fn: string, view: unknown): { mapping: Mapping, failed: (error: unknown) => unknown } {
+export function mappingOf(
+  front: Front,
+  fn: string,
+  view: unknown
+): { mapping: Mapping; failed: (error: unknown) => unknown } {
   const open = lookUpIn(front.views, fn, view)
   return { mapping: open.mapping, failed: (error) => failed(error, fn, open) }
 }

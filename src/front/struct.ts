@@ -5,7 +5,15 @@
 
 import { closedError, describe } from './errors.js'
 import { BASE, COUNT, VIEW, newKit } from './struct-kit.js'
-import type { Accessor, Accessors, ArrayClass, ArrayState, RecordClass, RecordState, TypedArrayClass } from './struct-kit.js'
+import type {
+  Accessor,
+  Accessors,
+  ArrayClass,
+  ArrayState,
+  RecordClass,
+  RecordState,
+  TypedArrayClass
+} from './struct-kit.js'
 
 export type ScalarName = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64'
 export type ElementType = ScalarName | StructType
@@ -13,21 +21,34 @@ export type FieldType = ElementType | readonly [ElementType, number]
 export type Fields = { readonly [name: string]: FieldType }
 
 type TypedArrayOf<S extends ScalarName> = {
-  i8: Int8Array; u8: Uint8Array; i16: Int16Array; u16: Uint16Array; i32: Int32Array; u32: Uint32Array
-  i64: BigInt64Array; u64: BigUint64Array; f32: Float32Array; f64: Float64Array
+  i8: Int8Array
+  u8: Uint8Array
+  i16: Int16Array
+  u16: Uint16Array
+  i32: Int32Array
+  u32: Uint32Array
+  i64: BigInt64Array
+  u64: BigUint64Array
+  f32: Float32Array
+  f64: Float64Array
 }[S]
 
 /** What reading an element of this type gives. */
-export type ValueOf<T> =
-  T extends 'i64' | 'u64' ? bigint
-  : T extends ScalarName ? number
-  : T extends StructType<infer F> ? StructRecord<F>
-  : never
+export type ValueOf<T> = T extends 'i64' | 'u64'
+  ? bigint
+  : T extends ScalarName
+    ? number
+    : T extends StructType<infer F>
+      ? StructRecord<F>
+      : never
 
-type FieldValue<T> =
-  T extends readonly [infer E, number]
-    ? (E extends ScalarName ? TypedArrayOf<E> : E extends StructType<infer F> ? StructArray<F> : never)
-    : ValueOf<T>
+type FieldValue<T> = T extends readonly [infer E, number]
+  ? E extends ScalarName
+    ? TypedArrayOf<E>
+    : E extends StructType<infer F>
+      ? StructArray<F>
+      : never
+  : ValueOf<T>
 
 /**
  * One struct in the mapped bytes: its properties read and write those bytes directly. Assigning a
@@ -68,7 +89,12 @@ const MADE = Symbol.for('mmapfile.structTypes')
 const made: WeakSet<object> = (() => {
   const holder = globalThis as { [MADE]?: WeakSet<object> }
   if (holder[MADE] === undefined) {
-    Object.defineProperty(globalThis, MADE, { value: new WeakSet(), enumerable: false, configurable: false, writable: false })
+    Object.defineProperty(globalThis, MADE, {
+      value: new WeakSet(),
+      enumerable: false,
+      configurable: false,
+      writable: false
+    })
   }
   return holder[MADE] as WeakSet<object>
 })()
@@ -111,8 +137,10 @@ function elementLayout(type: unknown, where: string): { size: number; alignment:
     return { size, alignment: size }
   }
   if (isStructType(type)) return { size: type.byteLength, alignment: type.alignment }
-  throw new TypeError(`mmapfile.struct: field ${where} has an unknown type, ${describe(type)}; ` +
-    `use one of ${Object.keys(SCALARS).join(' ')}, a struct type or [elementType, count]`)
+  throw new TypeError(
+    `mmapfile.struct: field ${where} has an unknown type, ${describe(type)}; ` +
+      `use one of ${Object.keys(SCALARS).join(' ')}, a struct type or [elementType, count]`
+  )
 }
 
 // Integer-like keys (array indices) come first in any object, whatever the order they were written in,
@@ -126,8 +154,10 @@ function checkNames(fields: object): string[] {
   const names = Object.keys(fields)
   const integer = names.find((name) => INTEGER_KEY.test(name))
   if (integer !== undefined) {
-    throw new TypeError(`mmapfile.struct: field name '${integer}' is an integer, which JavaScript puts before ` +
-      'the other keys of an object whatever the order they are written in; name the field with a letter first')
+    throw new TypeError(
+      `mmapfile.struct: field name '${integer}' is an integer, which JavaScript puts before ` +
+        'the other keys of an object whatever the order they are written in; name the field with a letter first'
+    )
   }
   return names
 }
@@ -154,7 +184,8 @@ export function struct<const F extends Fields>(fields: F): StructType<F> {
       if (type.length !== 2) throw new TypeError(`mmapfile.struct: field ${name} must be [elementType, count]`)
       element = type[0]
       count = type[1] as number
-      if (typeof count !== 'number') throw new TypeError(`mmapfile.struct: field ${name}'s count must be a number, got ${describe(count)}`)
+      if (typeof count !== 'number')
+        throw new TypeError(`mmapfile.struct: field ${name}'s count must be a number, got ${describe(count)}`)
       if (!Number.isSafeInteger(count) || count < 1) {
         throw new RangeError(`mmapfile.struct: field ${name}'s count must be a whole number >= 1, got ${count}`)
       }
@@ -167,8 +198,17 @@ export function struct<const F extends Fields>(fields: F): StructType<F> {
   }
   const byteLength = alignUp(end, alignment)
   const offsets = new Map(layouts.map((f) => [f.name, f.offset]))
-  const { Record, Elements, accessors } = newKit(VIEW, BASE, COUNT, RECORD_PROTO, STRUCT_ARRAY_PROTO, ITERATOR_PROTO,
-    byteLength, fieldError, wholeFieldAssignment)
+  const { Record, Elements, accessors } = newKit(
+    VIEW,
+    BASE,
+    COUNT,
+    RECORD_PROTO,
+    STRUCT_ARRAY_PROTO,
+    ITERATOR_PROTO,
+    byteLength,
+    fieldError,
+    wholeFieldAssignment
+  )
   const type: StructType<F> = Object.freeze({
     [BRAND]: true as const,
     byteLength,
@@ -194,7 +234,8 @@ function fieldAccessor(accessors: Accessors, { name, type, offset }: FieldLayout
   let descriptor: Accessor
   if (typeof type === 'string') descriptor = accessors[type as ScalarName](offset, name)
   else if (isStructType(type)) descriptor = accessors.record(offset, name, type.record)
-  else if (isStructType(type[0])) descriptor = accessors.records(offset, name, type[0].array as unknown as ArrayClass, type[1])
+  else if (isStructType(type[0]))
+    descriptor = accessors.records(offset, name, type[0].array as unknown as ArrayClass, type[1])
   else descriptor = accessors.typed(offset, name, SCALARS[type[0] as ScalarName].array, type[1])
   return { ...descriptor, enumerable: true, configurable: false }
 }
@@ -217,15 +258,18 @@ type TypedRecord = RecordState & { [TYPE_KEY]: StructType }
 /** A record's values as a plain object: nested records as objects, arrays as arrays; for JSON, bigints as strings. */
 function plainRecord(record: TypedRecord, json: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const { name } of record[TYPE_KEY].fields) out[name] = plainValue((record as unknown as Record<string, unknown>)[name], json)
+  for (const { name } of record[TYPE_KEY].fields)
+    out[name] = plainValue((record as unknown as Record<string, unknown>)[name], json)
   return out
 }
 
 function plainValue(value: unknown, json: boolean): unknown {
   if (typeof value === 'bigint') return json ? value.toString() : value
   if (typeof value !== 'object' || value === null) return value
-  if (value instanceof StructArray) return Array.from(value as StructArray, (record) => plainRecord(record as unknown as TypedRecord, json))
-  if (ArrayBuffer.isView(value)) return json ? Array.from(value as unknown as ArrayLike<unknown>, (x) => plainValue(x, json)) : value
+  if (value instanceof StructArray)
+    return Array.from(value as StructArray, (record) => plainRecord(record as unknown as TypedRecord, json))
+  if (ArrayBuffer.isView(value))
+    return json ? Array.from(value as unknown as ArrayLike<unknown>, (x) => plainValue(x, json)) : value
   return plainRecord(value as TypedRecord, json)
 }
 
@@ -247,7 +291,9 @@ const RECORD_PROTO: object = Object.create(GUARD, {
   [VIEW]: { value: undefined, writable: true },
   [BASE]: { value: 0, writable: true },
   toJSON: {
-    value(this: TypedRecord) { return plainRecord(this, true) }
+    value(this: TypedRecord) {
+      return plainRecord(this, true)
+    }
   },
   [INSPECT]: {
     value(this: TypedRecord) {
@@ -273,18 +319,23 @@ export class StructArray<F extends Fields = Fields> {
   declare readonly type: StructType<F>
 
   constructor(type: StructType<F>, buffer: ArrayBufferLike, byteOffset: number, length: number) {
-    if (!isStructType(type)) throw new TypeError(`mmapfile: StructArray needs a struct type from mmapfile.struct(), got ${describe(type)}`)
+    if (!isStructType(type))
+      throw new TypeError(`mmapfile: StructArray needs a struct type from mmapfile.struct(), got ${describe(type)}`)
     return new type.array(new DataView(buffer, byteOffset, length * type.byteLength), 0, length) as StructArray<F>
   }
 
-  get buffer(): ArrayBufferLike { return (this as unknown as ArrayState)[VIEW].buffer }
+  get buffer(): ArrayBufferLike {
+    return (this as unknown as ArrayState)[VIEW].buffer
+  }
 
   get byteOffset(): number {
     const state = this as unknown as ArrayState
     return isClosed(state) ? 0 : state[VIEW].byteOffset + state[BASE]
   }
 
-  get byteLength(): number { return this.length * this.type.byteLength }
+  get byteLength(): number {
+    return this.length * this.type.byteLength
+  }
 
   /** The records as plain objects (JSON.stringify calls this). */
   toJSON(): Array<Record<string, unknown>> {
@@ -300,6 +351,8 @@ export class StructArray<F extends Fields = Fields> {
     return `StructArray(${this.length}) ${inspect(records, options)}${more}`
   }
 
-  get [Symbol.toStringTag](): string { return 'StructArray' }
+  get [Symbol.toStringTag](): string {
+    return 'StructArray'
+  }
 }
 const STRUCT_ARRAY_PROTO: object = StructArray.prototype

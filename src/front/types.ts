@@ -5,10 +5,17 @@ import type { StructArray, StructType, Fields, struct } from './struct.js'
 import type { ERR_MMAPFILE_CLOSED } from './errors.js'
 
 export type TypedArrayConstructor =
-  | Int8ArrayConstructor | Uint8ArrayConstructor | Uint8ClampedArrayConstructor
-  | Int16ArrayConstructor | Uint16ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor
-  | Float32ArrayConstructor | Float64ArrayConstructor
-  | BigInt64ArrayConstructor | BigUint64ArrayConstructor
+  | Int8ArrayConstructor
+  | Uint8ArrayConstructor
+  | Uint8ClampedArrayConstructor
+  | Int16ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint32ArrayConstructor
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | BigInt64ArrayConstructor
+  | BigUint64ArrayConstructor
 
 /** What a view can be made of: a typed-array constructor or a struct type from `struct()`. */
 export type ViewType = TypedArrayConstructor | StructType
@@ -41,15 +48,25 @@ export interface Closing<V extends View> {
 }
 
 /** The view a mapping function returns for `type`. */
-export type ViewOf<T extends ViewType> =
-  T extends TypedArrayConstructor ? InstanceType<T>
-  : T extends StructType<infer F> ? StructArray<F> & DisposableView
-  : never
+export type ViewOf<T extends ViewType> = T extends TypedArrayConstructor
+  ? InstanceType<T>
+  : T extends StructType<infer F>
+    ? StructArray<F> & DisposableView
+    : never
 
 /** Any typed array over any buffer: since TypeScript 5.7 a plain `Int32Array` is `Int32Array<ArrayBufferLike>`. */
 export type TypedArray =
-  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | Float32Array | Float64Array | BigInt64Array | BigUint64Array
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array
 
 /** What the mapping functions return, and what the other functions take. */
 export type View = TypedArray | StructArray<Fields>
@@ -104,8 +121,19 @@ export interface ViewInfo {
 }
 
 export interface Api {
-  create<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView, options?: CreateOptions): ViewOf<T>
-  open<T extends ViewType = Uint8ArrayConstructor>(path: string | URL | Descriptor, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
+  create<T extends ViewType = Uint8ArrayConstructor>(
+    path: string | URL,
+    count: number,
+    type?: T,
+    data?: ArrayBufferView,
+    options?: CreateOptions
+  ): ViewOf<T>
+  open<T extends ViewType = Uint8ArrayConstructor>(
+    path: string | URL | Descriptor,
+    type?: T,
+    mode?: Mode,
+    options?: OpenOptions
+  ): ViewOf<T>
   close(view: View): void
   /** A disposable that closes `view`: `using c = closing(open(...))`; `c.view` is the view. */
   closing<V extends View>(view: V): Closing<V>
@@ -113,8 +141,19 @@ export interface Api {
   syncAsync(view: View, options?: SyncOptions): Promise<void>
   malloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>
   free(view: View): void
-  gccreate<T extends ViewType = Uint8ArrayConstructor>(path: string | URL, count: number, type?: T, data?: ArrayBufferView, options?: CreateOptions): ViewOf<T>
-  gcopen<T extends ViewType = Uint8ArrayConstructor>(path: string | URL | Descriptor, type?: T, mode?: Mode, options?: OpenOptions): ViewOf<T>
+  gccreate<T extends ViewType = Uint8ArrayConstructor>(
+    path: string | URL,
+    count: number,
+    type?: T,
+    data?: ArrayBufferView,
+    options?: CreateOptions
+  ): ViewOf<T>
+  gcopen<T extends ViewType = Uint8ArrayConstructor>(
+    path: string | URL | Descriptor,
+    type?: T,
+    mode?: Mode,
+    options?: OpenOptions
+  ): ViewOf<T>
   gcmalloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>
   resize<V extends View>(view: V, count: number): V
   advise(view: View, advice: Advice): void

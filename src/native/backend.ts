@@ -17,15 +17,40 @@ interface Handle {
 
 /** The numbers the addon exports (native/binding.c), which this file reads rather than copies. */
 const CONSTANTS = [
-  'MODE_READ', 'MODE_WRITE', 'MODE_CREATE', 'MAP_AUTOCLOSE', 'MAP_SPARSE', 'ADVICE_NORMAL', 'ADVICE_SEQUENTIAL',
-  'ADVICE_RANDOM', 'ADVICE_WILLNEED', 'ADVICE_DONTNEED', 'WINDOW_OFFSET', 'WINDOW_END', 'WINDOW_TOO_BIG'
+  'MODE_READ',
+  'MODE_WRITE',
+  'MODE_CREATE',
+  'MAP_AUTOCLOSE',
+  'MAP_SPARSE',
+  'ADVICE_NORMAL',
+  'ADVICE_SEQUENTIAL',
+  'ADVICE_RANDOM',
+  'ADVICE_WILLNEED',
+  'ADVICE_DONTNEED',
+  'WINDOW_OFFSET',
+  'WINDOW_END',
+  'WINDOW_TOO_BIG'
 ] as const
 type Constants = { readonly [name in (typeof CONSTANTS)[number]]: number }
 
 /** The addon's exports. */
 interface Addon extends Constants {
-  map(path: string, mode: number, offset: number, length: number, maxBytes: number, flags: number): [ArrayBuffer, Handle]
-  mapFd(fd: number, mode: number, offset: number, length: number, maxBytes: number, flags: number): [ArrayBuffer, Handle]
+  map(
+    path: string,
+    mode: number,
+    offset: number,
+    length: number,
+    maxBytes: number,
+    flags: number
+  ): [ArrayBuffer, Handle]
+  mapFd(
+    fd: number,
+    mode: number,
+    offset: number,
+    length: number,
+    maxBytes: number,
+    flags: number
+  ): [ArrayBuffer, Handle]
   alloc(length: number, maxBytes: number): [ArrayBuffer, Handle]
   close(handle: Handle, buffer: ArrayBuffer): void
   sync(handle: Handle, offset: number, length: number, durable: 0 | 1): void
@@ -59,7 +84,10 @@ const FUNCTIONS = ['map', 'mapFd', 'alloc', 'close', 'sync', 'syncAsync', 'incor
  */
 class NativeMapping implements Mapping {
   readonly byteOffset = 0
-  constructor(readonly buffer: ArrayBuffer, public handle: Handle | null) {}
+  constructor(
+    readonly buffer: ArrayBuffer,
+    public handle: Handle | null
+  ) {}
   /** 0 once the buffer is detached (closed, or resized away). */
   get byteLength(): number {
     return this.buffer.byteLength
@@ -97,7 +125,12 @@ function windowMisfit(addon: Addon, { window, offset, length, size, maxBytes }: 
 function named(addon: Addon, error: unknown): unknown {
   const e = error as { errno?: unknown; syscall?: unknown; code?: unknown; message?: unknown; window?: unknown }
   if (error instanceof Error && typeof e.window === 'number') return windowMisfit(addon, error as Error & WindowReport)
-  if (!(error instanceof Error) || typeof e.errno !== 'number' || typeof e.syscall !== 'string' || e.code !== undefined) {
+  if (
+    !(error instanceof Error) ||
+    typeof e.errno !== 'number' ||
+    typeof e.syscall !== 'string' ||
+    e.code !== undefined
+  ) {
     return error
   }
   errorNames ??= getSystemErrorMap()
@@ -156,19 +189,25 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
   const wrap = ([buffer, handle]: [ArrayBuffer, Handle]): Mapping => new NativeMapping(buffer, handle)
   const ADVICE = adviceOf(addon)
   const flags = (options: MapOptions): number => mapFlags(addon, options)
-  const modeOf = (mode: 'r' | 'rw'): number => mode === 'r' ? addon.MODE_READ : addon.MODE_WRITE
+  const modeOf = (mode: 'r' | 'rw'): number => (mode === 'r' ? addon.MODE_READ : addon.MODE_WRITE)
 
   return Object.freeze({
     name: 'native',
     capabilities,
     pageSize: addon.pageSize,
     open: (path: string, mode: 'r' | 'rw', offset: number, length: number | null, options: MapOptions) =>
-      wrap(call(addon, () => addon.map(allowed(path, mode !== 'r'), modeOf(mode), offset, length ?? -1, maxBytes, flags(options)))),
+      wrap(
+        call(addon, () =>
+          addon.map(allowed(path, mode !== 'r'), modeOf(mode), offset, length ?? -1, maxBytes, flags(options))
+        )
+      ),
     // A descriptor was opened, and so allowed, by whoever opened it: the permission model has had its say.
     openFd: (fd: number, mode: 'r' | 'rw', offset: number, length: number | null, options: MapOptions) =>
       wrap(call(addon, () => addon.mapFd(fd, modeOf(mode), offset, length ?? -1, maxBytes, flags(options)))),
     create: (path: string, byteLength: number, options: MapOptions) =>
-      wrap(call(addon, () => addon.map(allowed(path, true), addon.MODE_CREATE, 0, byteLength, maxBytes, flags(options)))),
+      wrap(
+        call(addon, () => addon.map(allowed(path, true), addon.MODE_CREATE, 0, byteLength, maxBytes, flags(options)))
+      ),
     alloc: (byteLength: number) => wrap(call(addon, () => addon.alloc(byteLength, maxBytes))),
     close(mapping: Mapping): void {
       const m = native(mapping)
@@ -183,7 +222,9 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
       try {
         // msync(MS_ASYNC) does not wait for the disk: nothing to take off this thread.
         if (!durable) return Promise.resolve(addon.sync(live(mapping), offset, length, 0))
-        return addon.syncAsync(live(mapping), offset, length).catch((error: unknown) => { throw named(addon, error) })
+        return addon.syncAsync(live(mapping), offset, length).catch((error: unknown) => {
+          throw named(addon, error)
+        })
       } catch (error) {
         return Promise.reject(named(addon, error))
       }
@@ -197,7 +238,8 @@ function backendOver(addon: Addon, maxBytes: number): Backend {
     },
     advise: (mapping: Mapping, advice: Advice, offset = 0, length = mapping.byteLength) =>
       call(addon, () => addon.advise(live(mapping), ADVICE[advice], offset, length)),
-    incore: (mapping: Mapping, offset: number, length: number) => call(addon, () => addon.incore(live(mapping), offset, length))
+    incore: (mapping: Mapping, offset: number, length: number) =>
+      call(addon, () => addon.incore(live(mapping), offset, length))
   })
 }
 
@@ -211,9 +253,14 @@ export function loadNativeBackend(root: string, addonPath?: string): Backend {
   const require = createRequire(join(root, 'package.json'))
   const path = addonPath ?? addonBesideBundle()
   const addon = require(addonFile(root, require, path)) as Addon
-  if (FUNCTIONS.some((name) => typeof addon[name] !== 'function') || typeof addon.maxMapBytes !== 'number' ||
-    CONSTANTS.some((name) => typeof addon[name] !== 'number')) {
-    throw new Error(`mmapfile: the native addon lacks one of ${[...FUNCTIONS, 'maxMapBytes', ...CONSTANTS].join(', ')}; rebuild it (npm run build:addon)`)
+  if (
+    FUNCTIONS.some((name) => typeof addon[name] !== 'function') ||
+    typeof addon.maxMapBytes !== 'number' ||
+    CONSTANTS.some((name) => typeof addon[name] !== 'number')
+  ) {
+    throw new Error(
+      `mmapfile: the native addon lacks one of ${[...FUNCTIONS, 'maxMapBytes', ...CONSTANTS].join(', ')}; rebuild it (npm run build:addon)`
+    )
   }
   const maxBytes = maxViewBytes(addon)
   try {

@@ -18,14 +18,20 @@ export const NATIVE_VARIABLE = 'MMAPFILE_BACKEND=native'
 function isLoadFailure(error: unknown): error is Error {
   if (!(error instanceof Error)) return false
   const code = (error as { code?: unknown }).code
-  return code === 'MODULE_NOT_FOUND' || code === 'ERR_DLOPEN_FAILED' || error.message.startsWith('No native build was found')
+  return (
+    code === 'MODULE_NOT_FOUND' || code === 'ERR_DLOPEN_FAILED' || error.message.startsWith('No native build was found')
+  )
 }
 
 /**
  * The error to throw for `error`, a failure of loadNativeBackend(root) when `asked` (how the user
  * asked for native: the variable or the entry) left no fallback.
  */
-export function nativeUnavailable(error: unknown, root: string, asked: typeof NATIVE_ENTRY | typeof NATIVE_VARIABLE): unknown {
+export function nativeUnavailable(
+  error: unknown,
+  root: string,
+  asked: typeof NATIVE_ENTRY | typeof NATIVE_VARIABLE
+): unknown {
   if (!isLoadFailure(error)) return error
   const tuple = `${process.platform}-${process.arch}`
   const places = [join(root, 'prebuilds', tuple, ADDON_FILE)]
@@ -36,8 +42,9 @@ export function nativeUnavailable(error: unknown, root: string, asked: typeof NA
     : `the package carries none for ${tuple} (only ${PREBUILT.join(', ')})`
   return new Error(
     `mmapfile: ${asked} asks for the native backend, but its addon cannot be loaded: looked for ${places.join(' and ')}; ` +
-    `the loader said: ${reason}. To get the addon: ${prebuilt}, or build it with ` +
-    '`npm explore mmapfile -- npm run build:addon` (needs a C compiler and Python). ' +
-    `To run on WebAssembly instead: ${asked === NATIVE_ENTRY ? "import 'mmapfile' (which falls back to it) or 'mmapfile/wasm'" : "unset MMAPFILE_BACKEND, or import 'mmapfile/wasm'"}.`,
-    { cause: error })
+      `the loader said: ${reason}. To get the addon: ${prebuilt}, or build it with ` +
+      '`npm explore mmapfile -- npm run build:addon` (needs a C compiler and Python). ' +
+      `To run on WebAssembly instead: ${asked === NATIVE_ENTRY ? "import 'mmapfile' (which falls back to it) or 'mmapfile/wasm'" : "unset MMAPFILE_BACKEND, or import 'mmapfile/wasm'"}.`,
+    { cause: error }
+  )
 }

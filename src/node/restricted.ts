@@ -12,7 +12,7 @@ import type { SystemError } from '../front/errors.js'
 const ADDON = 'mmapfile.node'
 
 interface DenoPermissions {
-  querySync(descriptor: { name: 'env', variable: string } | { name: 'ffi' }): { state: string }
+  querySync(descriptor: { name: 'env'; variable: string } | { name: 'ffi' }): { state: string }
 }
 const denoPermissions = (globalThis as { Deno?: { permissions?: DenoPermissions } }).Deno?.permissions
 
@@ -34,7 +34,9 @@ export function envVariable(name: string): string | undefined {
  */
 function denoRefusal(): Error | null {
   if (denoPermissions === undefined || denoPermissions.querySync({ name: 'ffi' }).state === 'granted') return null
-  return Object.assign(new Error('Deno runs Node-API addons only with --allow-ffi (NotCapable)'), { code: 'NotCapable' })
+  return Object.assign(new Error('Deno runs Node-API addons only with --allow-ffi (NotCapable)'), {
+    code: 'NotCapable'
+  })
 }
 
 interface BunGlobal {
@@ -99,7 +101,14 @@ interface Permission {
 export function permissionRefusal(path: string, write: boolean): SystemError | null {
   const permission = typeof process === 'object' ? (process as { permission?: Permission }).permission : undefined
   if (permission === undefined) return null
-  const denied = !permission.has('fs.read', path) ? 'FileSystemRead' : write && !permission.has('fs.write', path) ? 'FileSystemWrite' : null
+  const denied = !permission.has('fs.read', path)
+    ? 'FileSystemRead'
+    : write && !permission.has('fs.write', path)
+      ? 'FileSystemWrite'
+      : null
   if (denied === null) return null
-  return Object.assign(systemError('ERR_ACCESS_DENIED', 'open', 'Access to this API has been restricted'), { permission: denied, resource: path })
+  return Object.assign(systemError('ERR_ACCESS_DENIED', 'open', 'Access to this API has been restricted'), {
+    permission: denied,
+    resource: path
+  })
 }

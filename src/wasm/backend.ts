@@ -96,10 +96,11 @@ class WasmFileBackend implements WasmBackend {
     this.#release(core, false)
   })
 
-  constructor (options: WasmBackendOptions) {
-    const module = options.module instanceof WebAssembly.Module
-      ? options.module
-      : new WebAssembly.Module(options.module ?? wasmBytes)
+  constructor(options: WasmBackendOptions) {
+    const module =
+      options.module instanceof WebAssembly.Module
+        ? options.module
+        : new WebAssembly.Module(options.module ?? wasmBytes)
     this.#instances = new Instances(module, options.wasi)
     this.#layout = this.#instances.layout
     this.#control = new Control(this.#instances)
@@ -107,24 +108,28 @@ class WasmFileBackend implements WasmBackend {
     this.#maxViewBytes = this.#control.maxWindow
     this.#adoptFd = options.adoptFd
     this.pageSize = options.pageSize ?? 4096
-    this.capabilities = Object.freeze({ coherent: false, writeBackGranularity: this.#layout.CHUNK, maxViewBytes: this.#maxViewBytes })
+    this.capabilities = Object.freeze({
+      coherent: false,
+      writeBackGranularity: this.#layout.CHUNK,
+      maxViewBytes: this.#maxViewBytes
+    })
     // A process (or worker) that ends without closing its 'rw' views keeps their writes, as it would on
     // native, where the page cache has them. Not durable: only sync and close promise that.
     options.onExit?.(() => this.#writeBacks.all('at exit'))
   }
 
-  writeBackAll (reason: string): void {
+  writeBackAll(reason: string): void {
     this.#writeBacks.all(reason)
   }
 
-  #checkFits (byteLength: number): void {
+  #checkFits(byteLength: number): void {
     if (byteLength > this.#maxViewBytes) {
       throw windowError(tooLarge(byteLength, this.#maxViewBytes, true))
     }
   }
 
   /** Gives `core` an instance mapping `length` bytes of fd at its offset; on failure nothing is left. */
-  #mapInstance (core: Core, fd: number, length: number, flags: number): void {
+  #mapInstance(core: Core, fd: number, length: number, flags: number): void {
     const instances = this.#instances
     const exports = instances.take()
     const tracked = (flags & this.#layout.MAP_TRACK) !== 0
@@ -155,7 +160,7 @@ class WasmFileBackend implements WasmBackend {
    * detached first, so that every view of it reads as length 0 (close); without, a buffer still held
    * keeps its bytes (a view that was collected: a Buffer over its memory may still be in use).
    */
-  #release (core: Core, detach: boolean): void {
+  #release(core: Core, detach: boolean): void {
     if (core.released) return
     core.released = true
     if (core.key !== null) this.#files.remove(core.key, core)
@@ -172,7 +177,7 @@ class WasmFileBackend implements WasmBackend {
   }
 
   /** A new mapping of `core`, registered for the write-back when dropped, and in the file table. */
-  #hand (core: Core, key: string | null): WasmMapping {
+  #hand(core: Core, key: string | null): WasmMapping {
     const mapping = new WasmMapping(core)
     this.#collected.register(mapping, core, core)
     if (key !== null) {
@@ -187,8 +192,14 @@ class WasmFileBackend implements WasmBackend {
    * views and by 'r' views that follow the file, closed at once by other 'r' views, which have read
    * everything they will ever read). `name` is the path, or what names the descriptor, for warnings.
    */
-  #mapOpened (fd: number, name: string, mode: 'r' | 'rw', offset: number, length: number | null,
-    { autoClose, follow }: MapOptions): WasmMapping {
+  #mapOpened(
+    fd: number,
+    name: string,
+    mode: 'r' | 'rw',
+    offset: number,
+    length: number | null,
+    { autoClose, follow }: MapOptions
+  ): WasmMapping {
     const core = new Core(mode, offset, name, autoClose, mode === 'r' && follow === true)
     const layout = this.#layout
     try {
@@ -198,7 +209,8 @@ class WasmFileBackend implements WasmBackend {
       const byteLength = length ?? size - offset
       this.#checkFits(byteLength)
       const tracked = core.receives && byteLength > 0
-      if (byteLength > 0) this.#mapInstance(core, fd, byteLength, tracked ? layout.MAP_READ | layout.MAP_TRACK : layout.MAP_READ)
+      if (byteLength > 0)
+        this.#mapInstance(core, fd, byteLength, tracked ? layout.MAP_READ | layout.MAP_TRACK : layout.MAP_READ)
       if (tracked || mode === 'rw') core.fd = fd
       else this.#control.close(fd)
       return this.#hand(core, key)
@@ -210,27 +222,30 @@ class WasmFileBackend implements WasmBackend {
   }
 
   /** The file that create maps: created anew (`created`), or an existing one opened without truncating. */
-  #openForCreate (path: string): { fd: number, created: boolean } {
+  #openForCreate(path: string): { fd: number; created: boolean } {
     const control = this.#control
     const fd = control.openPath(path, this.#layout.HOW_CREATE_NEW)
     if (fd !== -ERRNO_EXIST) return { fd: control.check(fd), created: true }
     return { fd: control.check(control.openPath(path, this.#layout.HOW_CREATE_OR_OPEN)), created: false }
   }
 
-  open (path: string, mode: Mode, offset: number, length: number | null, mapOptions: MapOptions): WasmMapping {
+  open(path: string, mode: Mode, offset: number, length: number | null, mapOptions: MapOptions): WasmMapping {
     const how = mode === 'rw' ? this.#layout.HOW_READ_WRITE : this.#layout.HOW_READ
     const fd = this.#control.check(this.#control.openPath(path, how))
     return this.#mapOpened(fd, path, mode, offset, length, mapOptions)
   }
 
-  openFd (given: number, mode: Mode, offset: number, length: number | null, mapOptions: MapOptions): WasmMapping {
+  openFd(given: number, mode: Mode, offset: number, length: number | null, mapOptions: MapOptions): WasmMapping {
     if (this.#adoptFd === undefined) {
-      throw Object.assign(new Error('this host cannot map a file descriptor; map the file by its path'), { code: 'ENOTSUP', syscall: 'open' })
+      throw Object.assign(new Error('this host cannot map a file descriptor; map the file by its path'), {
+        code: 'ENOTSUP',
+        syscall: 'open'
+      })
     }
     return this.#mapOpened(this.#adoptFd(given, mode === 'rw'), `fd ${given}`, mode, offset, length, mapOptions)
   }
 
-  create (path: string, byteLength: number, { autoClose }: MapOptions): WasmMapping {
+  create(path: string, byteLength: number, { autoClose }: MapOptions): WasmMapping {
     this.#checkFits(byteLength)
     const control = this.#control
     const { fd, created } = this.#openForCreate(path)
@@ -251,14 +266,14 @@ class WasmFileBackend implements WasmBackend {
     }
   }
 
-  alloc (byteLength: number): WasmMapping {
+  alloc(byteLength: number): WasmMapping {
     this.#checkFits(byteLength)
     const core = new Core('alloc', 0, null, false)
     if (byteLength > 0) this.#mapInstance(core, -1, byteLength, 0)
     return this.#hand(core, null)
   }
 
-  close (view: Mapping): void {
+  close(view: Mapping): void {
     const mapping = asMapping(view)
     const { core } = mapping
     if (core.released) return
@@ -275,11 +290,11 @@ class WasmFileBackend implements WasmBackend {
     this.#control.closeQuietly(fd)
   }
 
-  sync (view: Mapping, offset: number, length: number, durable = true): void {
+  sync(view: Mapping, offset: number, length: number, durable = true): void {
     this.#writeBacks.writeBack(asMapping(view).core, offset, offset + length, durable)
   }
 
-  syncAsync (view: Mapping, offset: number, length: number, durable = true): Promise<void> {
+  syncAsync(view: Mapping, offset: number, length: number, durable = true): Promise<void> {
     let core: Core
     try {
       core = asMapping(view).core
@@ -291,7 +306,7 @@ class WasmFileBackend implements WasmBackend {
     return durable ? written.then(() => this.#writeBacks.fsyncLater(core)) : written
   }
 
-  resize (view: Mapping, byteLength: number): WasmMapping {
+  resize(view: Mapping, byteLength: number): WasmMapping {
     const mapping = asMapping(view)
     const { core } = mapping
     const { CHUNK, MAP_TRACK, MAP_UNSYNCED } = this.#layout
@@ -307,7 +322,8 @@ class WasmFileBackend implements WasmBackend {
     // The chunk at the end changes length, so its fingerprint cannot be carried over: write it back
     // first if it changed (to the other views of the file too).
     const common = Math.min(byteLength, core.length)
-    if (tracked && common > 0 && (core.offset + common) % CHUNK !== 0) this.#writeBacks.writeBack(core, common - 1, common, false)
+    if (tracked && common > 0 && (core.offset + common) % CHUNK !== 0)
+      this.#writeBacks.writeBack(core, common - 1, common, false)
     if (tracked) this.#writeBacks.install(core, exports, Math.max(core.length, byteLength))
     const old = exports.memory.buffer
     const result = exports.resize(byteLength)
@@ -324,11 +340,11 @@ class WasmFileBackend implements WasmBackend {
     return attach(mapping)
   }
 
-  advise (): void {
+  advise(): void {
     // Nothing to advise: the bytes are in memory already.
   }
 
-  incore (view: Mapping, offset: number, length: number): [number, number] {
+  incore(view: Mapping, offset: number, length: number): [number, number] {
     // Every byte is in the instance's memory; pages as native counts them, aligned to file offsets.
     const { core } = asMapping(view)
     const page = this.pageSize

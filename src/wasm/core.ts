@@ -28,7 +28,7 @@ export class Core {
   /** Counts write-backs, for `unsettled`. */
   writeBacks = 0
   released = false
-  constructor (
+  constructor(
     readonly kind: 'r' | 'rw' | 'alloc',
     /** The window's file offset. */
     readonly offset: number,
@@ -40,11 +40,11 @@ export class Core {
     readonly follows = false
   ) {}
 
-  get writes (): boolean {
+  get writes(): boolean {
     return this.kind === 'rw'
   }
 
-  get receives (): boolean {
+  get receives(): boolean {
     return this.kind === 'rw' || this.follows
   }
 }
@@ -54,17 +54,17 @@ export class WasmMapping implements Mapping {
   buffer: ArrayBuffer = EMPTY
   byteOffset = 0
   byteLength = 0
-  constructor (readonly core: Core) {}
+  constructor(readonly core: Core) {}
 }
 
 /** The mapping as this backend's, or a TypeError. */
-export function asMapping (mapping: Mapping): WasmMapping {
+export function asMapping(mapping: Mapping): WasmMapping {
   if (!(mapping instanceof WasmMapping)) throw new TypeError('not a mapping of the wasm backend')
   return mapping
 }
 
 /** Points the mapping at its core's window. */
-export function attach (mapping: WasmMapping): WasmMapping {
+export function attach(mapping: WasmMapping): WasmMapping {
   const { core } = mapping
   mapping.buffer = core.exports === null ? EMPTY : core.exports.memory.buffer
   mapping.byteOffset = core.exports === null ? 0 : core.address
@@ -73,6 +73,6 @@ export function attach (mapping: WasmMapping): WasmMapping {
 }
 
 /** Chunks of `chunk` bytes covering a window of `length` bytes at file offset `offset`. */
-export function chunkCount (offset: number, length: number, chunk: number): number {
+export function chunkCount(offset: number, length: number, chunk: number): number {
   return length === 0 ? 0 : Math.floor((offset + length - 1) / chunk) - Math.floor(offset / chunk) + 1
 }

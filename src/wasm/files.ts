@@ -29,7 +29,7 @@ export class FileTable<W extends FileWindow> {
 
   add(key: string, mapping: W): void {
     let mappings = this.#files.get(key)
-    if (mappings === undefined) this.#files.set(key, mappings = new Set())
+    if (mappings === undefined) this.#files.set(key, (mappings = new Set()))
     mappings.add(mapping)
   }
 
@@ -53,7 +53,13 @@ export class FileTable<W extends FileWindow> {
   receiversOver(key: string, except: W, start: number, end: number): W[] {
     const found: W[] = []
     for (const other of this.#files.get(key) ?? []) {
-      if (other !== except && other.receives && other.length > 0 && other.offset < end && other.offset + other.length > start) {
+      if (
+        other !== except &&
+        other.receives &&
+        other.length > 0 &&
+        other.offset < end &&
+        other.offset + other.length > start
+      ) {
         found.push(other)
       }
     }

@@ -24,7 +24,10 @@ export class Instances {
   #used = 0
   #timer: ReturnType<typeof setTimeout> | null = null
 
-  constructor (readonly module: WebAssembly.Module, readonly wasi: WasiHost) {
+  constructor(
+    readonly module: WebAssembly.Module,
+    readonly wasi: WasiHost
+  ) {
     const instance = this.#instantiate()
     this.layout = layoutOf(instance)
     this.#names = syscallNames(this.layout)
@@ -32,12 +35,12 @@ export class Instances {
   }
 
   /** Throws the Node-style error for a negative result of `exports`; returns the result otherwise. */
-  check (result: number, exports: Exports): number {
+  check(result: number, exports: Exports): number {
     return check(result, exports, this.#names)
   }
 
   /** An instance for a new mapping: a pooled one, or a new one. */
-  take (): Exports {
+  take(): Exports {
     const pooled = this.#pool.pop()
     if (pooled === undefined) return this.#instantiate().exports as unknown as Exports
     this.#used = Date.now()
@@ -45,14 +48,14 @@ export class Instances {
   }
 
   /** Keeps a detached instance for the next mapping, if it is small and the pool has room. */
-  recycle (exports: Exports): void {
+  recycle(exports: Exports): void {
     if (this.#pool.length >= POOL_INSTANCES || exports.memory.buffer.byteLength > POOL_MAX_BYTES) return
     this.#pool.push(exports)
     this.#used = Date.now()
     this.#drainIn(POOL_IDLE_MS)
   }
 
-  #instantiate (): WebAssembly.Instance {
+  #instantiate(): WebAssembly.Instance {
     let memory: WebAssembly.Memory | null = null
     const imports = this.wasi(() => memory as WebAssembly.Memory)
     let instance: WebAssembly.Instance
@@ -69,14 +72,14 @@ export class Instances {
     return instance
   }
 
-  #drainIn (ms: number): void {
+  #drainIn(ms: number): void {
     if (this.#timer !== null) return
     this.#timer = setTimeout(() => this.#drainWhenIdle(), ms)
     // Node, Bun, Deno: the pool must not keep the process alive.
     ;(this.#timer as { unref?: () => void }).unref?.()
   }
 
-  #drainWhenIdle (): void {
+  #drainWhenIdle(): void {
     this.#timer = null
     if (this.#pool.length === 0) return
     const idle = Date.now() - this.#used

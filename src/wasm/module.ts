@@ -69,24 +69,52 @@ export interface Layout {
   readonly OPS: Readonly<Record<string, number>>
 }
 
-const NUMBERS = ['HOW_READ', 'HOW_READ_WRITE', 'HOW_CREATE_NEW', 'HOW_CREATE_OR_OPEN', 'MAP_READ', 'MAP_TRACK', 'MAP_UNSYNCED',
-  'PATH_BYTES', 'CHUNK', 'FP_BYTES', 'KEY1', 'KEY2', 'WINDOW'] as const
+const NUMBERS = [
+  'HOW_READ',
+  'HOW_READ_WRITE',
+  'HOW_CREATE_NEW',
+  'HOW_CREATE_OR_OPEN',
+  'MAP_READ',
+  'MAP_TRACK',
+  'MAP_UNSYNCED',
+  'PATH_BYTES',
+  'CHUNK',
+  'FP_BYTES',
+  'KEY1',
+  'KEY2',
+  'WINDOW'
+] as const
 /** The syscall each OP_* of the module stands for, in an error's `syscall`. */
 const OP_NAMES: Readonly<Record<string, string>> = {
-  OP_OPEN: 'open', OP_READ: 'read', OP_WRITE: 'write', OP_FSYNC: 'fsync', OP_FTRUNCATE: 'ftruncate', OP_FSTAT: 'fstat',
-  OP_CLOSE: 'close', OP_UNLINK: 'unlink', OP_RANDOM: 'getrandom', OP_MMAP: 'mmap'
+  OP_OPEN: 'open',
+  OP_READ: 'read',
+  OP_WRITE: 'write',
+  OP_FSYNC: 'fsync',
+  OP_FTRUNCATE: 'ftruncate',
+  OP_FSTAT: 'fstat',
+  OP_CLOSE: 'close',
+  OP_UNLINK: 'unlink',
+  OP_RANDOM: 'getrandom',
+  OP_MMAP: 'mmap'
 }
 
 /** The module's numbers, read from the globals an instance exports. */
 export function layoutOf(instance: WebAssembly.Instance): Layout {
   const value = (name: string): number => {
     const global = instance.exports[name]
-    if (!(global instanceof WebAssembly.Global)) throw new Error(`mmapfile: the WebAssembly module exports no ${name}; rebuild it`)
+    if (!(global instanceof WebAssembly.Global))
+      throw new Error(`mmapfile: the WebAssembly module exports no ${name}; rebuild it`)
     return Number(global.value)
   }
-  const numbers = Object.fromEntries(NUMBERS.map((name) => [name, value(name)])) as Record<(typeof NUMBERS)[number], number>
+  const numbers = Object.fromEntries(NUMBERS.map((name) => [name, value(name)])) as Record<
+    (typeof NUMBERS)[number],
+    number
+  >
   const OPS = Object.fromEntries(Object.entries(OP_NAMES).map(([op, syscall]) => [syscall, value(op)]))
-  if (value('ROOT_FD') !== ROOT_FD) throw new Error(`mmapfile: the WebAssembly module opens paths under fd ${value('ROOT_FD')}, not ${ROOT_FD}; rebuild it`)
+  if (value('ROOT_FD') !== ROOT_FD)
+    throw new Error(
+      `mmapfile: the WebAssembly module opens paths under fd ${value('ROOT_FD')}, not ${ROOT_FD}; rebuild it`
+    )
   return Object.freeze({ ...numbers, OPS: Object.freeze(OPS) })
 }
 

@@ -60,7 +60,11 @@ export function adoptDescriptor(fd: number, write: boolean): number {
   }
   const flags = descriptorFlags(fd)
   if (flags === null) {
-    throw systemError('ENOTSUP', 'open', 'the WebAssembly backend maps a descriptor through /proc/self/fd (Linux); map the file by its path')
+    throw systemError(
+      'ENOTSUP',
+      'open',
+      'the WebAssembly backend maps a descriptor through /proc/self/fd (Linux); map the file by its path'
+    )
   }
   // In native's order (native/posix.c, mf_open_fd): the access first, then what the file is.
   const access = flags & O_ACCMODE
@@ -77,8 +81,14 @@ export function adoptDescriptor(fd: number, write: boolean): number {
     throw bare(error, 'open')
   }
   try {
-    const again = exactStat(() => fstatSync(node), () => fstatSync(node, { bigint: true }))
-    const before = exactStat(() => stats, () => fstatSync(fd, { bigint: true }))
+    const again = exactStat(
+      () => fstatSync(node),
+      () => fstatSync(node, { bigint: true })
+    )
+    const before = exactStat(
+      () => stats,
+      () => fstatSync(fd, { bigint: true })
+    )
     if (BigInt(again.dev) !== BigInt(before.dev) || BigInt(again.ino) !== BigInt(before.ino)) {
       throw systemError('EBADF', 'open', 'bad file descriptor')
     }

@@ -16,8 +16,14 @@ const FILETYPE_SOCKET_STREAM = 6
 const FILETYPE_SYMBOLIC_LINK = 7
 
 /** WASI's filetype for a file's stats. */
-export function fileType(stats: { isFile(): boolean, isDirectory(): boolean, isBlockDevice(): boolean,
-  isCharacterDevice(): boolean, isSocket(): boolean, isSymbolicLink(): boolean }): number {
+export function fileType(stats: {
+  isFile(): boolean
+  isDirectory(): boolean
+  isBlockDevice(): boolean
+  isCharacterDevice(): boolean
+  isSocket(): boolean
+  isSymbolicLink(): boolean
+}): number {
   if (stats.isFile()) return FILETYPE_REGULAR_FILE
   if (stats.isDirectory()) return FILETYPE_DIRECTORY
   if (stats.isBlockDevice()) return FILETYPE_BLOCK_DEVICE
@@ -37,7 +43,10 @@ export type AnyStats = Stats | BigIntStats
  */
 export function exactStat(asNumbers: () => Stats, asBigInts: () => BigIntStats): AnyStats {
   const stats = asNumbers()
-  const exact = stats.ino <= Number.MAX_SAFE_INTEGER && stats.dev <= Number.MAX_SAFE_INTEGER && stats.size <= Number.MAX_SAFE_INTEGER
+  const exact =
+    stats.ino <= Number.MAX_SAFE_INTEGER &&
+    stats.dev <= Number.MAX_SAFE_INTEGER &&
+    stats.size <= Number.MAX_SAFE_INTEGER
   return exact ? stats : asBigInts()
 }
 
@@ -82,7 +91,9 @@ const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, errno]
  * left to make durable: see durableWithoutFsync.
  */
 export const dsyncWrites = (): number =>
-  typeof process === 'object' && (process as { permission?: unknown }).permission !== undefined ? constants.O_DSYNC ?? 0 : 0
+  typeof process === 'object' && (process as { permission?: unknown }).permission !== undefined
+    ? (constants.O_DSYNC ?? 0)
+    : 0
 
 /** Whether a path that was not found runs through a file ('file.bin/child'): Windows says ENOENT, POSIX ENOTDIR. */
 export function underAFile(path: string): boolean {

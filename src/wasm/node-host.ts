@@ -9,7 +9,17 @@
 
 import { randomFillSync } from 'node:crypto'
 import {
-  closeSync, constants, fsync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync
+  closeSync,
+  constants,
+  fsync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  statSync,
+  unlinkSync,
+  writeSync
 } from 'node:fs'
 import { resolve } from 'node:path'
 import { ERRNO_BADF, ERRNO_INVAL, ERRNO_IO, ERRNO_NOTSUP, ERRNO_SUCCESS, errnoOf } from './errno.js'
@@ -66,18 +76,18 @@ class FdTable {
   /** O_DSYNC where fsync will be refused (see dsyncWrites), else 0. */
   readonly dsync = dsyncWrites()
 
-  constructor (readonly root: string) {}
+  constructor(readonly root: string) {}
 
-  node (fd: number): number | undefined {
+  node(fd: number): number | undefined {
     return this.#files.get(fd)
   }
 
-  has (fd: number): boolean {
+  has(fd: number): boolean {
     return this.#files.has(fd)
   }
 
   /** A WASI fd for Node's `node`; `resized` if its size, too, is to be made durable (a new or emptied file). */
-  add (node: number, resized: boolean, dsync = false): number {
+  add(node: number, resized: boolean, dsync = false): number {
     const fd = this.#freed.pop() ?? this.#nextFd++
     this.#files.set(fd, node)
     if (dsync) this.#dsyncFds.add(fd)
@@ -86,7 +96,7 @@ class FdTable {
   }
 
   /** Forgets `fd`; returns the Node fd to close. */
-  remove (fd: number): number | undefined {
+  remove(fd: number): number | undefined {
     const node = this.#files.get(fd)
     if (node === undefined) return undefined
     this.#files.delete(fd)
@@ -96,11 +106,11 @@ class FdTable {
     return node
   }
 
-  resized (fd: number): void {
+  resized(fd: number): void {
     this.#resized.add(fd)
   }
 
-  synced (fd: number): void {
+  synced(fd: number): void {
     this.#resized.delete(fd)
   }
 
@@ -112,7 +122,7 @@ class FdTable {
    * file has no byte to write: its size is durable once the next write is. A descriptor without
    * O_DSYNC gets the refusal itself.
    */
-  durableWithoutFsync (fd: number, node: number, refusal: unknown): number {
+  durableWithoutFsync(fd: number, node: number, refusal: unknown): number {
     if (!this.#dsyncFds.has(fd)) return errnoFrom(refusal)
     if (!this.#resized.has(fd)) return ERRNO_SUCCESS
     try {
@@ -129,11 +139,12 @@ class FdTable {
   }
 
   /** fsync of `fd` on the libuv thread pool; resolves to a WASI errno, never rejects. */
-  syncAsync (fd: number): Promise<number> {
+  syncAsync(fd: number): Promise<number> {
     return new Promise((resolvePromise) => {
       const node = this.node(fd)
       if (node === undefined) return resolvePromise(ERRNO_BADF)
-      const failed = (error: unknown): number => isRefusal(error) ? this.durableWithoutFsync(fd, node, error) : errnoFrom(error)
+      const failed = (error: unknown): number =>
+        isRefusal(error) ? this.durableWithoutFsync(fd, node, error) : errnoFrom(error)
       try {
         fsync(node, (error) => resolvePromise(error === null ? ERRNO_SUCCESS : failed(error)))
       } catch (error) {
@@ -149,21 +160,33 @@ class WasiCalls {
   // One DataView for as long as the memory keeps its buffer (it gets a new one when it grows).
   #viewed: DataView | null = null
 
-  constructor (readonly table: FdTable, readonly memory: () => WebAssembly.Memory) {}
+  constructor(
+    readonly table: FdTable,
+    readonly memory: () => WebAssembly.Memory
+  ) {}
 
   /** The import object: each call bound to this instance. */
-  imports (): WebAssembly.ModuleImports {
-    const names = ['path_open', 'path_unlink_file', 'fd_pread', 'fd_pwrite', 'fd_sync', 'fd_filestat_get',
-      'fd_filestat_set_size', 'fd_close', 'random_get'] as const
+  imports(): WebAssembly.ModuleImports {
+    const names = [
+      'path_open',
+      'path_unlink_file',
+      'fd_pread',
+      'fd_pwrite',
+      'fd_sync',
+      'fd_filestat_get',
+      'fd_filestat_set_size',
+      'fd_close',
+      'random_get'
+    ] as const
     return Object.fromEntries(names.map((name) => [name, this[name].bind(this)]))
   }
 
   // memory().buffer again on every call: the memory may have grown since.
-  #bytes (ptr: number, len: number): Uint8Array {
+  #bytes(ptr: number, len: number): Uint8Array {
     return new Uint8Array(this.memory().buffer, ptr, len)
   }
 
-  #view (): DataView {
+  #view(): DataView {
     const buffer = this.memory().buffer
     if (this.#viewed === null || this.#viewed.buffer !== buffer) this.#viewed = new DataView(buffer)
     return this.#viewed
@@ -171,15 +194,23 @@ class WasiCalls {
 
   // The module passes paths relative to the root preopen; under '/' that is the absolute path already
   // made absolute and normal by the front (src/front/paths.ts), save the leading slash.
-  #pathAt (dirfd: number, ptr: number, len: number): string | null {
+  #pathAt(dirfd: number, ptr: number, len: number): string | null {
     if (dirfd !== ROOT_FD) return null
     const root = this.table.root
-    return root === '/' ? `/${decoder.decode(this.#bytes(ptr, len))}` : resolve(root, decoder.decode(this.#bytes(ptr, len)))
+    return root === '/'
+      ? `/${decoder.decode(this.#bytes(ptr, len))}`
+      : resolve(root, decoder.decode(this.#bytes(ptr, len)))
   }
 
   /** Runs readSync or writeSync over the I/O vectors at `iovs` from `position`; the count goes to `resultPtr`. */
-  #transfer (fd: number, iovs: number, iovsLen: number, position: bigint, resultPtr: number,
-    io: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number): number {
+  #transfer(
+    fd: number,
+    iovs: number,
+    iovsLen: number,
+    position: bigint,
+    resultPtr: number,
+    io: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number
+  ): number {
     const node = this.table.node(fd)
     if (node === undefined) return ERRNO_BADF
     let at = Number(position)
@@ -206,11 +237,24 @@ class WasiCalls {
     return ERRNO_SUCCESS
   }
 
-  path_open (dirfd: number, dirflags: number, pathPtr: number, pathLen: number, oflags: number,
-    rightsBase: bigint, _rightsInheriting: bigint, fdflags: number, fdPtr: number): number {
+  path_open(
+    dirfd: number,
+    dirflags: number,
+    pathPtr: number,
+    pathLen: number,
+    oflags: number,
+    rightsBase: bigint,
+    _rightsInheriting: bigint,
+    fdflags: number,
+    fdPtr: number
+  ): number {
     const path = this.#pathAt(dirfd, pathPtr, pathLen)
     if (path === null) return this.table.has(dirfd) ? ERRNO_NOTSUP : ERRNO_BADF
-    if (dirflags !== LOOKUP_SYMLINK_FOLLOW || (oflags & ~(OFLAGS_CREAT | OFLAGS_EXCL)) !== 0 || (fdflags & ~FDFLAGS_NONBLOCK) !== 0) {
+    if (
+      dirflags !== LOOKUP_SYMLINK_FOLLOW ||
+      (oflags & ~(OFLAGS_CREAT | OFLAGS_EXCL)) !== 0 ||
+      (fdflags & ~FDFLAGS_NONBLOCK) !== 0
+    ) {
       return ERRNO_NOTSUP
     }
     const writable = (BigInt(rightsBase) & RIGHT_FD_WRITE) !== 0n
@@ -232,7 +276,7 @@ class WasiCalls {
     }
   }
 
-  path_unlink_file (dirfd: number, pathPtr: number, pathLen: number): number {
+  path_unlink_file(dirfd: number, pathPtr: number, pathLen: number): number {
     const path = this.#pathAt(dirfd, pathPtr, pathLen)
     if (path === null) return this.table.has(dirfd) ? ERRNO_NOTSUP : ERRNO_BADF
     try {
@@ -243,15 +287,15 @@ class WasiCalls {
     }
   }
 
-  fd_pread (fd: number, iovs: number, iovsLen: number, offset: bigint, nreadPtr: number): number {
+  fd_pread(fd: number, iovs: number, iovsLen: number, offset: bigint, nreadPtr: number): number {
     return this.#transfer(fd, iovs, iovsLen, offset, nreadPtr, readSync)
   }
 
-  fd_pwrite (fd: number, iovs: number, iovsLen: number, offset: bigint, nwrittenPtr: number): number {
+  fd_pwrite(fd: number, iovs: number, iovsLen: number, offset: bigint, nwrittenPtr: number): number {
     return this.#transfer(fd, iovs, iovsLen, offset, nwrittenPtr, writeSync)
   }
 
-  fd_sync (fd: number): number {
+  fd_sync(fd: number): number {
     const node = this.table.node(fd)
     if (node === undefined) return ERRNO_BADF
     try {
@@ -263,12 +307,22 @@ class WasiCalls {
     }
   }
 
-  fd_filestat_get (fd: number, statPtr: number): number {
+  fd_filestat_get(fd: number, statPtr: number): number {
     try {
       const node = this.table.node(fd)
       const root = this.table.root
-      const stats = node !== undefined ? exactStat(() => fstatSync(node), () => fstatSync(node, { bigint: true }))
-        : fd === ROOT_FD ? exactStat(() => statSync(root), () => statSync(root, { bigint: true })) : null
+      const stats =
+        node !== undefined
+          ? exactStat(
+              () => fstatSync(node),
+              () => fstatSync(node, { bigint: true })
+            )
+          : fd === ROOT_FD
+            ? exactStat(
+                () => statSync(root),
+                () => statSync(root, { bigint: true })
+              )
+            : null
       if (stats === null) return ERRNO_BADF
       const out = this.#view()
       setU64(out, statPtr, stats.dev)
@@ -285,7 +339,7 @@ class WasiCalls {
     }
   }
 
-  fd_filestat_set_size (fd: number, size: bigint): number {
+  fd_filestat_set_size(fd: number, size: bigint): number {
     const node = this.table.node(fd)
     if (node === undefined) return ERRNO_BADF
     const length = Number(BigInt.asUintN(64, BigInt(size)))
@@ -299,7 +353,7 @@ class WasiCalls {
     }
   }
 
-  fd_close (fd: number): number {
+  fd_close(fd: number): number {
     const node = this.table.remove(fd)
     if (node === undefined) return ERRNO_BADF
     try {
@@ -310,7 +364,7 @@ class WasiCalls {
     }
   }
 
-  random_get (ptr: number, len: number): number {
+  random_get(ptr: number, len: number): number {
     try {
       randomFillSync(this.#bytes(ptr, len))
       return ERRNO_SUCCESS

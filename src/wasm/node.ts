@@ -20,7 +20,10 @@ const exitHooks: Array<() => void> = []
  * calls process.exit. Not on worker.terminate() nor on a signal. One 'exit' listener for every hook.
  */
 export function onNodeExit(hook: () => void): void {
-  if (exitHooks.length === 0) process.on('exit', () => { for (const each of exitHooks) each() })
+  if (exitHooks.length === 0)
+    process.on('exit', () => {
+      for (const each of exitHooks) each()
+    })
   exitHooks.push(hook)
 }
 
@@ -29,7 +32,11 @@ export function loadWasmBackend(): WasmBackend & Backend {
   if (loaded === null) {
     const wasi = createNodeWasiHost()
     loaded = createWasmBackend({
-      wasi, pageSize: systemPageSize(), fdSyncAsync: wasi.fdSyncAsync, onExit: onNodeExit, adoptFd: wasi.adoptFd
+      wasi,
+      pageSize: systemPageSize(),
+      fdSyncAsync: wasi.fdSyncAsync,
+      onExit: onNodeExit,
+      adoptFd: wasi.adoptFd
     })
   }
   return loaded

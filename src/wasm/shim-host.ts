@@ -16,7 +16,13 @@ export function createShimWasiHost(root: PreopenDirectory, stdio: readonly Fd[] 
   fds.push(root)
   return (memory) => {
     const wasi = new WASI([], [], fds, { debug: false })
-    wasi.inst = { exports: { get memory () { return memory() } } }
+    wasi.inst = {
+      exports: {
+        get memory() {
+          return memory()
+        }
+      }
+    }
     return { wasi_snapshot_preview1: wasi.wasiImport as unknown as WebAssembly.ModuleImports }
   }
 }

@@ -42,8 +42,13 @@ export class WriteBacks {
   readonly #stats: WasmStats
   readonly #fdSyncAsync: ((fd: number) => Promise<number>) | undefined
 
-  constructor (instances: Instances, control: Control, files: FileTable<Core>, stats: WasmStats,
-    fdSyncAsync: ((fd: number) => Promise<number>) | undefined) {
+  constructor(
+    instances: Instances,
+    control: Control,
+    files: FileTable<Core>,
+    stats: WasmStats,
+    fdSyncAsync: ((fd: number) => Promise<number>) | undefined
+  ) {
     this.#instances = instances
     this.#control = control
     this.#files = files
@@ -52,7 +57,7 @@ export class WriteBacks {
   }
 
   /** Copies the keys (for a window of `length` bytes) and the trusted fingerprints into the instance. */
-  install (core: Core, exports: Exports, length = core.length): void {
+  install(core: Core, exports: Exports, length = core.length): void {
     const { KEY1, KEY2, CHUNK } = this.#instances.layout
     const memory = new Uint8Array(exports.memory.buffer)
     const keys = this.#control.keys()
@@ -64,18 +69,18 @@ export class WriteBacks {
   }
 
   /** Copies the instance's fingerprints out, as the trusted ones. */
-  adopt (core: Core, exports: Exports): void {
+  adopt(core: Core, exports: Exports): void {
     core.fps.set(new Uint8Array(exports.memory.buffer, exports.fingerprints_address(), core.fps.length))
   }
 
   /** Adds what the instance read and wrote to the stats. */
-  count (exports: Exports): void {
+  count(exports: Exports): void {
     this.#stats.bytesRead += exports.take_bytes_read()
     this.#stats.bytesWritten += exports.take_bytes_written()
   }
 
   /** Fresh fingerprints for a core's window of `length` bytes (zeros until an instance fills them). */
-  fingerprints (core: Core, length: number): Uint8Array {
+  fingerprints(core: Core, length: number): Uint8Array {
     const { CHUNK, FP_BYTES } = this.#instances.layout
     return new Uint8Array(chunkCount(core.offset, length, CHUNK) * FP_BYTES)
   }
@@ -86,7 +91,7 @@ export class WriteBacks {
    * then makes the file durable. Throws on failure: chunks written keep their new fingerprints, the
    * others their old ones, so that a retry writes what is left.
    */
-  writeBack (core: Core, start: number, end: number, durable: boolean): void {
+  writeBack(core: Core, start: number, end: number, durable: boolean): void {
     const { exports, key } = core
     if (!core.writes || core.fd < 0) return
     if (exports === null) {
@@ -132,7 +137,7 @@ export class WriteBacks {
    * write-back if its chunk's slice comes later, in the next one if not, as with msync. A close
    * meanwhile writes everything itself; a resize meanwhile bounds what is left.
    */
-  async inSlices (core: Core, start: number, end: number): Promise<void> {
+  async inSlices(core: Core, start: number, end: number): Promise<void> {
     let at = start
     while (at < end && !core.released && core.fd >= 0) {
       const stop = Math.min(end, core.length, (Math.floor((core.offset + at) / SLICE) + 1) * SLICE - core.offset)
@@ -144,13 +149,14 @@ export class WriteBacks {
   }
 
   /** syncAsync's durable step: fsync off this thread where the host can, else on a later turn. */
-  async fsyncLater (core: Core): Promise<void> {
+  async fsyncLater(core: Core): Promise<void> {
     const fd = core.fd
     if (fd < 0) return // closed meanwhile: close made the file durable itself
     const settling = new Map(core.unsettled)
-    const errno = this.#fdSyncAsync !== undefined
-      ? await this.#fdSyncAsync(fd)
-      : await new Promise<number>((resolve) => defer(() => resolve(core.fd === fd ? -this.#control.syncFd(fd) : 0)))
+    const errno =
+      this.#fdSyncAsync !== undefined
+        ? await this.#fdSyncAsync(fd)
+        : await new Promise<number>((resolve) => defer(() => resolve(core.fd === fd ? -this.#control.syncFd(fd) : 0)))
     // A close meanwhile made the file durable itself, and its fd may be gone or reused.
     if (core.fd !== fd) return
     if (errno !== 0) {
@@ -162,7 +168,7 @@ export class WriteBacks {
   }
 
   /** Writes back every live 'rw' view (the exit hook); failures are warnings on stderr. */
-  all (reason: string): void {
+  all(reason: string): void {
     for (const core of [...this.#files.writers()]) {
       try {
         this.writeBack(core, 0, core.length, false)
@@ -173,7 +179,7 @@ export class WriteBacks {
   }
 
   /** Adds to core.unsettled the chunks a write-back wrote: those whose fingerprint it changed. */
-  #noteWritten (core: Core, before: Uint8Array): void {
+  #noteWritten(core: Core, before: Uint8Array): void {
     const was = new Uint32Array(before.buffer, before.byteOffset, before.byteLength >> 2)
     const now = new Uint32Array(core.fps.buffer, core.fps.byteOffset, core.fps.byteLength >> 2)
     const pass = ++core.writeBacks
@@ -185,7 +191,7 @@ export class WriteBacks {
   }
 
   /** Makes the chunks look changed (their fingerprints no longer match), so that the next write-back writes them. */
-  #unsettle (core: Core, chunks: ReadonlyMap<number, number>): void {
+  #unsettle(core: Core, chunks: ReadonlyMap<number, number>): void {
     const { FP_BYTES } = this.#instances.layout
     for (const j of chunks.keys()) {
       if (j * FP_BYTES < core.fps.length) core.fps[j * FP_BYTES] ^= 1
@@ -193,8 +199,14 @@ export class WriteBacks {
   }
 
   /** writeBack's chunk-by-chunk path, for a range that other views of the file receiving write-backs overlap. */
-  #writeShared (core: Core, exports: Exports, others: Core[], start: number, end: number,
-    installed: Map<Core, Exports>): void {
+  #writeShared(
+    core: Core,
+    exports: Exports,
+    others: Core[],
+    start: number,
+    end: number,
+    installed: Map<Core, Exports>
+  ): void {
     const { CHUNK } = this.#instances.layout
     const base = Math.floor(core.offset / CHUNK)
     const first = Math.floor((core.offset + start) / CHUNK) - base
@@ -219,8 +231,15 @@ export class WriteBacks {
   }
 
   /** Writes file chunk `chunk` of the core ([from, to) of its window, changed) and carries it over to `over`. */
-  #writeChunk (core: Core, exports: Exports, over: Core[], chunk: number, from: number, to: number,
-    installed: Map<Core, Exports>): void {
+  #writeChunk(
+    core: Core,
+    exports: Exports,
+    over: Core[],
+    chunk: number,
+    from: number,
+    to: number,
+    installed: Map<Core, Exports>
+  ): void {
     const { CHUNK } = this.#instances.layout
     const indexIn = (w: Core): number => chunk - Math.floor(w.offset / CHUNK)
     const changed = over.map((w) => {
@@ -263,12 +282,13 @@ export class WriteBacks {
 }
 
 /** The window bytes [start, end) (file offsets, inside the window) of an instance. */
-function bytesAt (core: Core, exports: Exports, start: number, end: number): Uint8Array {
+function bytesAt(core: Core, exports: Exports, start: number, end: number): Uint8Array {
   return new Uint8Array(exports.memory.buffer, core.address + start - core.offset, end - start)
 }
 
 /** A write-back nobody waits for failed: the user's terminal is all that can be told. */
-export function warn (core: Core, when: string, error: unknown): void {
-  const what = error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error)
+export function warn(core: Core, when: string, error: unknown): void {
+  const what =
+    error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error)
   console.error(`mmapfile: warning: the changes to '${core.path}' could not be written back ${when} (${what})`)
 }

@@ -17,29 +17,29 @@ files.put('/tmp/.made', new Uint8Array(0))
 files.remove('/tmp/.made')
 
 let tmpCount = 0
-export function tmpFile (name = 'f.bin'): string {
+export function tmpFile(name = 'f.bin'): string {
   return `${tmpDir}/${++tmpCount}-${name}`
 }
 
-export function fileWith (bytes: Uint8Array | number, name = 'f.bin'): string {
+export function fileWith(bytes: Uint8Array | number, name = 'f.bin'): string {
   const p = tmpFile(name)
   files.put(p, typeof bytes === 'number' ? pattern(bytes) : bytes)
   return p
 }
 
-export function fileBytes (p: string): Uint8Array {
+export function fileBytes(p: string): Uint8Array {
   return files.get(p)
 }
 
-export function fileSize (p: string): number {
+export function fileSize(p: string): number {
   return files.get(p).length
 }
 
-export function readAt (p: string, position: number, length: number): Uint8Array {
+export function readAt(p: string, position: number, length: number): Uint8Array {
   return files.get(p).slice(position, position + length)
 }
 
-export function writeAt (p: string, position: number, bytes: Uint8Array): void {
+export function writeAt(p: string, position: number, bytes: Uint8Array): void {
   const now = files.get(p)
   const next = new Uint8Array(Math.max(now.length, position + bytes.length))
   next.set(now)
@@ -54,7 +54,7 @@ const PAGE_LACKS: Record<Need, string | null> = {
   'child-proc': 'runs a child process, which a page cannot',
   'child-worker': 'runs a child process, which a page cannot',
   'posix-tools': 'runs POSIX tools (gcc, sh, mkfifo), which a page does not have',
-  'posix-modes': 'a page\'s in-memory file system has no file modes',
+  'posix-modes': "a page's in-memory file system has no file modes",
   'ld-preload': 'runs a child process with a library preloaded, which a page cannot',
   'not-root': null,
   'posix-cut': null,
@@ -66,36 +66,40 @@ const PAGE_LACKS: Record<Need, string | null> = {
   'dev-null': 'opens /dev/null, which a page does not have'
 }
 
-export function lacking (need: Need): string | null {
+export function lacking(need: Need): string | null {
   return PAGE_LACKS[need]
 }
 
-export function requires (s: Test, ...needs: Need[]): (name: string, fn: () => unknown) => void {
+export function requires(s: Test, ...needs: Need[]): (name: string, fn: () => unknown) => void {
   const reasons = needs.map(lacking).filter((r): r is string => r !== null)
   if (reasons.length === 0) return (name, fn) => s(name, fn as () => void)
   return (name, fn) => skipTest(s, name, fn, reasons.join('; '))
 }
 
-export function skipTest (s: Test, name: string, fn: () => unknown, reason: string): void {
+export function skipTest(s: Test, name: string, fn: () => unknown, reason: string): void {
   skipReason(reason)
   s.skip(name, fn as () => void)
 }
 
-const noProc = (): never => { throw new Skip('reads /proc, which a page does not have') }
-const noChild = (): never => { throw new Skip('runs a child process, which a page cannot') }
+const noProc = (): never => {
+  throw new Skip('reads /proc, which a page does not have')
+}
+const noChild = (): never => {
+  throw new Skip('runs a child process, which a page cannot')
+}
 
 export const mapsLines: (needle?: string) => string[] = noProc
 export const fds: (prefix?: string) => string[] = noProc
 export const vmSizeBytes: () => number = noProc
 export const vmGrowthOnceCollected: (before: number, bound: number, rounds?: number) => Promise<number> = noProc
 
-export function collectGarbage (): void {
+export function collectGarbage(): void {
   const g = globalThis as { gc?: () => void }
   if (typeof g.gc !== 'function') throw new Error('the page needs gc(): Chromium runs with --js-flags=--expose-gc')
   g.gc()
 }
 
-export async function collect (rounds = 4): Promise<void> {
+export async function collect(rounds = 4): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     collectGarbage()
     await new Promise((resolve) => setTimeout(resolve, 5))
@@ -104,13 +108,24 @@ export async function collect (rounds = 4): Promise<void> {
 
 // What is mapped and held open is /proc's to show: as test/helpers.ts where /proc cannot be read,
 // these check nothing (one assertion among others).
-export function assertNothingHeld (_what: string, _prefix: string): void {}
-export function heldSnapshot (_prefix?: string): (what: string) => void {
+export function assertNothingHeld(_what: string, _prefix: string): void {}
+export function heldSnapshot(_prefix?: string): (what: string) => void {
   return () => {}
 }
 
-export interface ChildResult { status: number | null, signal: string | null, stdout: string, stderr: string }
-export interface ChildOptions { env?: Record<string, string | undefined>, args?: string[], timeoutMs?: number, fileSizeLimit?: number, launcher?: string[] }
+export interface ChildResult {
+  status: number | null
+  signal: string | null
+  stdout: string
+  stderr: string
+}
+export interface ChildOptions {
+  env?: Record<string, string | undefined>
+  args?: string[]
+  timeoutMs?: number
+  fileSizeLimit?: number
+  launcher?: string[]
+}
 
 export const runChild: (source: string, opts?: ChildOptions) => Promise<ChildResult> = noChild
 export const runChildSync: (source: string, opts?: ChildOptions) => ChildResult = noChild

@@ -4,13 +4,28 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import mmapfile, {
-  create, open, close, sync, malloc, free, gcmalloc, gccreate, advise, info, files, PAGE_SIZE, capabilities, backend, backendError
+  create,
+  open,
+  close,
+  sync,
+  malloc,
+  free,
+  gcmalloc,
+  gccreate,
+  advise,
+  info,
+  files,
+  PAGE_SIZE,
+  capabilities,
+  backend,
+  backendError
 } from '/mmapfile.mjs'
 import { expectReject, expectThrow, pattern, sameBytes } from '../checks'
 
-const bytesEq = (actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void => sameBytes(actual, expected, what)
+const bytesEq = (actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void =>
+  sameBytes(actual, expected, what)
 
-export default function register (): void {
+export default function register(): void {
   // ---------------------------------------------------------------------------------------------
   const entry = suite('browser: the entry')
 
@@ -168,7 +183,11 @@ export default function register (): void {
     const view = open('/fetched.bin')
     bytesEq(view, pattern(4096, 7), 'fetch Response, mapped')
     close(view)
-    await expectReject(() => files.put('/404.bin', new Response('not found', { status: 404, statusText: 'Not Found' })), { type: Error, message: /404/ }, 'a 404 Response')
+    await expectReject(
+      () => files.put('/404.bin', new Response('not found', { status: 404, statusText: 'Not Found' })),
+      { type: Error, message: /404/ },
+      'a 404 Response'
+    )
     expectThrow(() => files.get('/404.bin'), { type: Error, code: 'ENOENT' }, 'files.get after a 404')
     await expectReject(() => files.put(42 as never, new Blob([])), { type: TypeError }, 'files.put(42, Blob)')
   })
@@ -181,13 +200,25 @@ export default function register (): void {
     assert.equal(listed, [...listed].sort(), 'sorted')
     files.remove('/list/a.bin')
     assert.is(files.list().includes('/list/a.bin'), false, 'removed')
-    const error = expectThrow(() => files.get('/list/a.bin'), { type: Error, code: 'ENOENT', syscall: 'open' }, 'files.get(<removed>)')
+    const error = expectThrow(
+      () => files.get('/list/a.bin'),
+      { type: Error, code: 'ENOENT', syscall: 'open' },
+      'files.get(<removed>)'
+    )
     assert.is(error.message, "mmapfile.files.get: ENOENT: no such file or directory, open '/list/a.bin'")
-    expectThrow(() => files.remove('/list/a.bin'), { type: Error, code: 'ENOENT', syscall: 'unlink' }, 'files.remove(<removed>)')
+    expectThrow(
+      () => files.remove('/list/a.bin'),
+      { type: Error, code: 'ENOENT', syscall: 'unlink' },
+      'files.remove(<removed>)'
+    )
     expectThrow(() => files.get('/list/b'), { type: Error, code: 'EISDIR' }, 'files.get(<dir>)')
     expectThrow(() => files.remove('/list/b'), { type: Error, code: 'EISDIR' }, 'files.remove(<dir>)')
     expectThrow(() => files.put('/list/b', new Uint8Array(1)), { type: Error, code: 'EISDIR' }, 'files.put(<dir>)')
-    expectThrow(() => files.put('/list/b/c.bin/d', new Uint8Array(1)), { type: Error, code: 'ENOTDIR' }, 'files.put(<file>/d)')
+    expectThrow(
+      () => files.put('/list/b/c.bin/d', new Uint8Array(1)),
+      { type: Error, code: 'ENOTDIR' },
+      'files.put(<file>/d)'
+    )
     expectThrow(() => files.put('/x.bin', 'text' as never), { type: TypeError }, "files.put(p, 'text')")
     expectThrow(() => (files.put as (p: string) => void)('/x.bin'), { type: TypeError }, 'files.put(p)')
     expectThrow(() => files.get(1 as never), { type: TypeError }, 'files.get(1)')
@@ -232,7 +263,7 @@ export default function register (): void {
     const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }))
     const worker = new Worker(url, { type: 'module' })
     try {
-      const reply = await new Promise<{ backend: string, bytes: number[], list: string[] }>((resolve, reject) => {
+      const reply = await new Promise<{ backend: string; bytes: number[]; list: string[] }>((resolve, reject) => {
         worker.onmessage = (event) => resolve(event.data)
         worker.onerror = (event) => reject(new Error(`the worker failed: ${event.message}`))
       })

@@ -32,18 +32,27 @@ const AREAS: Array<[string, ((ctx: Ctx) => void) | string]> = [
   ['struct', struct],
   ['create', create],
   ['open', open],
-  ['fd', 'open(fd) maps a descriptor of the runtime, and a page has none (numbers are ENOTSUP there: test/browser/page.ts)'],
+  [
+    'fd',
+    'open(fd) maps a descriptor of the runtime, and a page has none (numbers are ENOTSUP there: test/browser/page.ts)'
+  ],
   ['large', 'sparse files of 6 GiB: the in-memory file system holds every byte of a file'],
   ['close', close],
   ['sync', sync],
   ['visible', visible],
   ['malloc', malloc],
   ['resize', resize],
-  ['shared-file', 'one file shared by several processes and worker threads, each opening it by path: a page\'s files are its own'],
+  [
+    'shared-file',
+    "one file shared by several processes and worker threads, each opening it by path: a page's files are its own"
+  ],
   ['coherence', coherence],
   ['advise', advise],
   ['gc', gc],
-  ['exit', 'what a process leaves written at exit, signals and uncaught errors: child processes, which a page cannot run'],
+  [
+    'exit',
+    'what a process leaves written at exit, signals and uncaught errors: child processes, which a page cannot run'
+  ],
   ['space', 'a full disk and the limit on mappings: tmpfs mounts and child processes, which a page cannot make'],
   ['faults', 'system calls failed on demand by a preloaded library in child processes, which a page cannot run'],
   ['mmap-io', 'mmapfile/mmap-io is an entry for Node (its calls take descriptors and Buffers)'],
@@ -53,19 +62,25 @@ const AREAS: Array<[string, ((ctx: Ctx) => void) | string]> = [
 /** The names of AREAS, which test/browser.test.mjs compares with the files of test/conformance/. */
 export const areas: string[] = AREAS.map(([name]) => name)
 
-export async function run (): Promise<Result[]> {
+export async function run(): Promise<Result[]> {
   const ctx: Ctx = { api: api as unknown as Ctx['api'], label: 'browser', backend: 'wasm' }
   const others: Result[] = []
   for (const [name, area] of AREAS) {
-    if (typeof area === 'string') others.push({ suite: `browser ${name}`, name: '(the whole area)', status: 'skipped', message: area })
+    if (typeof area === 'string')
+      others.push({ suite: `browser ${name}`, name: '(the whole area)', status: 'skipped', message: area })
     else {
       try {
         area(ctx)
       } catch (error) {
-        others.push({ suite: `browser ${name}`, name: '(registering its tests)', status: 'failed', message: String((error as Error)?.stack ?? error) })
+        others.push({
+          suite: `browser ${name}`,
+          name: '(registering its tests)',
+          status: 'failed',
+          message: String((error as Error)?.stack ?? error)
+        })
       }
     }
   }
   page()
-  return [...await runSuites(), ...others]
+  return [...(await runSuites()), ...others]
 }

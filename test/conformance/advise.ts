@@ -4,12 +4,21 @@ import * as assert from 'uvu/assert'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  assertChildOk, childPrelude, childReport, expectThrow, fileBytes, fileWith, pattern, runChild, sameBytes, tmpFile
+  assertChildOk,
+  childPrelude,
+  childReport,
+  expectThrow,
+  fileBytes,
+  fileWith,
+  pattern,
+  runChild,
+  sameBytes,
+  tmpFile
 } from '../helpers'
 
 const ADVICE = ['normal', 'sequential', 'random', 'willneed', 'dontneed']
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const PAGE: number = api.PAGE_SIZE
   const s = suite(`${ctx.label} advise`)
@@ -30,7 +39,11 @@ export default function register (ctx: Ctx): void {
   })
 
   s('advise of something that is not a view is a TypeError', () => {
-    for (const [name, value] of [['undefined', undefined], ['{}', {}], ['a plain Uint8Array', new Uint8Array(2)]] as Array<[string, unknown]>) {
+    for (const [name, value] of [
+      ['undefined', undefined],
+      ['{}', {}],
+      ['a plain Uint8Array', new Uint8Array(2)]
+    ] as Array<[string, unknown]>) {
       expectThrow(() => api.advise(value, 'normal'), { type: TypeError }, `advise(${name}, 'normal')`)
     }
   })
@@ -72,7 +85,9 @@ export default function register (ctx: Ctx): void {
   s("'dontneed' keeps what was written to 'r' and malloc views (child process)", async () => {
     const bytes = pattern(4 * PAGE, 34)
     const p = fileWith(bytes)
-    const r = await runChild(childPrelude(entry(ctx)) + `
+    const r = await runChild(
+      childPrelude(entry(ctx)) +
+        `
 const out = {}
 const check = (name, v, expected) => {
   let ok = true
@@ -97,10 +112,13 @@ big.fill(1.5)
 check('malloc f64', big, new Float64Array(big.length).fill(1.5))
 m.close(r); m.close(rw); m.free(mm); m.free(big)
 report(out)
-`, { args: [p] })
+`,
+      { args: [p] }
+    )
     assertChildOk(r, "advise on 'r' and malloc views")
     const out = childReport(r, "advise on 'r' and malloc views")
-    for (const name of ['r', 'r window', 'malloc', 'malloc f64']) assert.is(out[name], true, `${name}: bytes after every advice`)
+    for (const name of ['r', 'r window', 'malloc', 'malloc f64'])
+      assert.is(out[name], true, `${name}: bytes after every advice`)
     sameBytes(fileBytes(p), bytes, "the file after writes to 'r' views")
   })
 

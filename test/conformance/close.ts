@@ -5,14 +5,30 @@ import * as fs from 'node:fs'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  assertChildOk, collect, heldSnapshot, childPrelude, childReport, closedError, expectReject, expectThrow, fds,
-  fileBytes, fileWith, mapsLines, pattern, runChild, sameBytes, tmpDir, tmpFile, vmSizeBytes
+  assertChildOk,
+  collect,
+  heldSnapshot,
+  childPrelude,
+  childReport,
+  closedError,
+  expectReject,
+  expectThrow,
+  fds,
+  fileBytes,
+  fileWith,
+  mapsLines,
+  pattern,
+  runChild,
+  sameBytes,
+  tmpDir,
+  tmpFile,
+  vmSizeBytes
 } from '../helpers'
 import { requires } from '../helpers'
 import type { Need } from '../helpers'
 
 /** Every kind of view, made fresh. */
-function makers (api: any): Array<[string, () => any]> {
+function makers(api: any): Array<[string, () => any]> {
   const T = api.struct({ a: 'i32', v: ['f64', 2] })
   return [
     ['create', () => api.create(tmpFile(), 64, Int32Array)],
@@ -29,7 +45,7 @@ function makers (api: any): Array<[string, () => any]> {
   ]
 }
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
   const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
@@ -43,8 +59,14 @@ export default function register (ctx: Ctx): void {
   // --- errors first
   s('close of something that is not a view is a TypeError', () => {
     const cases: Array<[string, unknown]> = [
-      ['undefined', undefined], ['null', null], ['a number', 3], ['an object', {}], ['a plain Uint8Array', new Uint8Array(4)],
-      ['an ArrayBuffer', new ArrayBuffer(8)], ['a DataView', new DataView(new ArrayBuffer(8))], ['a string', '/tmp/x']
+      ['undefined', undefined],
+      ['null', null],
+      ['a number', 3],
+      ['an object', {}],
+      ['a plain Uint8Array', new Uint8Array(4)],
+      ['an ArrayBuffer', new ArrayBuffer(8)],
+      ['a DataView', new DataView(new ArrayBuffer(8))],
+      ['a string', '/tmp/x']
     ]
     for (const [name, value] of cases) {
       expectThrow(() => api.close(value), { type: TypeError }, `close(${name})`)
@@ -114,7 +136,11 @@ export default function register (ctx: Ctx): void {
   s('writing over all of view.buffer never loses a change: the file holds the window as it is now', () => {
     // On native, view.buffer is the window; on wasm it is more (the instance's memory).
     for (const fill of ['zeros', 'bytes'] as const) {
-      for (const [offset, length, size] of [[0, 3 * 65536, 4 * 65536], [1000, 3 * 65536 + 5, 5 * 65536 + 7], [0, 100, 100]]) {
+      for (const [offset, length, size] of [
+        [0, 3 * 65536, 4 * 65536],
+        [1000, 3 * 65536 + 5, 5 * 65536 + 7],
+        [0, 100, 100]
+      ]) {
         const what = `${fill}, window [${offset}, ${offset + length}) of ${size} bytes`
         const data = pattern(size, 3)
         const p = fileWith(data)
@@ -189,7 +215,11 @@ export default function register (ctx: Ctx): void {
     const cm = api.closing(m)
     api.free(m)
     cm[Symbol.dispose]()
-    expectThrow(() => api.closing(new Uint8Array(4)), { type: TypeError, message: /mmapfile\.closing: expected a view made by mmapfile/ }, 'closing of a plain array')
+    expectThrow(
+      () => api.closing(new Uint8Array(4)),
+      { type: TypeError, message: /mmapfile\.closing: expected a view made by mmapfile/ },
+      'closing of a plain array'
+    )
   })
 
   s('a struct view is disposable itself; a typed-array view is a plain typed array', () => {
@@ -247,25 +277,40 @@ export default function register (ctx: Ctx): void {
     api.close(grown)
   })
 
-  requires(s, 'proc')('nothing of the file stays mapped or open after close; native mappings leave /proc/self/maps at once', () => {
-    const p = fileWith(5 * PAGE + 3)
-    for (const [mode, opts] of [['r', undefined], ['rw', undefined], ['r', { offset: PAGE + 1, length: 2 * PAGE }], ['rw', { offset: 3, length: 10 }]] as Array<[string, object | undefined]>) {
-      const v = api.open(p, Uint8Array, mode, opts)
-      if (ctx.backend === 'native') {
-        assert.ok(mapsLines(p).length > 0, `${mode} ${JSON.stringify(opts)}: the native mapping shows in /proc/self/maps while open`)
+  requires(s, 'proc')(
+    'nothing of the file stays mapped or open after close; native mappings leave /proc/self/maps at once',
+    () => {
+      const p = fileWith(5 * PAGE + 3)
+      for (const [mode, opts] of [
+        ['r', undefined],
+        ['rw', undefined],
+        ['r', { offset: PAGE + 1, length: 2 * PAGE }],
+        ['rw', { offset: 3, length: 10 }]
+      ] as Array<[string, object | undefined]>) {
+        const v = api.open(p, Uint8Array, mode, opts)
+        if (ctx.backend === 'native') {
+          assert.ok(
+            mapsLines(p).length > 0,
+            `${mode} ${JSON.stringify(opts)}: the native mapping shows in /proc/self/maps while open`
+          )
+        }
+        api.close(v)
+        assert.equal(mapsLines(p), [], `${mode} ${JSON.stringify(opts)}: mappings of the file after close`)
+        assert.equal(fds(p), [], `${mode} ${JSON.stringify(opts)}: descriptors of the file after close`)
       }
-      api.close(v)
-      assert.equal(mapsLines(p), [], `${mode} ${JSON.stringify(opts)}: mappings of the file after close`)
-      assert.equal(fds(p), [], `${mode} ${JSON.stringify(opts)}: descriptors of the file after close`)
+      const q = tmpFile()
+      const c = api.create(q, 2 * PAGE)
+      api.close(c)
+      assert.equal(mapsLines(q), [], 'mappings after close of a created view')
+      assert.equal(fds(q), [], 'descriptors after close of a created view')
     }
-    const q = tmpFile()
-    const c = api.create(q, 2 * PAGE)
-    api.close(c)
-    assert.equal(mapsLines(q), [], 'mappings after close of a created view')
-    assert.equal(fds(q), [], 'descriptors after close of a created view')
-  })
+  )
 
-  requires(s, 'proc', ...manyMemories)('no descriptor, mapping or memory leaks over 3,000 open/close cycles', async () => {
+  requires(
+    s,
+    'proc',
+    ...manyMemories
+  )('no descriptor, mapping or memory leaks over 3,000 open/close cycles', async () => {
     const held = heldSnapshot()
     const p = fileWith(2 * PAGE + 17, 'cycles.bin')
     const q = tmpFile('cycles-create.bin')
@@ -275,11 +320,21 @@ export default function register (ctx: Ctx): void {
     for (let i = 0; i < 3000; i++) {
       let v
       switch (i % 5) {
-        case 0: v = api.open(p); break
-        case 1: v = api.open(p, Uint8Array, 'rw', { offset: i % PAGE, length: 100 }); break
-        case 2: v = api.create(q, 64, Int32Array); break
-        case 3: v = api.open(p, Float64Array, 'r', { offset: 3 }); break
-        default: v = api.malloc(256); break
+        case 0:
+          v = api.open(p)
+          break
+        case 1:
+          v = api.open(p, Uint8Array, 'rw', { offset: i % PAGE, length: 100 })
+          break
+        case 2:
+          v = api.create(q, 64, Int32Array)
+          break
+        case 3:
+          v = api.open(p, Float64Array, 'r', { offset: 3 })
+          break
+        default:
+          v = api.malloc(256)
+          break
       }
       v[0] = v[0] // touch it
       api.close(v)
@@ -296,20 +351,38 @@ export default function register (ctx: Ctx): void {
     assert.ok(grown < allowed, `VmSize grew by ${Math.round(grown / 2 ** 20)} MiB over 3,000 cycles`)
   })
 
-  requires(s, 'proc', ...manyMemories)('a failed call in a loop leaves no descriptor or mapping behind', () => {
+  requires(
+    s,
+    'proc',
+    ...manyMemories
+  )('a failed call in a loop leaves no descriptor or mapping behind', () => {
     const held = heldSnapshot()
     const p = fileWith(100)
     for (let i = 0; i < 500; i++) {
-      try { api.open(p, Uint8Array, 'r', { offset: 50, length: 51 }) } catch { /* expected */ }
-      try { api.open(tmpDir) } catch { /* expected */ }
-      try { api.create(`${tmpDir}/missing/x`, 4) } catch { /* expected */ }
+      try {
+        api.open(p, Uint8Array, 'r', { offset: 50, length: 51 })
+      } catch {
+        /* expected */
+      }
+      try {
+        api.open(tmpDir)
+      } catch {
+        /* expected */
+      }
+      try {
+        api.create(`${tmpDir}/missing/x`, 4)
+      } catch {
+        /* expected */
+      }
     }
     held('after 1,500 failed calls')
   })
 
   s('touching a closed view, its aliases and subarrays never crashes (child process)', async () => {
     const p = fileWith(4 * PAGE)
-    const r = await runChild(childPrelude(entry(ctx)) + `
+    const r = await runChild(
+      childPrelude(entry(ctx)) +
+        `
 const p = args[0]
 const out = {}
 const makers = {
@@ -345,7 +418,9 @@ for (const f of [() => rec.a, () => { rec.a = 5 }, () => rec.v, () => { arr[0] =
   () => { nested.x = 1 }, () => rec.n.x, () => sv.at(0), () => [...sv]]) { try { f() } catch { } }
 out.struct = { length: sv.length, byteLength: sv.byteLength, at0: sv.at(0) === undefined, spread: [...sv].length, arr: arr.length }
 report(out)
-`, { args: [p] })
+`,
+      { args: [p] }
+    )
     assertChildOk(r, 'touching closed views')
     const out = childReport(r, 'touching closed views')
     for (const kind of ['create', 'rw', 'r', 'rwWindow', 'rWindow', 'malloc', 'resized']) {

@@ -9,17 +9,28 @@ import * as fs from 'node:fs'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  assertChildOk, childPrelude, childReport, expectThrow, fileBytes, fileWith, heldSnapshot, lacking, pattern, runChild,
-  sameBytes, tmpFile, writeAt
+  assertChildOk,
+  childPrelude,
+  childReport,
+  expectThrow,
+  fileBytes,
+  fileWith,
+  heldSnapshot,
+  lacking,
+  pattern,
+  runChild,
+  sameBytes,
+  tmpFile,
+  writeAt
 } from '../helpers'
 
 const CHUNK = 65536
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const s = suite(`${ctx.label} views of one file keep each other's writes`)
 
-  async function child (what: string, source: string, args: string[] = []): Promise<any> {
+  async function child(what: string, source: string, args: string[] = []): Promise<any> {
     const r = await runChild(childPrelude(entry(ctx)) + source, { args })
     assertChildOk(r, what)
     return childReport(r, what)
@@ -34,7 +45,13 @@ export default function register (ctx: Ctx): void {
       a[10] = data[10] ^ 1 // the same chunk as b's
       b[20] = data[20] ^ 2
       a[2 * CHUNK + 5] = data[2 * CHUNK + 5] ^ 3
-      if (order === 'a first') { api.close(a); api.close(b) } else { api.close(b); api.close(a) }
+      if (order === 'a first') {
+        api.close(a)
+        api.close(b)
+      } else {
+        api.close(b)
+        api.close(a)
+      }
       const expected = data.slice()
       expected[10] ^= 1
       expected[20] ^= 2
@@ -59,7 +76,13 @@ export default function register (ctx: Ctx): void {
         new DataView(expected.buffer).setUint32(4, (new DataView(data.buffer).getUint32(4, true) + 1) >>> 0, true)
         expected[4097] = 0x42
         expected[4096 + CHUNK] = 0x43
-        if (order === 'header first') { api.close(header); api.close(records) } else { api.close(records); api.close(header) }
+        if (order === 'header first') {
+          api.close(header)
+          api.close(records)
+        } else {
+          api.close(records)
+          api.close(header)
+        }
         sameBytes(fileBytes(p), expected, `header of ${headerLength} bytes, closing ${order}`)
       }
     }
@@ -105,11 +128,17 @@ export default function register (ctx: Ctx): void {
     const b = api.open(p, Float64Array, 'rw', { offset: CHUNK - 56, length: CHUNK + 64 })
     const c = api.open(p, Uint16Array, 'rw', { offset: 2 * CHUNK - 1, length: 2 * CHUNK })
     const expected = data.slice()
-    const put = (at: number, value: number): void => { expected[at] = value }
-    a[CHUNK - 101] = 7; put(CHUNK - 1, 7) // inside b's window too
-    b[1] = 1.5; new DataView(expected.buffer).setFloat64(CHUNK - 48, 1.5, true)
-    c[1] = 0xabcd; new DataView(expected.buffer).setUint16(2 * CHUNK + 1, 0xabcd, true)
-    a[3 * CHUNK - 1] = 9; put(3 * CHUNK + 99, 9) // inside c's window
+    const put = (at: number, value: number): void => {
+      expected[at] = value
+    }
+    a[CHUNK - 101] = 7
+    put(CHUNK - 1, 7) // inside b's window too
+    b[1] = 1.5
+    new DataView(expected.buffer).setFloat64(CHUNK - 48, 1.5, true)
+    c[1] = 0xabcd
+    new DataView(expected.buffer).setUint16(2 * CHUNK + 1, 0xabcd, true)
+    a[3 * CHUNK - 1] = 9
+    put(3 * CHUNK + 99, 9) // inside c's window
     api.sync(b)
     assert.is(a[CHUNK - 48 - 100 + 1], expected[CHUNK - 47], "a shows b's synced bytes")
     api.sync(c)
@@ -141,13 +170,18 @@ export default function register (ctx: Ctx): void {
     sameBytes(fileBytes(p), expected, 'the file')
   })
 
-  s('a dropped, unsynced gcopen view written back when collected keeps a newer synced write beside it (child process)', async () => {
-    const data = pattern(2 * CHUNK, 36)
-    const p = fileWith(data)
-    const fdsOf = "(p) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === p } catch { return false } }).length"
-    // Where the child cannot see its descriptors (Windows, a permission model), it waits for the
-    // dropped view's byte to reach the file instead: its write-back, the step under test.
-    const out = await child('gcopen dropped unsynced', `
+  s(
+    'a dropped, unsynced gcopen view written back when collected keeps a newer synced write beside it (child process)',
+    async () => {
+      const data = pattern(2 * CHUNK, 36)
+      const p = fileWith(data)
+      const fdsOf =
+        "(p) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === p } catch { return false } }).length"
+      // Where the child cannot see its descriptors (Windows, a permission model), it waits for the
+      // dropped view's byte to reach the file instead: its write-back, the step under test.
+      const out = await child(
+        'gcopen dropped unsynced',
+        `
 const [p] = args
 const fdsOf = ${fdsOf}
 ;(() => { const d = m.gcopen(p, Uint8Array, 'rw'); d[5] = 0x55 })()
@@ -158,20 +192,31 @@ await collectUntil(() => seesProc ? fdsOf(p) === 1 : fs.readFileSync(p)[5] === 0
 const file = new Uint8Array(fs.readFileSync(p))
 report({ five: file[5], six: file[6], fds: seesProc ? fdsOf(p) : null, eSix: e[6], eFive: e[5] })
 m.close(e)
-`, [p])
-    assert.is(out.fds, lacking('child-proc') === null ? 1 : null, "the dropped view's descriptor was closed once collected")
-    assert.is(out.five, 0x55, "the dropped view's byte was written back when collected")
-    assert.is(out.six, 0x66, "the other view's newer synced byte survived that write-back")
-    assert.is(out.eSix, 0x66)
-    const file = fileBytes(p)
-    assert.is(file[5], 0x55)
-    assert.is(file[6], 0x66)
-  })
+`,
+        [p]
+      )
+      assert.is(
+        out.fds,
+        lacking('child-proc') === null ? 1 : null,
+        "the dropped view's descriptor was closed once collected"
+      )
+      assert.is(out.five, 0x55, "the dropped view's byte was written back when collected")
+      assert.is(out.six, 0x66, "the other view's newer synced byte survived that write-back")
+      assert.is(out.eSix, 0x66)
+      const file = fileBytes(p)
+      assert.is(file[5], 0x55)
+      assert.is(file[6], 0x66)
+    }
+  )
 
-  s('one registry per backend: ESM and CommonJS, mmapfile and mmapfile/<backend>, accept each other\'s views (child process)', async () => {
-    const data = pattern(CHUNK + 10, 37)
-    const p = fileWith(data)
-    const out = await child('ESM and CommonJS in one process', `
+  s(
+    "one registry per backend: ESM and CommonJS, mmapfile and mmapfile/<backend>, accept each other's views (child process)",
+    async () => {
+      const data = pattern(CHUNK + 10, 37)
+      const p = fileWith(data)
+      const out = await child(
+        'ESM and CommonJS in one process',
+        `
 import { createRequire } from 'node:module'
 const [p] = args
 const cjs = createRequire(import.meta.url)(${JSON.stringify(entry(ctx))})
@@ -195,14 +240,29 @@ out.closedInfo = attempt(() => m.info(w))
 const f = new Uint8Array(fs.readFileSync(p))
 out.file = [f[1], f[2]]
 report(out)
-`, [p])
-    assert.equal(out, { info: 'rw', unifiedInfo: 'rw', create: 'EBUSY', createEsm: 'EBUSY', shown: 0x71, closedInfo: 'ERR_MMAPFILE_CLOSED', file: [0x71, 0x72] })
-  })
+`,
+        [p]
+      )
+      assert.equal(out, {
+        info: 'rw',
+        unifiedInfo: 'rw',
+        create: 'EBUSY',
+        createEsm: 'EBUSY',
+        shown: 0x71,
+        closedInfo: 'ERR_MMAPFILE_CLOSED',
+        file: [0x71, 0x72]
+      })
+    }
+  )
 
-  s('the bytes of a gc view live as long as anything refers to them: a Buffer over them keeps reading (child process)', async () => {
-    const data = pattern(2 * CHUNK, 38)
-    const p = fileWith(data)
-    const out = await child('a Buffer over a gc view', `
+  s(
+    'the bytes of a gc view live as long as anything refers to them: a Buffer over them keeps reading (child process)',
+    async () => {
+      const data = pattern(2 * CHUNK, 38)
+      const p = fileWith(data)
+      const out = await child(
+        'a Buffer over a gc view',
+        `
 const [p] = args
 // In a function of its own, so that no stack slot of the caller holds the Buffer afterwards (Bun's
 // collector scans the stack conservatively: with the Buffer in a variable here, set to null, the
@@ -223,34 +283,64 @@ const out = await useBuffer()
 if (seesProc) await collectUntil(() => maps(p).length === 0)
 out.mapped = seesProc ? maps(p).length : null
 report(out)
-`, [p])
-    assert.is(out.length, 2 * CHUNK, 'the Buffer was not emptied by the collection of the view')
-    assert.is(out.first, 0x99)
-    assert.is(out.second, data[1])
-    assert.is(out.last, data[2 * CHUNK - 1])
-    assert.is(out.fileFirst, 0x99, 'what was written through the Buffer reached the file')
-    if (ctx.backend === 'native') assert.is(out.mapped, lacking('child-proc') === null ? 0 : null, 'unmapped once the Buffer was collected too')
-    assert.is(fileBytes(p)[0], 0x99)
-  })
-
-  s('a struct type that struct() did not make (a Proxy, a forged brand) is a TypeError before the file is touched', () => {
-    const T = api.struct({ a: 'i32', b: 'f64' })
-    const forged = (size: number): object => ({ [Symbol.for('mmapfile.struct')]: true, byteLength: size, BYTES_PER_ELEMENT: size, alignment: 8, fields: [], record: class {} })
-    const held = heldSnapshot()
-    for (const [what, type] of [['a Proxy of a real struct type', new Proxy(T, {})], ['a forged brand, size 0.5', forged(0.5)],
-      ['a forged brand, size -8', forged(-8)], ['a forged brand, size 16', forged(16)]] as Array<[string, unknown]>) {
-      const p = tmpFile()
-      expectThrow(() => api.create(p, 2, type), { type: TypeError, code: 'ERR_INVALID_ARG_TYPE' }, `create with ${what}`)
-      expectThrow(() => api.gccreate(p, 2, type), { type: TypeError, code: 'ERR_INVALID_ARG_TYPE' }, `gccreate with ${what}`)
-      assert.not.ok(fs.existsSync(p), `create with ${what}: no file left`)
-      const q = fileWith(32)
-      expectThrow(() => api.open(q, type, 'rw'), { type: TypeError, code: 'ERR_INVALID_ARG_TYPE' }, `open with ${what}`)
-      expectThrow(() => api.malloc(2, type), { type: TypeError, code: 'ERR_INVALID_ARG_TYPE' }, `malloc with ${what}`)
-      const c = api.create(p, 1) // the path is free: nothing held it
-      api.close(c)
+`,
+        [p]
+      )
+      assert.is(out.length, 2 * CHUNK, 'the Buffer was not emptied by the collection of the view')
+      assert.is(out.first, 0x99)
+      assert.is(out.second, data[1])
+      assert.is(out.last, data[2 * CHUNK - 1])
+      assert.is(out.fileFirst, 0x99, 'what was written through the Buffer reached the file')
+      if (ctx.backend === 'native')
+        assert.is(out.mapped, lacking('child-proc') === null ? 0 : null, 'unmapped once the Buffer was collected too')
+      assert.is(fileBytes(p)[0], 0x99)
     }
-    held('after the refused types')
-  })
+  )
+
+  s(
+    'a struct type that struct() did not make (a Proxy, a forged brand) is a TypeError before the file is touched',
+    () => {
+      const T = api.struct({ a: 'i32', b: 'f64' })
+      const forged = (size: number): object => ({
+        [Symbol.for('mmapfile.struct')]: true,
+        byteLength: size,
+        BYTES_PER_ELEMENT: size,
+        alignment: 8,
+        fields: [],
+        record: class {}
+      })
+      const held = heldSnapshot()
+      for (const [what, type] of [
+        ['a Proxy of a real struct type', new Proxy(T, {})],
+        ['a forged brand, size 0.5', forged(0.5)],
+        ['a forged brand, size -8', forged(-8)],
+        ['a forged brand, size 16', forged(16)]
+      ] as Array<[string, unknown]>) {
+        const p = tmpFile()
+        expectThrow(
+          () => api.create(p, 2, type),
+          { type: TypeError, code: 'ERR_INVALID_ARG_TYPE' },
+          `create with ${what}`
+        )
+        expectThrow(
+          () => api.gccreate(p, 2, type),
+          { type: TypeError, code: 'ERR_INVALID_ARG_TYPE' },
+          `gccreate with ${what}`
+        )
+        assert.not.ok(fs.existsSync(p), `create with ${what}: no file left`)
+        const q = fileWith(32)
+        expectThrow(
+          () => api.open(q, type, 'rw'),
+          { type: TypeError, code: 'ERR_INVALID_ARG_TYPE' },
+          `open with ${what}`
+        )
+        expectThrow(() => api.malloc(2, type), { type: TypeError, code: 'ERR_INVALID_ARG_TYPE' }, `malloc with ${what}`)
+        const c = api.create(p, 1) // the path is free: nothing held it
+        api.close(c)
+      }
+      held('after the refused types')
+    }
+  )
 
   s.run()
 }

@@ -6,10 +6,24 @@ import * as path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { TYPED_ARRAYS, entry } from './ctx'
 import type { Ctx } from './ctx'
-import { allZero, heldSnapshot, bytesOf, childPrelude, expectThrow, fileBytes, fileSize, childReport, pattern, runChild, sameBytes, tmpDir, tmpFile } from '../helpers'
+import {
+  allZero,
+  heldSnapshot,
+  bytesOf,
+  childPrelude,
+  expectThrow,
+  fileBytes,
+  fileSize,
+  childReport,
+  pattern,
+  runChild,
+  sameBytes,
+  tmpDir,
+  tmpFile
+} from '../helpers'
 import { requires } from '../helpers'
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const s = suite(`${ctx.label} create`)
 
@@ -19,8 +33,16 @@ export default function register (ctx: Ctx): void {
 
   // --- errors first: each leaves no file and nothing mapped or open
   const badCounts: Array<[unknown, typeof TypeError | typeof RangeError]> = [
-    [-1, RangeError], [1.5, RangeError], [NaN, RangeError], [Infinity, RangeError], [-Infinity, RangeError],
-    ['3', TypeError], [undefined, TypeError], [null, TypeError], [3n, TypeError], [{}, TypeError]
+    [-1, RangeError],
+    [1.5, RangeError],
+    [NaN, RangeError],
+    [Infinity, RangeError],
+    [-Infinity, RangeError],
+    ['3', TypeError],
+    [undefined, TypeError],
+    [null, TypeError],
+    [3n, TypeError],
+    [{}, TypeError]
   ]
   for (const [count, type] of badCounts) {
     s(`count ${String(count)} is a ${type.name}, and no file is left`, () => {
@@ -33,8 +55,14 @@ export default function register (ctx: Ctx): void {
   }
 
   const badTypes: Array<[string, unknown]> = [
-    ['Object', Object], ["'i32'", 'i32'], ['DataView', DataView], ['Array', Array], ['ArrayBuffer', ArrayBuffer],
-    ['Buffer', Buffer], ['a number', 4], ['an instance', new Int32Array(2)]
+    ['Object', Object],
+    ["'i32'", 'i32'],
+    ['DataView', DataView],
+    ['Array', Array],
+    ['ArrayBuffer', ArrayBuffer],
+    ['Buffer', Buffer],
+    ['a number', 4],
+    ['an instance', new Int32Array(2)]
   ]
   for (const [name, type] of badTypes) {
     s(`type ${name} is a TypeError, and no file is left`, () => {
@@ -46,40 +74,73 @@ export default function register (ctx: Ctx): void {
     })
   }
 
-  s('data over a detached buffer (a closed view) is a TypeError; no file is left, an existing file is untouched', () => {
-    const held = heldSnapshot()
-    const closed = api.malloc(8)
-    api.free(closed)
-    const p = tmpFile()
-    expectThrow(() => api.create(p, 8, Uint8Array, closed), { type: TypeError }, 'create(p, 8, Uint8Array, a freed view)')
-    assert.not.ok(fs.existsSync(p), 'a file was left behind')
-    const existing = tmpFile()
-    const old = pattern(100)
-    fs.writeFileSync(existing, old)
-    expectThrow(() => api.create(existing, 8, Uint8Array, closed), { type: TypeError }, 'create(existing, 8, Uint8Array, a freed view)')
-    sameBytes(fileBytes(existing), old, 'an existing file after a create refused for its data')
-    held('after the failed creates')
-  })
+  s(
+    'data over a detached buffer (a closed view) is a TypeError; no file is left, an existing file is untouched',
+    () => {
+      const held = heldSnapshot()
+      const closed = api.malloc(8)
+      api.free(closed)
+      const p = tmpFile()
+      expectThrow(
+        () => api.create(p, 8, Uint8Array, closed),
+        { type: TypeError },
+        'create(p, 8, Uint8Array, a freed view)'
+      )
+      assert.not.ok(fs.existsSync(p), 'a file was left behind')
+      const existing = tmpFile()
+      const old = pattern(100)
+      fs.writeFileSync(existing, old)
+      expectThrow(
+        () => api.create(existing, 8, Uint8Array, closed),
+        { type: TypeError },
+        'create(existing, 8, Uint8Array, a freed view)'
+      )
+      sameBytes(fileBytes(existing), old, 'an existing file after a create refused for its data')
+      held('after the failed creates')
+    }
+  )
 
   s('data longer than the file is a RangeError; no file is left, an existing file is untouched', () => {
     const held = heldSnapshot()
     const p = tmpFile()
-    expectThrow(() => api.create(p, 4, Uint8Array, new Uint8Array(5)), { type: RangeError }, 'create(p, 4, Uint8Array, 5 bytes)')
+    expectThrow(
+      () => api.create(p, 4, Uint8Array, new Uint8Array(5)),
+      { type: RangeError },
+      'create(p, 4, Uint8Array, 5 bytes)'
+    )
     assert.not.ok(fs.existsSync(p), 'a file was left behind')
-    expectThrow(() => api.create(p, 1, Int32Array, new Uint8Array(5)), { type: RangeError }, 'create(p, 1, Int32Array, 5 bytes)')
-    expectThrow(() => api.create(p, 0, Float64Array, new Uint8Array(1)), { type: RangeError }, 'create(p, 0, Float64Array, 1 byte)')
+    expectThrow(
+      () => api.create(p, 1, Int32Array, new Uint8Array(5)),
+      { type: RangeError },
+      'create(p, 1, Int32Array, 5 bytes)'
+    )
+    expectThrow(
+      () => api.create(p, 0, Float64Array, new Uint8Array(1)),
+      { type: RangeError },
+      'create(p, 0, Float64Array, 1 byte)'
+    )
     assert.not.ok(fs.existsSync(p), 'a file was left behind')
     const existing = tmpFile()
     const old = pattern(100)
     fs.writeFileSync(existing, old)
-    expectThrow(() => api.create(existing, 2, Uint16Array, new Uint8Array(5)), { type: RangeError }, 'create(existing, 2, Uint16Array, 5 bytes)')
+    expectThrow(
+      () => api.create(existing, 2, Uint16Array, new Uint8Array(5)),
+      { type: RangeError },
+      'create(existing, 2, Uint16Array, 5 bytes)'
+    )
     sameBytes(fileBytes(existing), old, 'an existing file after a create refused for its data')
     held('after the failed creates')
   })
 
   s('data that is not an ArrayBufferView is a TypeError; no file is left', () => {
     const held = heldSnapshot()
-    for (const [name, data] of [['an array', [1, 2]], ['a string', 'ab'], ['an ArrayBuffer', new ArrayBuffer(2)], ['a number', 7], ['null', null]] as Array<[string, unknown]>) {
+    for (const [name, data] of [
+      ['an array', [1, 2]],
+      ['a string', 'ab'],
+      ['an ArrayBuffer', new ArrayBuffer(2)],
+      ['a number', 7],
+      ['null', null]
+    ] as Array<[string, unknown]>) {
       const p = tmpFile()
       expectThrow(() => api.create(p, 4, Uint8Array, data), { type: TypeError }, `create(p, 4, Uint8Array, ${name})`)
       assert.not.ok(fs.existsSync(p), `${name}: a file was left behind`)
@@ -91,7 +152,11 @@ export default function register (ctx: Ctx): void {
     const held = heldSnapshot()
     const dir = path.join(tmpDir, 'no-such-dir')
     const p = path.join(dir, 'x.bin')
-    const e = expectThrow(() => api.create(p, 8), { type: Error, code: 'ENOENT', syscall: 'open', path: p }, 'create in a missing directory')
+    const e = expectThrow(
+      () => api.create(p, 8),
+      { type: Error, code: 'ENOENT', syscall: 'open', path: p },
+      'create in a missing directory'
+    )
     assert.is(e.message, `mmapfile.create: ENOENT: no such file or directory, open '${p}'`)
     assert.not.ok(fs.existsSync(dir), 'create made the directory')
     held('after the failed create')
@@ -99,7 +164,11 @@ export default function register (ctx: Ctx): void {
 
   s('a directory: EISDIR; a path under a file: ENOTDIR', () => {
     const held = heldSnapshot()
-    const e = expectThrow(() => api.create(tmpDir, 8), { type: Error, code: 'EISDIR', path: tmpDir }, 'create(<a directory>)')
+    const e = expectThrow(
+      () => api.create(tmpDir, 8),
+      { type: Error, code: 'EISDIR', path: tmpDir },
+      'create(<a directory>)'
+    )
     assert.ok(e.message.startsWith('mmapfile.create: EISDIR'), `message names create: ${e.message}`)
     assert.ok(e.message.includes(tmpDir), `message names the path: ${e.message}`)
     assert.ok(fs.statSync(tmpDir).isDirectory())
@@ -113,7 +182,14 @@ export default function register (ctx: Ctx): void {
 
   s('a path that is not a string or file: URL is a TypeError', () => {
     const held = heldSnapshot()
-    for (const [name, p] of [['a number', 5], ['null', null], ['undefined', undefined], ['an object', {}], ['an http: URL', new URL('http://example.com/x')], ['a bigint', 42n]] as Array<[string, unknown]>) {
+    for (const [name, p] of [
+      ['a number', 5],
+      ['null', null],
+      ['undefined', undefined],
+      ['an object', {}],
+      ['an http: URL', new URL('http://example.com/x')],
+      ['a bigint', 42n]
+    ] as Array<[string, unknown]>) {
       expectThrow(() => api.create(p, 4), { type: TypeError }, `create(${name}, 4)`)
     }
     held('after the failed creates')
@@ -256,22 +332,28 @@ export default function register (ctx: Ctx): void {
     held('after the failed creates')
   })
 
-  requires(s, 'posix-tools')('a size the file system refuses (EFBIG under ulimit -f): an existing file keeps its bytes, a new one is removed', async () => {
-    const existing = tmpFile()
-    const old = pattern(1000)
-    fs.writeFileSync(existing, old)
-    const fresh = tmpFile()
-    const r = await runChild(`${childPrelude(entry(ctx))}
+  requires(s, 'posix-tools')(
+    'a size the file system refuses (EFBIG under ulimit -f): an existing file keeps its bytes, a new one is removed',
+    async () => {
+      const existing = tmpFile()
+      const old = pattern(1000)
+      fs.writeFileSync(existing, old)
+      const fresh = tmpFile()
+      const r = await runChild(
+        `${childPrelude(entry(ctx))}
 const codes = []
 for (const p of args) {
   try { m.create(p, 1 << 20); codes.push('created') } catch (e) { codes.push(e.code) }
 }
 report(codes)
-`, { args: [existing, fresh], fileSizeLimit: 20 })
-    assert.equal(childReport<string[]>(r, 'create under ulimit -f'), ['EFBIG', 'EFBIG'])
-    sameBytes(fileBytes(existing), old, 'the existing file after the refused create')
-    assert.not.ok(fs.existsSync(fresh), 'the file the refused create made is gone')
-  })
+`,
+        { args: [existing, fresh], fileSizeLimit: 20 }
+      )
+      assert.equal(childReport<string[]>(r, 'create under ulimit -f'), ['EFBIG', 'EFBIG'])
+      sameBytes(fileBytes(existing), old, 'the existing file after the refused create')
+      assert.not.ok(fs.existsSync(fresh), 'the file the refused create made is gone')
+    }
+  )
 
   s('MAX_SAFE_INTEGER bytes: a RangeError beyond maxViewBytes, else a file-system error; no file is left', () => {
     const held = heldSnapshot()

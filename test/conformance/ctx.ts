@@ -11,11 +11,20 @@ export interface Ctx {
 }
 
 /** The entry a child process imports to test the same backend. */
-export function entry (ctx: Ctx): string {
+export function entry(ctx: Ctx): string {
   return `mmapfile/${ctx.backend}`
 }
 
 export const TYPED_ARRAYS = [
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array
 ] as const

@@ -7,7 +7,16 @@ import * as assert from 'uvu/assert'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  assertChildOk, childPrelude, childReport, describeChild, fileBytes, fileWith, pattern, requires, runChild, tmpFile
+  assertChildOk,
+  childPrelude,
+  childReport,
+  describeChild,
+  fileBytes,
+  fileWith,
+  pattern,
+  requires,
+  runChild,
+  tmpFile
 } from '../helpers'
 
 /** The child writes one byte through each kind of writable view and keeps them all open. */
@@ -20,11 +29,11 @@ const g = m.gcopen(r, Uint8Array, 'rw', { offset: 3 }); g[0] = 0x33; keep.push(g
 const h = m.gccreate(s, 100); h[4] = 0x44; keep.push(h)
 `
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const s = suite(`${ctx.label} views open at exit`)
 
   /** Four files for writeThroughEveryKind, and the check of what they hold afterwards. */
-  function fourFiles (): { args: string[], check: (what: string) => void } {
+  function fourFiles(): { args: string[]; check: (what: string) => void } {
     const data = pattern(100, 51)
     const args = [fileWith(data), tmpFile(), fileWith(data), tmpFile()]
     return {
@@ -45,21 +54,33 @@ export default function register (ctx: Ctx): void {
     check('after the child ended')
   })
 
-  s('process.exit with views open and a timer pending: their writes are in the files, the exit code is kept', async () => {
-    const { args, check } = fourFiles()
-    const r = await runChild(childPrelude(entry(ctx)) + writeThroughEveryKind + `
+  s(
+    'process.exit with views open and a timer pending: their writes are in the files, the exit code is kept',
+    async () => {
+      const { args, check } = fourFiles()
+      const r = await runChild(
+        childPrelude(entry(ctx)) +
+          writeThroughEveryKind +
+          `
 setTimeout(() => {}, 60_000)
 process.exit(7)
-`, { args })
-    assert.is(r.status, 7, describeChild(r))
-    assert.is(r.stderr.trim(), '', 'nothing on stderr')
-    check('after process.exit(7)')
-  })
+`,
+        { args }
+      )
+      assert.is(r.status, 7, describeChild(r))
+      assert.is(r.stderr.trim(), '', 'nothing on stderr')
+      check('after process.exit(7)')
+    }
+  )
 
   for (const how of ['ends by itself', 'calls process.exit']) {
-    requires(s, 'child-worker')(`a worker thread that ${how} with views open: their writes are in the files`, async () => {
-      const { args, check } = fourFiles()
-      const r = await runChild(childPrelude(entry(ctx)) + `
+    requires(s, 'child-worker')(
+      `a worker thread that ${how} with views open: their writes are in the files`,
+      async () => {
+        const { args, check } = fourFiles()
+        const r = await runChild(
+          childPrelude(entry(ctx)) +
+            `
 import { Worker, isMainThread } from 'node:worker_threads'
 if (isMainThread) {
   const worker = new Worker(new URL(import.meta.url), { argv: args })
@@ -69,36 +90,53 @@ if (isMainThread) {
 ${writeThroughEveryKind}
 ${how === 'calls process.exit' ? 'process.exit(0)' : ''}
 }
-`, { args })
-      assertChildOk(r, `a worker that ${how}`)
-      assert.equal(childReport(r, 'worker'), { code: 0 })
-      check(`after the worker ${how === 'calls process.exit' ? 'called process.exit' : 'ended'}`)
-    })
+`,
+          { args }
+        )
+        assertChildOk(r, `a worker that ${how}`)
+        assert.equal(childReport(r, 'worker'), { code: 0 })
+        check(`after the worker ${how === 'calls process.exit' ? 'called process.exit' : 'ended'}`)
+      }
+    )
   }
 
   if (ctx.backend === 'wasm') {
     // posix-tools: the child's file size limit is set by sh (ulimit -f)
-    requires(s, 'posix-tools')('wasm: a write-back that fails at exit is a warning on stderr naming the file; the others are written and the exit code kept', async () => {
-      const big = fileWith(pattern(100_000, 52))
-      const small = fileWith(pattern(100, 53))
-      // ulimit -f 20: 10 or 20 KiB, as the shell counts blocks; a write at 90,000 is past it (EFBIG).
-      const r = await runChild(childPrelude(entry(ctx)) + `
+    requires(s, 'posix-tools')(
+      'wasm: a write-back that fails at exit is a warning on stderr naming the file; the others are written and the exit code kept',
+      async () => {
+        const big = fileWith(pattern(100_000, 52))
+        const small = fileWith(pattern(100, 53))
+        // ulimit -f 20: 10 or 20 KiB, as the shell counts blocks; a write at 90,000 is past it (EFBIG).
+        const r = await runChild(
+          childPrelude(entry(ctx)) +
+            `
 const [big, small] = args
 const a = m.open(big, Uint8Array, 'rw'); a[90_000] ^= 0xff
 const b = m.open(small, Uint8Array, 'rw'); b[5] = 0x55
 globalThis.keep = [a, b]
-`, { args: [big, small], fileSizeLimit: 20 })
-      assert.is(r.status, 0, `the exit code: ${describeChild(r)}`)
-      assert.ok(r.stderr.includes(`mmapfile: warning: the changes to '${big}' could not be written back at exit (EFBIG`), `the warning: ${r.stderr}`)
-      assert.is(fileBytes(big)[90_000], pattern(100_000, 52)[90_000], 'the failed file is as it was')
-      assert.is(fileBytes(small)[5], 0x55, 'the other view was written back')
-    })
+`,
+          { args: [big, small], fileSizeLimit: 20 }
+        )
+        assert.is(r.status, 0, `the exit code: ${describeChild(r)}`)
+        assert.ok(
+          r.stderr.includes(`mmapfile: warning: the changes to '${big}' could not be written back at exit (EFBIG`),
+          `the warning: ${r.stderr}`
+        )
+        assert.is(fileBytes(big)[90_000], pattern(100_000, 52)[90_000], 'the failed file is as it was')
+        assert.is(fileBytes(small)[5], 0x55, 'the other view was written back')
+      }
+    )
   }
 
   if (ctx.backend === 'native') {
-    requires(s, 'child-worker')('a worker made from a string (eval: true) loads the native backend: no global __dirname misleads it', async () => {
-      const p = fileWith(pattern(10, 54))
-      const r = await runChild(childPrelude(entry(ctx)) + `
+    requires(s, 'child-worker')(
+      'a worker made from a string (eval: true) loads the native backend: no global __dirname misleads it',
+      async () => {
+        const p = fileWith(pattern(10, 54))
+        const r = await runChild(
+          childPrelude(entry(ctx)) +
+            `
 import { Worker } from 'node:worker_threads'
 const source = \`
 const { parentPort } = require('node:worker_threads')
@@ -112,11 +150,14 @@ Promise.all([import('mmapfile'), import('mmapfile/native')]).then(([unified, nat
 const worker = new Worker(source, { eval: true })
 report(await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject) }))
 await worker.terminate()
-`, { args: [p] })
-      assertChildOk(r, 'an eval worker')
-      assert.equal(childReport(r, 'an eval worker'), { dirname: 'string', unified: 'native', error: null })
-      assert.is(fileBytes(p)[0], 0x77, 'mmapfile/native mapped a file in the worker')
-    })
+`,
+          { args: [p] }
+        )
+        assertChildOk(r, 'an eval worker')
+        assert.equal(childReport(r, 'an eval worker'), { dirname: 'string', unified: 'native', error: null })
+        assert.is(fileBytes(p)[0], 0x77, 'mmapfile/native mapped a file in the worker')
+      }
+    )
   }
 
   s.run()

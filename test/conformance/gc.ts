@@ -7,18 +7,28 @@ import * as fs from 'node:fs'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  assertChildOk, childPrelude, childReport, expectThrow, fileBytes, fileWith, pattern, runChild, tmpFile
+  assertChildOk,
+  childPrelude,
+  childReport,
+  expectThrow,
+  fileBytes,
+  fileWith,
+  pattern,
+  runChild,
+  tmpFile
 } from '../helpers'
 import { requires } from '../helpers'
 import type { Need } from '../helpers'
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
   const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
   const PAGE: number = api.PAGE_SIZE
   const native = ctx.backend === 'native'
-  const prelude = childPrelude(entry(ctx)) + `
+  const prelude =
+    childPrelude(entry(ctx)) +
+    `
 const fdsOf = (p) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === p } catch { return false } })
 `
 
@@ -34,13 +44,17 @@ const fdsOf = (p) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { retu
     expectThrow(() => api.gccreate(p, -1), { type: RangeError }, 'gccreate(p, -1)')
     expectThrow(() => api.gccreate(p, '1'), { type: TypeError }, "gccreate(p, '1')")
     expectThrow(() => api.gccreate(p, 1, DataView), { type: TypeError }, 'gccreate(p, 1, DataView)')
-    expectThrow(() => api.gccreate(p, 1, Uint8Array, new Uint8Array(2)), { type: RangeError }, 'gccreate(p, 1, Uint8Array, 2 bytes)')
+    expectThrow(
+      () => api.gccreate(p, 1, Uint8Array, new Uint8Array(2)),
+      { type: RangeError },
+      'gccreate(p, 1, Uint8Array, 2 bytes)'
+    )
     assert.not.ok(fs.existsSync(p), 'a file was left behind')
     const e = expectThrow(() => api.gccreate(`${p}/x`, 1), { type: Error, code: 'ENOENT' }, 'gccreate(<missing dir>)')
     assert.ok(e.message.startsWith('mmapfile.gccreate: ENOENT'), e.message)
   })
 
-  c('a view that works like create\'s until it is collected', () => {
+  c("a view that works like create's until it is collected", () => {
     const p = tmpFile()
     const v = api.gccreate(p, 4, Int32Array, new Int32Array([1, 2, 3, 4]))
     assert.instance(v, Int32Array)
@@ -52,9 +66,12 @@ const fdsOf = (p) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { retu
     api.close(v)
   })
 
-  requires(c, 'child-proc')('once collected, the data is in the file and the mapping and descriptor are gone', async () => {
-    const p = tmpFile()
-    const r = await runChild(`${prelude}
+  requires(c, 'child-proc')(
+    'once collected, the data is in the file and the mapping and descriptor are gone',
+    async () => {
+      const p = tmpFile()
+      const r = await runChild(
+        `${prelude}
 const p = args[0]
 ;(() => {
   const v = m.gccreate(p, ${2 * PAGE})
@@ -68,23 +85,27 @@ const p = args[0]
 await collectUntil(() => [p, p + '.s'].every((q) => fdsOf(q).length === 0 && maps(q).length === 0))
 const bytes = new Uint8Array(fs.readFileSync(p))
 report({ maps: maps(p).length, fds: fdsOf(p).length, a: bytes[0], b: bytes[${PAGE}], c: bytes[${2 * PAGE - 1}], s: new DataView(new Uint8Array(fs.readFileSync(p + '.s')).buffer).getFloat64(24, true), smaps: maps(p + '.s').length })
-`, { args: [p] })
-    assertChildOk(r, 'gccreate, drop, gc')
-    const out = childReport(r, 'gccreate, drop, gc')
-    assert.equal([out.a, out.b, out.c], [1, 2, 3], 'the data was in the file before the child exited')
-    assert.is(out.s, 2.5, 'a struct view\'s data was in the file before the child exited')
-    assert.is(out.fds, 0, 'descriptors of the file after collection')
-    if (native) {
-      assert.is(out.maps, 0, 'mappings of the file after collection')
-      assert.is(out.smaps, 0, 'mappings of the struct file after collection')
+`,
+        { args: [p] }
+      )
+      assertChildOk(r, 'gccreate, drop, gc')
+      const out = childReport(r, 'gccreate, drop, gc')
+      assert.equal([out.a, out.b, out.c], [1, 2, 3], 'the data was in the file before the child exited')
+      assert.is(out.s, 2.5, "a struct view's data was in the file before the child exited")
+      assert.is(out.fds, 0, 'descriptors of the file after collection')
+      if (native) {
+        assert.is(out.maps, 0, 'mappings of the file after collection')
+        assert.is(out.smaps, 0, 'mappings of the struct file after collection')
+      }
+      const bytes = fileBytes(p)
+      assert.equal([bytes[0], bytes[PAGE], bytes[2 * PAGE - 1]], [1, 2, 3], 'file after the child')
     }
-    const bytes = fileBytes(p)
-    assert.equal([bytes[0], bytes[PAGE], bytes[2 * PAGE - 1]], [1, 2, 3], 'file after the child')
-  })
+  )
 
   c('explicit close stops the automatic one: no second close, no error, no stale write-back', async () => {
     const p = tmpFile()
-    const r = await runChild(`${prelude}
+    const r = await runChild(
+      `${prelude}
 const p = args[0]
 let w
 ;(() => {
@@ -103,7 +124,9 @@ w[5] = 7
 m.close(w)
 const bytes = new Uint8Array(fs.readFileSync(p))
 report({ ok, length: w.length, five: bytes[5], rest: bytes.every((x, i) => i === 5 || x === 2) })
-`, { args: [p] })
+`,
+      { args: [p] }
+    )
     assertChildOk(r, 'gccreate, close, drop, gc')
     const out = childReport(r, 'gccreate, close, drop, gc')
     assert.is(out.ok, true, 'the later view still reads the file after the first view was collected')
@@ -113,7 +136,8 @@ report({ ok, length: w.length, five: bytes[5], rest: bytes.every((x, i) => i ===
 
   requires(c, 'child-proc')('resize carries the automatic close over to the new view', async () => {
     const p = tmpFile()
-    const r = await runChild(`${prelude}
+    const r = await runChild(
+      `${prelude}
 const p = args[0]
 ;(() => {
   const v = m.gccreate(p, 4)
@@ -124,7 +148,9 @@ const p = args[0]
 await collectUntil(() => fdsOf(p).length === 0 && maps(p).length === 0)
 const bytes = new Uint8Array(fs.readFileSync(p))
 report({ size: bytes.length, first: bytes[0], last: bytes[${PAGE + 7}], maps: maps(p).length, fds: fdsOf(p).length })
-`, { args: [p] })
+`,
+      { args: [p] }
+    )
     assertChildOk(r, 'gccreate, resize, drop, gc')
     const out = childReport(r, 'gccreate, resize, drop, gc')
     assert.is(out.size, PAGE + 8, 'file size')
@@ -147,7 +173,11 @@ report({ size: bytes.length, first: bytes[0], last: bytes[${PAGE + 7}], maps: ma
     const p = fileWith(10)
     expectThrow(() => api.gcopen(p, Uint8Array, 'w'), { type: TypeError }, "gcopen(p, Uint8Array, 'w')")
     expectThrow(() => api.gcopen(p, Uint8Array, 'r', { offset: 11 }), { type: RangeError }, 'gcopen(p, { offset: 11 })')
-    const e = expectThrow(() => api.gcopen(`${p}.missing`), { type: Error, code: 'ENOENT', syscall: 'open', path: `${p}.missing` }, 'gcopen(<missing>)')
+    const e = expectThrow(
+      () => api.gcopen(`${p}.missing`),
+      { type: Error, code: 'ENOENT', syscall: 'open', path: `${p}.missing` },
+      'gcopen(<missing>)'
+    )
     assert.is(e.message, `mmapfile.gcopen: ENOENT: no such file or directory, open '${p}.missing'`)
   })
 
@@ -157,7 +187,8 @@ report({ size: bytes.length, first: bytes[0], last: bytes[${PAGE + 7}], maps: ma
     const G = Math.max(api.capabilities.writeBackGranularity, PAGE)
     const bytes = pattern(2 * G + PAGE, 9)
     const p = fileWith(bytes)
-    const r = await runChild(`${prelude}
+    const r = await runChild(
+      `${prelude}
 const p = args[0]
 ;(() => {
   const v = m.gcopen(p, Uint8Array, 'rw', { offset: ${PAGE + 1}, length: 10 })
@@ -170,7 +201,9 @@ const p = args[0]
 await collectUntil(() => fdsOf(p).length === 0 && maps(p).length === 0)
 const bytes = new Uint8Array(fs.readFileSync(p))
 report({ win: bytes[${PAGE + 1}], first: bytes[0], f64: new DataView(bytes.buffer).getFloat64(${G + 3}, true), maps: maps(p).length, fds: fdsOf(p).length })
-`, { args: [p] })
+`,
+      { args: [p] }
+    )
     assertChildOk(r, 'gcopen, drop, gc')
     const out = childReport(r, 'gcopen, drop, gc')
     assert.is(out.win, 0xab, "the 'rw' window's write was in the file after collection")
@@ -182,13 +215,16 @@ report({ win: bytes[${PAGE + 1}], first: bytes[0], f64: new DataView(bytes.buffe
 
   o('explicit close stops the automatic one', async () => {
     const p = fileWith(PAGE)
-    const r = await runChild(`${prelude}
+    const r = await runChild(
+      `${prelude}
 const p = args[0]
 ;(() => { const v = m.gcopen(p, Uint8Array, 'rw'); v[0] = 1; m.close(v) })()
 fs.writeFileSync(p, new Uint8Array(${PAGE}).fill(4))
 await collect(10)
 report({ first: fs.readFileSync(p)[0] })
-`, { args: [p] })
+`,
+      { args: [p] }
+    )
     assertChildOk(r, 'gcopen, close, drop, gc')
     assert.is(childReport(r, 'gcopen, close, drop, gc').first, 4, 'no stale write-back after the explicit close')
   })
@@ -217,8 +253,13 @@ report({ first: fs.readFileSync(p)[0] })
     assert.is(m.length, 0)
   })
 
-  requires(g, 'child-proc', ...manyMemories)('collected views are freed: 5 GiB of 64 MiB gcmalloc views in turn fit', async () => {
-    const r = await runChild(`${prelude}
+  requires(
+    g,
+    'child-proc',
+    ...manyMemories
+  )('collected views are freed: 5 GiB of 64 MiB gcmalloc views in turn fit', async () => {
+    const r = await runChild(
+      `${prelude}
 const status = () => Number(/VmSize:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024
 const view = (i) => { const v = m.gcmalloc(64 * 1024 * 1024); v[i] = 1; v[v.length - 1] = 1 }
 // The first views may make the runtime reserve for good what later ones reuse (JavaScriptCore
@@ -229,7 +270,9 @@ for (let i = 0; i < 80; i++) { view(i); await collect(2) }
 // what is only waiting for the collector comes back; leaked views never do
 await collectUntil(() => status() - before < 2 ** 31)
 report({ grown: status() - before })
-`, { timeoutMs: 600_000 })
+`,
+      { timeoutMs: 600_000 }
+    )
     assertChildOk(r, '80 gcmalloc views of 64 MiB, each dropped')
     const { grown } = childReport(r, '80 gcmalloc views')
     // 80 leaked views would be 5 GiB (native) or 80 memory reservations of ~10 GiB each (wasm)

@@ -24,6 +24,28 @@ import messages from './messages'
 
 export type { Ctx } from './ctx'
 
-export function runConformance (ctx: Ctx): void {
-  for (const register of [info, struct, create, open, fd, large, close, sync, visible, malloc, resize, sharedFile, coherence, advise, gc, exit, space, faults, mmapIo, messages]) register(ctx)
+export function runConformance(ctx: Ctx): void {
+  for (const register of [
+    info,
+    struct,
+    create,
+    open,
+    fd,
+    large,
+    close,
+    sync,
+    visible,
+    malloc,
+    resize,
+    sharedFile,
+    coherence,
+    advise,
+    gc,
+    exit,
+    space,
+    faults,
+    mmapIo,
+    messages
+  ])
+    register(ctx)
 }

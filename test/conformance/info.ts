@@ -11,7 +11,7 @@ import { requires } from '../helpers'
 
 const MAX_LENGTH = constants.MAX_LENGTH
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
 
   // ---------------------------------------------------------------------------------------------
@@ -22,7 +22,12 @@ export default function register (ctx: Ctx): void {
   })
 
   s('info of something that is not a view is a TypeError', () => {
-    for (const [name, value] of [['undefined', undefined], ['{}', {}], ['a plain Uint8Array', new Uint8Array(2)], ['a string', 'x']] as Array<[string, unknown]>) {
+    for (const [name, value] of [
+      ['undefined', undefined],
+      ['{}', {}],
+      ['a plain Uint8Array', new Uint8Array(2)],
+      ['a string', 'x']
+    ] as Array<[string, unknown]>) {
       expectThrow(() => api.info(value), { type: TypeError }, `info(${name})`)
     }
   })
@@ -46,15 +51,27 @@ export default function register (ctx: Ctx): void {
     ]
     for (const [mode, opts, offset, byteLength] of cases) {
       const v = api.open(pathToFileURL(p), Uint8Array, mode, opts)
-      assert.equal(api.info(v), { path: p, mode, offset, byteLength, backend: ctx.backend }, `${mode} ${JSON.stringify(opts)}`)
+      assert.equal(
+        api.info(v),
+        { path: p, mode, offset, byteLength, backend: ctx.backend },
+        `${mode} ${JSON.stringify(opts)}`
+      )
       api.close(v)
     }
     const w = api.open(p, Int32Array, 'r', { offset: 4, length: 8 })
-    assert.equal(api.info(w), { path: p, mode: 'r', offset: 4, byteLength: 8, backend: ctx.backend }, 'Int32Array window')
+    assert.equal(
+      api.info(w),
+      { path: p, mode: 'r', offset: 4, byteLength: 8, backend: ctx.backend },
+      'Int32Array window'
+    )
     api.close(w)
     const T = api.struct({ a: 'i32', b: 'f64' })
     const sv = api.open(p, T, 'rw', { offset: 1, length: 32 })
-    assert.equal(api.info(sv), { path: p, mode: 'rw', offset: 1, byteLength: 32, backend: ctx.backend }, 'struct window')
+    assert.equal(
+      api.info(sv),
+      { path: p, mode: 'rw', offset: 1, byteLength: 32, backend: ctx.backend },
+      'struct window'
+    )
     api.close(sv)
   })
 
@@ -97,7 +114,10 @@ export default function register (ctx: Ctx): void {
     const c = api.capabilities
     assert.type(c, 'object')
     assert.type(c.coherent, 'boolean')
-    assert.ok(Number.isSafeInteger(c.writeBackGranularity) && c.writeBackGranularity >= 1, `writeBackGranularity ${c.writeBackGranularity}`)
+    assert.ok(
+      Number.isSafeInteger(c.writeBackGranularity) && c.writeBackGranularity >= 1,
+      `writeBackGranularity ${c.writeBackGranularity}`
+    )
     assert.is(c.writeBackGranularity & (c.writeBackGranularity - 1), 0, 'writeBackGranularity is a power of two')
     assert.ok(Number.isSafeInteger(c.maxViewBytes) && c.maxViewBytes > 0, `maxViewBytes ${c.maxViewBytes}`)
   })
@@ -115,7 +135,10 @@ export default function register (ctx: Ctx): void {
   })
 
   cap('maxViewBytes is a view this runtime can hold: no larger than buffer.constants.MAX_LENGTH', () => {
-    assert.ok(api.capabilities.maxViewBytes <= MAX_LENGTH, `maxViewBytes ${api.capabilities.maxViewBytes} > ${MAX_LENGTH}`)
+    assert.ok(
+      api.capabilities.maxViewBytes <= MAX_LENGTH,
+      `maxViewBytes ${api.capabilities.maxViewBytes} > ${MAX_LENGTH}`
+    )
   })
 
   cap.run()
@@ -123,14 +146,32 @@ export default function register (ctx: Ctx): void {
   // ---------------------------------------------------------------------------------------------
   const b = suite(`${ctx.label} backend`)
 
-  b('backend names the entry\'s backend; backendError is null', () => {
+  b("backend names the entry's backend; backendError is null", () => {
     assert.is(api.backend, ctx.backend)
     assert.is(api.backendError, null)
   })
 
   b('the default export holds the same API as the named exports', () => {
-    const names = ['create', 'open', 'close', 'sync', 'syncAsync', 'malloc', 'free', 'gccreate', 'gcopen', 'gcmalloc',
-      'resize', 'advise', 'info', 'struct', 'PAGE_SIZE', 'capabilities', 'backend', 'backendError']
+    const names = [
+      'create',
+      'open',
+      'close',
+      'sync',
+      'syncAsync',
+      'malloc',
+      'free',
+      'gccreate',
+      'gcopen',
+      'gcmalloc',
+      'resize',
+      'advise',
+      'info',
+      'struct',
+      'PAGE_SIZE',
+      'capabilities',
+      'backend',
+      'backendError'
+    ]
     for (const n of names) {
       assert.ok(n in api, `named export ${n}`)
       assert.is(api.default?.[n], api[n], `default.${n} === ${n}`)

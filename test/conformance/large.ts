@@ -8,10 +8,15 @@ import { heldSnapshot, bytesOf, expectThrow, readAt, sameBytes, tmpFile, writeAt
 const GiB = 2 ** 30
 const SIZE = 6 * GiB
 const MARKS: Array<[number, number]> = [
-  [2 ** 31 - 1, 0xa1], [2 ** 31, 0xa2], [2 ** 32 - 1, 0xa3], [2 ** 32, 0xa4], [2 ** 32 + 1, 0xa5], [SIZE - 1, 0xa6]
+  [2 ** 31 - 1, 0xa1],
+  [2 ** 31, 0xa2],
+  [2 ** 32 - 1, 0xa3],
+  [2 ** 32, 0xa4],
+  [2 ** 32 + 1, 0xa5],
+  [SIZE - 1, 0xa6]
 ]
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const s = suite(`${ctx.label} open: a sparse 6 GiB file`)
   let p = ''
@@ -32,68 +37,99 @@ export default function register (ctx: Ctx): void {
   })
 
   // --- errors first
-  s('a window one byte larger than maxViewBytes is a RangeError that says to use offset/length; offsets past the end too', () => {
-    const held = heldSnapshot()
-    const max: number = api.capabilities.maxViewBytes
-    // API.md: for open, the message says to map a window with offset/length
-    const tooLarge: Array<[object, string]> = [[{ offset: 0, length: max + 1 }, '{ length: maxViewBytes + 1 }']]
-    if (SIZE > max) tooLarge.push([{ offset: SIZE - max - 1 }, '{ offset: size - maxViewBytes - 1 }'])
-    for (const [opts, what] of tooLarge) {
-      const e = expectThrow(() => api.open(p, Uint8Array, 'r', opts), { type: RangeError }, `open(<6 GiB>, ${what})`)
-      assert.match(e.message, /offset/, `${what}: the message mentions offset`)
-      assert.match(e.message, /length/, `${what}: the message mentions length`)
+  s(
+    'a window one byte larger than maxViewBytes is a RangeError that says to use offset/length; offsets past the end too',
+    () => {
+      const held = heldSnapshot()
+      const max: number = api.capabilities.maxViewBytes
+      // API.md: for open, the message says to map a window with offset/length
+      const tooLarge: Array<[object, string]> = [[{ offset: 0, length: max + 1 }, '{ length: maxViewBytes + 1 }']]
+      if (SIZE > max) tooLarge.push([{ offset: SIZE - max - 1 }, '{ offset: size - maxViewBytes - 1 }'])
+      for (const [opts, what] of tooLarge) {
+        const e = expectThrow(() => api.open(p, Uint8Array, 'r', opts), { type: RangeError }, `open(<6 GiB>, ${what})`)
+        assert.match(e.message, /offset/, `${what}: the message mentions offset`)
+        assert.match(e.message, /length/, `${what}: the message mentions length`)
+      }
+      expectThrow(
+        () => api.open(p, Uint8Array, 'r', { offset: SIZE + 1 }),
+        { type: RangeError },
+        'open(<6 GiB>, { offset: size + 1 })'
+      )
+      expectThrow(
+        () => api.open(p, Uint8Array, 'r', { offset: SIZE - 4, length: 5 }),
+        { type: RangeError },
+        'open(<6 GiB>, { offset: size - 4, length: 5 })'
+      )
+      expectThrow(
+        () => api.open(p, Uint8Array, 'r', { offset: 2 ** 53, length: 1 }),
+        { type: RangeError },
+        'open(<6 GiB>, { offset: 2 ** 53 })'
+      )
+      held('after the refused opens')
     }
-    expectThrow(() => api.open(p, Uint8Array, 'r', { offset: SIZE + 1 }), { type: RangeError }, 'open(<6 GiB>, { offset: size + 1 })')
-    expectThrow(() => api.open(p, Uint8Array, 'r', { offset: SIZE - 4, length: 5 }), { type: RangeError }, 'open(<6 GiB>, { offset: size - 4, length: 5 })')
-    expectThrow(() => api.open(p, Uint8Array, 'r', { offset: 2 ** 53, length: 1 }), { type: RangeError }, 'open(<6 GiB>, { offset: 2 ** 53 })')
-    held('after the refused opens')
-  })
+  )
 
   // Where maxViewBytes is under 6 GiB (Node 20 and Bun: 4 GiB; wasm), the whole file is refused;
   // where it is not (Node 22+ and Deno take views of terabytes), it is mapped whole.
-  s('the whole file: a RangeError that says to use offset/length if larger than maxViewBytes, else one view of 6 GiB', () => {
-    const held = heldSnapshot()
-    const max: number = api.capabilities.maxViewBytes
-    if (SIZE > max) {
-      for (const mode of ['r', 'rw']) {
-        const e = expectThrow(() => api.open(p, Uint8Array, mode), { type: RangeError }, `open(<6 GiB>, Uint8Array, '${mode}')`)
-        assert.match(e.message, /offset/, 'the message mentions offset')
-        assert.match(e.message, /length/, 'the message mentions length')
-        expectThrow(() => api.open(p, Float64Array, mode, { offset: 3 }), { type: RangeError }, `open(<6 GiB>, Float64Array, '${mode}', { offset: 3 })`)
-      }
-    } else {
-      for (const mode of ['r', 'rw']) {
-        // sparse: a deliberately sparse file; reserving its 6 GiB for the 'rw' view would fill a CI disk
-        const v = api.open(p, Uint8Array, mode, { sparse: true })
-        assert.is(v.length, SIZE, `'${mode}': the view's length`)
-        assert.is(api.info(v).byteLength, SIZE, `'${mode}': info().byteLength`)
-        for (const [at, byte] of MARKS) assert.is(v[at], byte, `'${mode}': the marker at ${at}`)
-        api.close(v)
-        const f = api.open(p, Float64Array, mode, { offset: 3, sparse: true })
-        assert.is(f.length, Math.floor((SIZE - 3) / 8), `'${mode}': a Float64Array from offset 3`)
-        const bytes = bytesOf(f)
-        for (const [at, byte] of MARKS.filter(([at]) => at - 3 < f.byteLength)) {
-          assert.is(bytes[at - 3], byte, `'${mode}': the marker at ${at} through the Float64Array's bytes`)
+  s(
+    'the whole file: a RangeError that says to use offset/length if larger than maxViewBytes, else one view of 6 GiB',
+    () => {
+      const held = heldSnapshot()
+      const max: number = api.capabilities.maxViewBytes
+      if (SIZE > max) {
+        for (const mode of ['r', 'rw']) {
+          const e = expectThrow(
+            () => api.open(p, Uint8Array, mode),
+            { type: RangeError },
+            `open(<6 GiB>, Uint8Array, '${mode}')`
+          )
+          assert.match(e.message, /offset/, 'the message mentions offset')
+          assert.match(e.message, /length/, 'the message mentions length')
+          expectThrow(
+            () => api.open(p, Float64Array, mode, { offset: 3 }),
+            { type: RangeError },
+            `open(<6 GiB>, Float64Array, '${mode}', { offset: 3 })`
+          )
         }
-        api.close(f)
+      } else {
+        for (const mode of ['r', 'rw']) {
+          // sparse: a deliberately sparse file; reserving its 6 GiB for the 'rw' view would fill a CI disk
+          const v = api.open(p, Uint8Array, mode, { sparse: true })
+          assert.is(v.length, SIZE, `'${mode}': the view's length`)
+          assert.is(api.info(v).byteLength, SIZE, `'${mode}': info().byteLength`)
+          for (const [at, byte] of MARKS) assert.is(v[at], byte, `'${mode}': the marker at ${at}`)
+          api.close(v)
+          const f = api.open(p, Float64Array, mode, { offset: 3, sparse: true })
+          assert.is(f.length, Math.floor((SIZE - 3) / 8), `'${mode}': a Float64Array from offset 3`)
+          const bytes = bytesOf(f)
+          for (const [at, byte] of MARKS.filter(([at]) => at - 3 < f.byteLength)) {
+            assert.is(bytes[at - 3], byte, `'${mode}': the marker at ${at} through the Float64Array's bytes`)
+          }
+          api.close(f)
+        }
+        // a write through the whole 'rw' view reaches the file past 4 GiB
+        const at = 2 ** 32 + 2
+        const before = readAt(p, at, 1)
+        const w = api.open(p, Uint8Array, 'rw', { sparse: true })
+        w[at] = 0x5a
+        api.close(w)
+        sameBytes(readAt(p, at, 1), [0x5a], `the byte at ${at} written through the whole view`)
+        writeAt(p, at, before)
+        assert.is(fs.statSync(p).size, SIZE, 'the file keeps its size')
       }
-      // a write through the whole 'rw' view reaches the file past 4 GiB
-      const at = 2 ** 32 + 2
-      const before = readAt(p, at, 1)
-      const w = api.open(p, Uint8Array, 'rw', { sparse: true })
-      w[at] = 0x5a
-      api.close(w)
-      sameBytes(readAt(p, at, 1), [0x5a], `the byte at ${at} written through the whole view`)
-      writeAt(p, at, before)
-      assert.is(fs.statSync(p).size, SIZE, 'the file keeps its size')
+      held('after the whole-file views')
     }
-    held('after the whole-file views')
-  })
+  )
 
   // --- happy path
   s('windows around 2^31 and 2^32 read the marker bytes', () => {
     for (const [at, byte] of MARKS) {
-      for (const [before, length] of [[0, 1], [5, 16], [4096, 8192], [1, 3]]) {
+      for (const [before, length] of [
+        [0, 1],
+        [5, 16],
+        [4096, 8192],
+        [1, 3]
+      ]) {
         if (at - before < 0 || at - before + length > SIZE) continue
         const offset = at - before
         const v = api.open(p, Uint8Array, 'r', { offset, length })

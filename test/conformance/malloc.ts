@@ -3,13 +3,25 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { TYPED_ARRAYS } from './ctx'
 import type { Ctx } from './ctx'
-import { allZero, bytesOf, collect, expectThrow, fileBytes, fileWith, pattern, sameBytes, tmpFile, vmGrowthOnceCollected, vmSizeBytes } from '../helpers'
+import {
+  allZero,
+  bytesOf,
+  collect,
+  expectThrow,
+  fileBytes,
+  fileWith,
+  pattern,
+  sameBytes,
+  tmpFile,
+  vmGrowthOnceCollected,
+  vmSizeBytes
+} from '../helpers'
 import { requires } from '../helpers'
 import type { Need } from '../helpers'
 
 const MiB = 2 ** 20
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
   const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
@@ -23,14 +35,26 @@ export default function register (ctx: Ctx): void {
 
   s('bad counts: RangeError out of domain, TypeError for a non-number', () => {
     const cases: Array<[unknown, typeof TypeError | typeof RangeError]> = [
-      [-1, RangeError], [1.5, RangeError], [NaN, RangeError], [Infinity, RangeError], ['3', TypeError],
-      [undefined, TypeError], [null, TypeError], [2n, TypeError]
+      [-1, RangeError],
+      [1.5, RangeError],
+      [NaN, RangeError],
+      [Infinity, RangeError],
+      ['3', TypeError],
+      [undefined, TypeError],
+      [null, TypeError],
+      [2n, TypeError]
     ]
     for (const [count, type] of cases) expectThrow(() => api.malloc(count), { type }, `malloc(${String(count)})`)
   })
 
   s('bad types are TypeErrors', () => {
-    for (const [name, type] of [['Object', Object], ["'i32'", 'i32'], ['DataView', DataView], ['Array', Array], ['null', null]] as Array<[string, unknown]>) {
+    for (const [name, type] of [
+      ['Object', Object],
+      ["'i32'", 'i32'],
+      ['DataView', DataView],
+      ['Array', Array],
+      ['null', null]
+    ] as Array<[string, unknown]>) {
       expectThrow(() => api.malloc(2, type), { type: TypeError }, `malloc(2, ${name})`)
     }
   })
@@ -38,7 +62,11 @@ export default function register (ctx: Ctx): void {
   s('more than maxViewBytes is a RangeError', () => {
     const max: number = api.capabilities.maxViewBytes
     expectThrow(() => api.malloc(max + 1), { type: RangeError }, 'malloc(maxViewBytes + 1)')
-    expectThrow(() => api.malloc(Math.floor(max / 8) + 1, Float64Array), { type: RangeError }, 'malloc(maxViewBytes / 8 + 1, Float64Array)')
+    expectThrow(
+      () => api.malloc(Math.floor(max / 8) + 1, Float64Array),
+      { type: RangeError },
+      'malloc(maxViewBytes / 8 + 1, Float64Array)'
+    )
   })
 
   for (const T of TYPED_ARRAYS) {
@@ -68,7 +96,12 @@ export default function register (ctx: Ctx): void {
   s('separate allocations do not overlap', () => {
     const views = Array.from({ length: 40 }, (_, i) => api.malloc(1000 + i * 37))
     views.forEach((v: Uint8Array, i: number) => v.fill(i + 1))
-    views.forEach((v: Uint8Array, i: number) => assert.ok(v.every((x) => x === i + 1), `allocation ${i} kept its bytes`))
+    views.forEach((v: Uint8Array, i: number) =>
+      assert.ok(
+        v.every((x) => x === i + 1),
+        `allocation ${i} kept its bytes`
+      )
+    )
     for (const v of views) api.free(v)
   })
 
@@ -84,7 +117,11 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  requires(s, 'proc', ...manyMemories)('3,000 cycles of malloc(1 MiB) and free do not grow the process', async () => {
+  requires(
+    s,
+    'proc',
+    ...manyMemories
+  )('3,000 cycles of malloc(1 MiB) and free do not grow the process', async () => {
     const cycles = (n: number): void => {
       for (let i = 0; i < n; i++) {
         const m = api.malloc(MiB)
@@ -116,7 +153,13 @@ export default function register (ctx: Ctx): void {
   })
 
   f('free of something that is not a view is a TypeError', () => {
-    for (const [name, value] of [['undefined', undefined], ['null', null], ['{}', {}], ['a plain Uint8Array', new Uint8Array(3)], ['a number', 9]] as Array<[string, unknown]>) {
+    for (const [name, value] of [
+      ['undefined', undefined],
+      ['null', null],
+      ['{}', {}],
+      ['a plain Uint8Array', new Uint8Array(3)],
+      ['a number', 9]
+    ] as Array<[string, unknown]>) {
       expectThrow(() => api.free(value), { type: TypeError }, `free(${name})`)
     }
   })

@@ -12,18 +12,40 @@ import type { MmapIo } from 'mmapfile/mmap-io'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  assertChildOk, assertNothingHeld, childPrelude, childReport, expectThrow, fileBytes, fileWith, lacking, pattern, requires,
-  runChild, sameBytes, tmpFile
+  assertChildOk,
+  assertNothingHeld,
+  childPrelude,
+  childReport,
+  expectThrow,
+  fileBytes,
+  fileWith,
+  lacking,
+  pattern,
+  requires,
+  runChild,
+  sameBytes,
+  tmpFile
 } from '../helpers'
 import type { Need } from '../helpers'
 
 /** The values mmap-io exports on Linux (its src/mmap-io.ts types them as these literals). */
 const CONSTANTS = {
-  PROT_READ: 1, PROT_WRITE: 2, PROT_EXEC: 4, PROT_NONE: 0, MAP_SHARED: 1, MAP_PRIVATE: 2, MAP_NONBLOCK: 65536,
-  MAP_POPULATE: 32768, MADV_NORMAL: 0, MADV_RANDOM: 1, MADV_SEQUENTIAL: 2, MADV_WILLNEED: 3, MADV_DONTNEED: 4
+  PROT_READ: 1,
+  PROT_WRITE: 2,
+  PROT_EXEC: 4,
+  PROT_NONE: 0,
+  MAP_SHARED: 1,
+  MAP_PRIVATE: 2,
+  MAP_NONBLOCK: 65536,
+  MAP_POPULATE: 32768,
+  MADV_NORMAL: 0,
+  MADV_RANDOM: 1,
+  MADV_SEQUENTIAL: 2,
+  MADV_WILLNEED: 3,
+  MADV_DONTNEED: 4
 }
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const mmap: MmapIo = createMmapIo(api)
   const coherent: boolean = api.capabilities.coherent
@@ -48,7 +70,7 @@ export default function register (ctx: Ctx): void {
 
   t('"tries to overwrite PAGESIZE with 47": silently kept (a TypeError in strict code)', () => {
     try {
-      (mmap as any).PAGESIZE = 47
+      ;(mmap as any).PAGESIZE = 47
     } catch (e) {
       assert.instance(e, TypeError)
     }
@@ -56,7 +78,7 @@ export default function register (ctx: Ctx): void {
   })
 
   /** Runs `use` with the script open 'r', as mmap-io's test opens it, and its size. */
-  function withScript (use: (fd: number, size: number) => void): void {
+  function withScript(use: (fd: number, size: number) => void): void {
     const fd = fs.openSync(scriptPath, 'r')
     try {
       use(fd, fs.fstatSync(fd).size)
@@ -65,15 +87,18 @@ export default function register (ctx: Ctx): void {
     }
   }
 
-  tMaps('"full 6-arg call": map(size, PROT_READ, MAP_SHARED, fd, 0, MADV_SEQUENTIAL) is a Buffer of size bytes, the file\'s', () => {
-    withScript((fd, size) => {
-      const buffer = mmap.map(size, PROT_READ, MAP_SHARED, fd, 0, mmap.MADV_SEQUENTIAL)
-      assert.is(buffer.length, size)
-      assert.ok(Buffer.isBuffer(buffer), 'a Buffer')
-      sameBytes(buffer, script, 'the bytes')
-      mmap.unmap(buffer)
-    })
-  })
+  tMaps(
+    '"full 6-arg call": map(size, PROT_READ, MAP_SHARED, fd, 0, MADV_SEQUENTIAL) is a Buffer of size bytes, the file\'s',
+    () => {
+      withScript((fd, size) => {
+        const buffer = mmap.map(size, PROT_READ, MAP_SHARED, fd, 0, mmap.MADV_SEQUENTIAL)
+        assert.is(buffer.length, size)
+        assert.ok(Buffer.isBuffer(buffer), 'a Buffer')
+        sameBytes(buffer, script, 'the bytes')
+        mmap.unmap(buffer)
+      })
+    }
+  )
 
   tMaps('"give advise with 2 args", "with 4 args", read backwards, incore, out of bounds', () => {
     withScript((fd, size) => {
@@ -93,18 +118,21 @@ export default function register (ctx: Ctx): void {
     })
   })
 
-  tMaps('mmap-io: "Try to write to read buffer" (commented out there: a SIGSEGV) stays in memory here, the file unchanged', () => {
-    withScript((fd, size) => {
-      const buffer = mmap.map(size, PROT_READ, MAP_SHARED, fd)
-      buffer[0] = 47
-      buffer[size - 1] = 48
-      assert.is(buffer[0], 47)
-      assert.is(buffer[size - 1], 48)
-      mmap.sync(buffer)
-      mmap.unmap(buffer)
-    })
-    sameBytes(fileBytes(scriptPath), script, 'the file')
-  })
+  tMaps(
+    'mmap-io: "Try to write to read buffer" (commented out there: a SIGSEGV) stays in memory here, the file unchanged',
+    () => {
+      withScript((fd, size) => {
+        const buffer = mmap.map(size, PROT_READ, MAP_SHARED, fd)
+        buffer[0] = 47
+        buffer[size - 1] = 48
+        assert.is(buffer[0], 47)
+        assert.is(buffer[size - 1], 48)
+        mmap.sync(buffer)
+        mmap.unmap(buffer)
+      })
+      sameBytes(fileBytes(scriptPath), script, 'the file')
+    }
+  )
 
   tMaps('"5-arg map call" and "4-arg map call": size bytes', () => {
     withScript((fd, size) => {
@@ -118,15 +146,22 @@ export default function register (ctx: Ctx): void {
     })
   })
 
-  tMaps('mmap-io: "buflen test 3", map(size, ..., fd, PAGESIZE) past the end of the file, is a RangeError here (there a read of the tail is a SIGBUS); inside the file it maps', () => {
-    withScript((fd, size) => {
-      const e = expectThrow(() => mmap.map(size, PROT_READ, MAP_SHARED, fd, PAGESIZE), { type: RangeError }, 'map(size, ..., PAGESIZE)')
-      assert.match(e.message, /beyond the end of the file/)
-      const inside = mmap.map(size - PAGESIZE, PROT_READ, MAP_SHARED, fd, PAGESIZE)
-      sameBytes(inside, script.subarray(PAGESIZE), 'the window at PAGESIZE')
-      mmap.unmap(inside)
-    })
-  })
+  tMaps(
+    'mmap-io: "buflen test 3", map(size, ..., fd, PAGESIZE) past the end of the file, is a RangeError here (there a read of the tail is a SIGBUS); inside the file it maps',
+    () => {
+      withScript((fd, size) => {
+        const e = expectThrow(
+          () => mmap.map(size, PROT_READ, MAP_SHARED, fd, PAGESIZE),
+          { type: RangeError },
+          'map(size, ..., PAGESIZE)'
+        )
+        assert.match(e.message, /beyond the end of the file/)
+        const inside = mmap.map(size - PAGESIZE, PROT_READ, MAP_SHARED, fd, PAGESIZE)
+        sameBytes(inside, script.subarray(PAGESIZE), 'the window at PAGESIZE')
+        mmap.unmap(inside)
+      })
+    }
+  )
 
   t('"pass faulty arg" map("foo", ...) throws (a TypeError)', () => {
     withScript((fd) => {
@@ -136,7 +171,11 @@ export default function register (ctx: Ctx): void {
 
   t('"pass zero size" throws: EINVAL, as mmap(2) answers', () => {
     withScript((fd) => {
-      expectThrow(() => mmap.map(0, PROT_READ, MAP_SHARED, fd, 0), { type: Error, code: 'EINVAL', syscall: 'mmap' }, 'map(0)')
+      expectThrow(
+        () => mmap.map(0, PROT_READ, MAP_SHARED, fd, 0),
+        { type: Error, code: 'EINVAL', syscall: 'mmap' },
+        'map(0)'
+      )
     })
   })
 
@@ -161,48 +200,52 @@ export default function register (ctx: Ctx): void {
 
   // "Write tests": one writable and one read-only shared mapping of a 47474-byte file, both descriptors
   // closed at once, then every byte written through one is read through the other.
-  tMaps('"write/read tests": a byte written through the PROT_WRITE buffer is read through the PROT_READ one (wasm: after a sync); then "sync() tests x 4"', () => {
-    const testFile = tmpFile('tmp-mmap-file')
-    const testSize = 47474
-    fs.writeFileSync(testFile, '')
-    fs.truncateSync(testFile, testSize)
-    const fdW = fs.openSync(testFile, 'r+')
-    const wBuffer = mmap.map(testSize, PROT_WRITE, MAP_SHARED, fdW)
-    fs.closeSync(fdW)
-    mmap.advise(wBuffer, mmap.MADV_SEQUENTIAL)
-    const fdR = fs.openSync(testFile, 'r')
-    const rBuffer = mmap.map(testSize, PROT_READ, MAP_SHARED, fdR)
-    fs.closeSync(fdR)
-    mmap.advise(rBuffer, mmap.MADV_SEQUENTIAL)
-    // "verify write and read": byte by byte where views are coherent; a page at a time, each synced, where not
-    const step = coherent ? 1 : PAGESIZE
-    for (let from = 0; from < testSize; from += step) {
-      const to = Math.min(testSize, from + step)
-      for (let i = from; i < to; i++) wBuffer[i] = 32 + (i % 60)
-      if (!coherent) mmap.sync(wBuffer, from, to - from)
-      for (let i = from; i < to; i++) if (rBuffer[i] !== 32 + (i % 60)) assert.unreachable(`rBuffer[${i}] is ${rBuffer[i]}`)
+  tMaps(
+    '"write/read tests": a byte written through the PROT_WRITE buffer is read through the PROT_READ one (wasm: after a sync); then "sync() tests x 4"',
+    () => {
+      const testFile = tmpFile('tmp-mmap-file')
+      const testSize = 47474
+      fs.writeFileSync(testFile, '')
+      fs.truncateSync(testFile, testSize)
+      const fdW = fs.openSync(testFile, 'r+')
+      const wBuffer = mmap.map(testSize, PROT_WRITE, MAP_SHARED, fdW)
+      fs.closeSync(fdW)
+      mmap.advise(wBuffer, mmap.MADV_SEQUENTIAL)
+      const fdR = fs.openSync(testFile, 'r')
+      const rBuffer = mmap.map(testSize, PROT_READ, MAP_SHARED, fdR)
+      fs.closeSync(fdR)
+      mmap.advise(rBuffer, mmap.MADV_SEQUENTIAL)
+      // "verify write and read": byte by byte where views are coherent; a page at a time, each synced, where not
+      const step = coherent ? 1 : PAGESIZE
+      for (let from = 0; from < testSize; from += step) {
+        const to = Math.min(testSize, from + step)
+        for (let i = from; i < to; i++) wBuffer[i] = 32 + (i % 60)
+        if (!coherent) mmap.sync(wBuffer, from, to - from)
+        for (let i = from; i < to; i++)
+          if (rBuffer[i] !== 32 + (i % 60)) assert.unreachable(`rBuffer[${i}] is ${rBuffer[i]}`)
+      }
+      const expected = Uint8Array.from({ length: testSize }, (_, i) => 32 + (i % 60))
+      // "1. explicit blocking sync to disk", "2. without offset/length", "3. without blocking/invalidate flags", "4. no additional arguments"
+      const syncs: Array<[string, () => void]> = [
+        ['sync(w, 0, testSize, true, false)', () => mmap.sync(wBuffer, 0, testSize, true, false)],
+        ['sync(w, true, false)', () => mmap.sync(wBuffer, true, false)],
+        ['sync(w, 0, testSize)', () => mmap.sync(wBuffer, 0, testSize)],
+        ['sync(w)', () => mmap.sync(wBuffer)]
+      ]
+      for (const [i, [name, call]] of syncs.entries()) {
+        wBuffer[i] = 200 + i
+        expected[i] = 200 + i
+        call()
+        sameBytes(fileBytes(testFile), expected, `the file after ${name}`)
+        assert.is(rBuffer[i], 200 + i, `the read buffer after ${name}`)
+      }
+      mmap.unmap(wBuffer)
+      mmap.unmap(rBuffer)
+      // "Failed to remove test-file": the file is not held
+      fs.unlinkSync(testFile)
+      assertNothingHeld('after unmap', testFile)
     }
-    const expected = Uint8Array.from({ length: testSize }, (_, i) => 32 + (i % 60))
-    // "1. explicit blocking sync to disk", "2. without offset/length", "3. without blocking/invalidate flags", "4. no additional arguments"
-    const syncs: Array<[string, () => void]> = [
-      ['sync(w, 0, testSize, true, false)', () => mmap.sync(wBuffer, 0, testSize, true, false)],
-      ['sync(w, true, false)', () => mmap.sync(wBuffer, true, false)],
-      ['sync(w, 0, testSize)', () => mmap.sync(wBuffer, 0, testSize)],
-      ['sync(w)', () => mmap.sync(wBuffer)]
-    ]
-    for (const [i, [name, call]] of syncs.entries()) {
-      wBuffer[i] = 200 + i
-      expected[i] = 200 + i
-      call()
-      sameBytes(fileBytes(testFile), expected, `the file after ${name}`)
-      assert.is(rBuffer[i], 200 + i, `the read buffer after ${name}`)
-    }
-    mmap.unmap(wBuffer)
-    mmap.unmap(rBuffer)
-    // "Failed to remove test-file": the file is not held
-    fs.unlinkSync(testFile)
-    assertNothingHeld('after unmap', testFile)
-  })
+  )
 
   t.run()
 
@@ -238,11 +281,15 @@ export default function register (ctx: Ctx): void {
     assertNothingHeld('after the refused calls', p)
   })
 
-  safeMaps("PROT_WRITE of a read-only descriptor is EACCES, as mmap-io's \"permission error (13)\"", () => {
+  safeMaps('PROT_WRITE of a read-only descriptor is EACCES, as mmap-io\'s "permission error (13)"', () => {
     const p = fileWith(100)
     const fd = fs.openSync(p, 'r')
     try {
-      expectThrow(() => mmap.map(100, PROT_READ | PROT_WRITE, MAP_SHARED, fd), { type: Error, code: 'EACCES' }, 'map(PROT_WRITE, MAP_SHARED, <read-only fd>)')
+      expectThrow(
+        () => mmap.map(100, PROT_READ | PROT_WRITE, MAP_SHARED, fd),
+        { type: Error, code: 'EACCES' },
+        'map(PROT_WRITE, MAP_SHARED, <read-only fd>)'
+      )
       // A private mapping writes nothing back: a read-only descriptor is enough, as for mmap(2).
       const priv = mmap.map(100, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd)
       priv[0] ^= 0xff
@@ -270,7 +317,11 @@ export default function register (ctx: Ctx): void {
     const p = tmpFile('sparse.bin')
     const fd = fs.openSync(p, 'w+')
     try {
-      const marks: Array<[number, number]> = [[2 ** 31 + 1, 0xb1], [2 ** 32 + 3, 0xb2], [3 * 2 ** 30 + 5, 0xb3]]
+      const marks: Array<[number, number]> = [
+        [2 ** 31 + 1, 0xb1],
+        [2 ** 32 + 3, 0xb2],
+        [3 * 2 ** 30 + 5, 0xb3]
+      ]
       fs.ftruncateSync(fd, 5 * 2 ** 30)
       for (const [at, byte] of marks) fs.writeSync(fd, new Uint8Array([byte]), 0, 1, at)
       for (const [at, byte] of marks) {
@@ -296,24 +347,27 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  safeMaps('the descriptor can be closed at once, and a file that takes its number never receives the write-back', () => {
-    const p = fileWith(new Uint8Array(PAGESIZE))
-    const q = tmpFile()
-    const fd = fs.openSync(p, 'r+')
-    const buffer = mmap.map(PAGESIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd)
-    fs.closeSync(fd)
-    const other = fs.openSync(q, 'w+')
-    try {
-      buffer.fill(9)
-      mmap.sync(buffer)
-      mmap.sync(buffer, true)
-      mmap.unmap(buffer)
-      assert.is(fs.fstatSync(other).size, 0, `the file at number ${other}`)
-    } finally {
-      fs.closeSync(other)
+  safeMaps(
+    'the descriptor can be closed at once, and a file that takes its number never receives the write-back',
+    () => {
+      const p = fileWith(new Uint8Array(PAGESIZE))
+      const q = tmpFile()
+      const fd = fs.openSync(p, 'r+')
+      const buffer = mmap.map(PAGESIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd)
+      fs.closeSync(fd)
+      const other = fs.openSync(q, 'w+')
+      try {
+        buffer.fill(9)
+        mmap.sync(buffer)
+        mmap.sync(buffer, true)
+        mmap.unmap(buffer)
+        assert.is(fs.fstatSync(other).size, 0, `the file at number ${other}`)
+      } finally {
+        fs.closeSync(other)
+      }
+      sameBytes(fileBytes(p), new Uint8Array(PAGESIZE).fill(9), 'the mapped file')
     }
-    sameBytes(fileBytes(p), new Uint8Array(PAGESIZE).fill(9), 'the mapped file')
-  })
+  )
 
   safe.run()
 
@@ -322,31 +376,41 @@ export default function register (ctx: Ctx): void {
   const lifeMaps = requires(life, ...reopen)
   const lifeMapsInChild = requires(life, ...reopenInChild)
 
-  lifeMaps("map()'s Buffer is a view of the backend: mmapfile's sync, info and close take it; a part of it goes to mmap-io's calls only", () => {
-    const p = fileWith(new Uint8Array(3 * PAGESIZE))
-    const fd = fs.openSync(p, 'r+')
-    const buffer = mmap.map(3 * PAGESIZE - 1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 1)
-    fs.closeSync(fd)
-    assert.equal(api.info(buffer), { path: null, mode: 'rw', offset: 1, byteLength: 3 * PAGESIZE - 1, backend: ctx.backend, fd })
-    buffer[0] = 1
-    api.sync(buffer)
-    assert.is(fileBytes(p)[1], 1, 'mmapfile.sync(buffer)')
-    const part = buffer.subarray(PAGESIZE, 2 * PAGESIZE)
-    part[0] = 2
-    mmap.sync(part, 0, 1, true)
-    assert.is(fileBytes(p)[PAGESIZE + 1], 2, 'mmap-io sync(part of it)')
-    mmap.advise(part, mmap.MADV_WILLNEED)
-    mmap.advise(part, 10, 20, mmap.MADV_DONTNEED)
-    assert.is(part[0], 2, 'advise changes nothing')
-    assert.equal(mmap.incore(part)[0] + mmap.incore(part)[1], 2, 'incore of the part counts its pages')
-    expectThrow(() => api.sync(part), { type: TypeError }, 'mmapfile.sync(part of a Buffer)')
-    buffer[2] = 3
-    api.close(buffer)
-    assert.is(buffer.length, 0, 'closed: length 0')
-    assert.is(fileBytes(p)[3], 3, 'mmapfile.close(buffer) wrote back')
-    mmap.unmap(buffer) // a second release is a no-op
-    expectThrow(() => mmap.sync(buffer), { type: TypeError, code: 'ERR_MMAPFILE_CLOSED' }, 'sync after close')
-  })
+  lifeMaps(
+    "map()'s Buffer is a view of the backend: mmapfile's sync, info and close take it; a part of it goes to mmap-io's calls only",
+    () => {
+      const p = fileWith(new Uint8Array(3 * PAGESIZE))
+      const fd = fs.openSync(p, 'r+')
+      const buffer = mmap.map(3 * PAGESIZE - 1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 1)
+      fs.closeSync(fd)
+      assert.equal(api.info(buffer), {
+        path: null,
+        mode: 'rw',
+        offset: 1,
+        byteLength: 3 * PAGESIZE - 1,
+        backend: ctx.backend,
+        fd
+      })
+      buffer[0] = 1
+      api.sync(buffer)
+      assert.is(fileBytes(p)[1], 1, 'mmapfile.sync(buffer)')
+      const part = buffer.subarray(PAGESIZE, 2 * PAGESIZE)
+      part[0] = 2
+      mmap.sync(part, 0, 1, true)
+      assert.is(fileBytes(p)[PAGESIZE + 1], 2, 'mmap-io sync(part of it)')
+      mmap.advise(part, mmap.MADV_WILLNEED)
+      mmap.advise(part, 10, 20, mmap.MADV_DONTNEED)
+      assert.is(part[0], 2, 'advise changes nothing')
+      assert.equal(mmap.incore(part)[0] + mmap.incore(part)[1], 2, 'incore of the part counts its pages')
+      expectThrow(() => api.sync(part), { type: TypeError }, 'mmapfile.sync(part of a Buffer)')
+      buffer[2] = 3
+      api.close(buffer)
+      assert.is(buffer.length, 0, 'closed: length 0')
+      assert.is(fileBytes(p)[3], 3, 'mmapfile.close(buffer) wrote back')
+      mmap.unmap(buffer) // a second release is a no-op
+      expectThrow(() => mmap.sync(buffer), { type: TypeError, code: 'ERR_MMAPFILE_CLOSED' }, 'sync after close')
+    }
+  )
 
   lifeMaps('unmap writes back durably and releases; the Buffer then has length 0; a second unmap is a no-op', () => {
     const p = fileWith(new Uint8Array(PAGESIZE))
@@ -364,9 +428,12 @@ export default function register (ctx: Ctx): void {
   // native: the mapping lives as long as any view of its bytes (a part of the Buffer included), and
   // mmap-io's calls take such a part; wasm: the Buffer is the mapping's life, and once it is collected
   // the 'rw' data is written back and the descriptor closed (a part keeps reading the bytes).
-  lifeMapsInChild("collected: native releases the mapping once nothing refers to its bytes, wasm once the Buffer is gone; 'rw' data is in the file", async () => {
-    const p = fileWith(new Uint8Array(2 * PAGESIZE))
-    const r = await runChild(`${childPrelude(entry(ctx))}
+  lifeMapsInChild(
+    "collected: native releases the mapping once nothing refers to its bytes, wasm once the Buffer is gone; 'rw' data is in the file",
+    async () => {
+      const p = fileWith(new Uint8Array(2 * PAGESIZE))
+      const r = await runChild(
+        `${childPrelude(entry(ctx))}
 import { createMmapIo } from 'mmapfile/mmap-io'
 const mmap = createMmapIo(m)
 const native = m.backend === 'native'
@@ -392,22 +459,28 @@ async function usePart () {
 const { heldByPart, second } = await usePart()
 if (seesProc) await collectUntil(() => maps(args[0]).length === 0 && fdsOf() === 0)
 report({ heldByPart, first: fs.readFileSync(args[0])[1], second, maps: seesProc ? maps(args[0]).length : null, fds: seesProc ? fdsOf() : null })
-`, { args: [p] })
-    assertChildOk(r, 'map, drop, collect')
-    const native = ctx.backend === 'native'
-    const seen = lacking('child-proc') === null
-    assert.equal(childReport(r, 'map, drop, collect'), {
-      heldByPart: !seen ? null : native ? { maps: 1, fds: 1 } : { maps: 0, fds: 0 },
-      first: 11,
-      second: native ? 22 : 0,
-      maps: seen ? 0 : null,
-      fds: seen ? 0 : null
-    })
-  })
+`,
+        { args: [p] }
+      )
+      assertChildOk(r, 'map, drop, collect')
+      const native = ctx.backend === 'native'
+      const seen = lacking('child-proc') === null
+      assert.equal(childReport(r, 'map, drop, collect'), {
+        heldByPart: !seen ? null : native ? { maps: 1, fds: 1 } : { maps: 0, fds: 0 },
+        first: 11,
+        second: native ? 22 : 0,
+        maps: seen ? 0 : null,
+        fds: seen ? 0 : null
+      })
+    }
+  )
 
-  lifeMapsInChild('wasm: a shared writable mapping reaches the file at sync, unmap and exit; native at once (the page cache)', async () => {
-    const p = fileWith(new Uint8Array(100))
-    const r = await runChild(`${childPrelude(entry(ctx))}
+  lifeMapsInChild(
+    'wasm: a shared writable mapping reaches the file at sync, unmap and exit; native at once (the page cache)',
+    async () => {
+      const p = fileWith(new Uint8Array(100))
+      const r = await runChild(
+        `${childPrelude(entry(ctx))}
 import { createMmapIo } from 'mmapfile/mmap-io'
 const mmap = createMmapIo(m)
 const fd = fs.openSync(args[0], 'r+')
@@ -418,15 +491,21 @@ mmap.sync(buffer)
 const afterSync = fs.readFileSync(args[0])[0]
 buffer[99] = 99
 report({ before, afterSync })
-`, { args: [p] })
-    assertChildOk(r, 'exit with a mapping')
-    assert.equal(childReport(r, 'exit'), { before: ctx.backend === 'native' ? 1 : 0, afterSync: 1 })
-    assert.is(fileBytes(p)[99], 99, 'the write left at exit')
-  })
+`,
+        { args: [p] }
+      )
+      assertChildOk(r, 'exit with a mapping')
+      assert.equal(childReport(r, 'exit'), { before: ctx.backend === 'native' ? 1 : 0, afterSync: 1 })
+      assert.is(fileBytes(p)[99], 99, 'the write left at exit')
+    }
+  )
 
-  lifeMapsInChild('mmapfile/mmap-io picks the backend as mmapfile does (MMAPFILE_BACKEND), for import and require', async () => {
-    const p = fileWith(pattern(64, 83))
-    const r = await runChild(`
+  lifeMapsInChild(
+    'mmapfile/mmap-io picks the backend as mmapfile does (MMAPFILE_BACKEND), for import and require',
+    async () => {
+      const p = fileWith(pattern(64, 83))
+      const r = await runChild(
+        `
 import mmap from 'mmapfile/mmap-io'
 import { map, PROT_READ, MAP_SHARED } from 'mmapfile/mmap-io'
 import * as mmapfile from 'mmapfile'
@@ -441,11 +520,19 @@ fs.closeSync(fd)
 const backends = [a, b, c].map((x) => mmapfile.info(x).backend)
 mmapfile.close(c) // the CommonJS copy's Buffer, closed by the ESM copy's mmapfile
 process.stdout.write(JSON.stringify({ backends, mmapfile: mmapfile.backend, bytes: [a[0], b[0], c.length], same: required.PAGESIZE === mmap.PAGESIZE }) + '\\n')
-`, { args: [p], env: { MMAPFILE_BACKEND: ctx.backend } })
-    assertChildOk(r, `MMAPFILE_BACKEND=${ctx.backend}`)
-    const bytes = pattern(64, 83)
-    assert.equal(childReport(r, 'backend'), { backends: [ctx.backend, ctx.backend, ctx.backend], mmapfile: ctx.backend, bytes: [bytes[0], bytes[1], 0], same: true })
-  })
+`,
+        { args: [p], env: { MMAPFILE_BACKEND: ctx.backend } }
+      )
+      assertChildOk(r, `MMAPFILE_BACKEND=${ctx.backend}`)
+      const bytes = pattern(64, 83)
+      assert.equal(childReport(r, 'backend'), {
+        backends: [ctx.backend, ctx.backend, ctx.backend],
+        mmapfile: ctx.backend,
+        bytes: [bytes[0], bytes[1], 0],
+        same: true
+      })
+    }
+  )
 
   life.run()
 }

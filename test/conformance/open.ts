@@ -7,12 +7,23 @@ import { pathToFileURL } from 'node:url'
 import { TYPED_ARRAYS, entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  assertChildOk, heldSnapshot, bytesOf, childPrelude, childReport, expectThrow, fileBytes,
-  fileWith, pattern, runChild, sameBytes, tmpDir, writeAt
+  assertChildOk,
+  heldSnapshot,
+  bytesOf,
+  childPrelude,
+  childReport,
+  expectThrow,
+  fileBytes,
+  fileWith,
+  pattern,
+  runChild,
+  sameBytes,
+  tmpDir,
+  writeAt
 } from '../helpers'
 import { requires } from '../helpers'
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const PAGE: number = api.PAGE_SIZE
   const s = suite(`${ctx.label} open`)
@@ -25,9 +36,17 @@ export default function register (ctx: Ctx): void {
   s('a missing file: ENOENT with code, syscall, path, and the message of the contract', () => {
     const held = heldSnapshot()
     const p = path.join(tmpDir, 'missing.bin')
-    const e = expectThrow(() => api.open(p), { type: Error, code: 'ENOENT', syscall: 'open', path: p }, 'open(<missing>)')
+    const e = expectThrow(
+      () => api.open(p),
+      { type: Error, code: 'ENOENT', syscall: 'open', path: p },
+      'open(<missing>)'
+    )
     assert.is(e.message, `mmapfile.open: ENOENT: no such file or directory, open '${p}'`)
-    expectThrow(() => api.open(p, Uint8Array, 'rw'), { type: Error, code: 'ENOENT', syscall: 'open', path: p }, "open(<missing>, Uint8Array, 'rw')")
+    expectThrow(
+      () => api.open(p, Uint8Array, 'rw'),
+      { type: Error, code: 'ENOENT', syscall: 'open', path: p },
+      "open(<missing>, Uint8Array, 'rw')"
+    )
     assert.not.ok(fs.existsSync(p), "open 'rw' created the file")
     held('after the failed opens')
   })
@@ -35,7 +54,11 @@ export default function register (ctx: Ctx): void {
   s('the message names the path as given (relative)', () => {
     const rel = `missing-${process.pid}.bin`
     assert.not.ok(fs.existsSync(rel))
-    const e = expectThrow(() => api.open(rel), { type: Error, code: 'ENOENT', syscall: 'open' }, 'open(<relative missing>)')
+    const e = expectThrow(
+      () => api.open(rel),
+      { type: Error, code: 'ENOENT', syscall: 'open' },
+      'open(<relative missing>)'
+    )
     assert.is(e.message, `mmapfile.open: ENOENT: no such file or directory, open '${rel}'`)
     assert.not.ok(fs.existsSync(rel))
   })
@@ -43,7 +66,11 @@ export default function register (ctx: Ctx): void {
   s('a directory is EISDIR, in both modes; a path under a file is ENOTDIR', () => {
     const held = heldSnapshot()
     for (const mode of ['r', 'rw']) {
-      const e = expectThrow(() => api.open(tmpDir, Uint8Array, mode), { type: Error, code: 'EISDIR', path: tmpDir }, `open(<dir>, Uint8Array, '${mode}')`)
+      const e = expectThrow(
+        () => api.open(tmpDir, Uint8Array, mode),
+        { type: Error, code: 'EISDIR', path: tmpDir },
+        `open(<dir>, Uint8Array, '${mode}')`
+      )
       assert.ok(e.message.startsWith('mmapfile.open: EISDIR'), `message names open: ${e.message}`)
       assert.ok(e.message.includes(tmpDir), `message names the path: ${e.message}`)
     }
@@ -58,13 +85,24 @@ export default function register (ctx: Ctx): void {
 
   // A number is a file descriptor (test/conformance/fd.ts).
   s('a path that is not a string, a file: URL or a descriptor is a TypeError', () => {
-    for (const [name, p] of [['a bigint', 3n], ['null', null], ['undefined', undefined], ['an object', {}], ['an http: URL', new URL('http://example.com/a')], ['an array', []]] as Array<[string, unknown]>) {
+    for (const [name, p] of [
+      ['a bigint', 3n],
+      ['null', null],
+      ['undefined', undefined],
+      ['an object', {}],
+      ['an http: URL', new URL('http://example.com/a')],
+      ['an array', []]
+    ] as Array<[string, unknown]>) {
       expectThrow(() => api.open(p), { type: TypeError }, `open(${name})`)
     }
   })
 
   // root reads everything: there the test is counted as skipped rather than passing vacuously
-  requires(s, 'not-root', 'posix-modes')('EACCES for a file this user cannot read', () => {
+  requires(
+    s,
+    'not-root',
+    'posix-modes'
+  )('EACCES for a file this user cannot read', () => {
     const held = heldSnapshot()
     const p = fileWith(8)
     fs.chmodSync(p, 0o200)
@@ -72,7 +110,15 @@ export default function register (ctx: Ctx): void {
     held('after the failed open')
   })
 
-  for (const [name, type] of [['Object', Object], ["'i32'", 'i32'], ['DataView', DataView], ['Array', Array], ['a struct field spec', { a: 'i32' }], ['null', null], ['a number', 1]] as Array<[string, unknown]>) {
+  for (const [name, type] of [
+    ['Object', Object],
+    ["'i32'", 'i32'],
+    ['DataView', DataView],
+    ['Array', Array],
+    ['a struct field spec', { a: 'i32' }],
+    ['null', null],
+    ['a number', 1]
+  ] as Array<[string, unknown]>) {
     s(`type ${name} is a TypeError`, () => {
       const held = heldSnapshot()
       const p = fileWith(16)
@@ -86,7 +132,11 @@ export default function register (ctx: Ctx): void {
     const p = fileWith(16)
     const before = fileBytes(p)
     for (const mode of ['x', 'w', 'R', 'RW', 'r+', 'wr', '', 1, true, {}]) {
-      expectThrow(() => api.open(p, Uint8Array, mode), { type: TypeError }, `open(p, Uint8Array, ${JSON.stringify(mode)})`)
+      expectThrow(
+        () => api.open(p, Uint8Array, mode),
+        { type: TypeError },
+        `open(p, Uint8Array, ${JSON.stringify(mode)})`
+      )
     }
     sameBytes(fileBytes(p), before, 'the file')
     held('after the failed opens')
@@ -97,12 +147,25 @@ export default function register (ctx: Ctx): void {
     const size = 3 * PAGE + 10
     const p = fileWith(size)
     const cases: Array<[unknown, typeof TypeError | typeof RangeError]> = [
-      [-1, RangeError], [0.5, RangeError], [NaN, RangeError], [Infinity, RangeError], [-0.5, RangeError],
-      [size + 1, RangeError], [2 ** 40, RangeError], ['1', TypeError], [1n, TypeError], [null, TypeError], [{}, TypeError]
+      [-1, RangeError],
+      [0.5, RangeError],
+      [NaN, RangeError],
+      [Infinity, RangeError],
+      [-0.5, RangeError],
+      [size + 1, RangeError],
+      [2 ** 40, RangeError],
+      ['1', TypeError],
+      [1n, TypeError],
+      [null, TypeError],
+      [{}, TypeError]
     ]
     for (const mode of ['r', 'rw']) {
       for (const [offset, type] of cases) {
-        expectThrow(() => api.open(p, Uint8Array, mode, { offset }), { type }, `open(p, Uint8Array, '${mode}', { offset: ${String(offset)} }) of a ${size}-byte file`)
+        expectThrow(
+          () => api.open(p, Uint8Array, mode, { offset }),
+          { type },
+          `open(p, Uint8Array, '${mode}', { offset: ${String(offset)} }) of a ${size}-byte file`
+        )
       }
     }
     held('after the failed opens')
@@ -113,13 +176,25 @@ export default function register (ctx: Ctx): void {
     const size = 2 * PAGE
     const p = fileWith(size)
     const cases: Array<[number, unknown, typeof TypeError | typeof RangeError]> = [
-      [0, -1, RangeError], [0, 0.5, RangeError], [0, NaN, RangeError], [0, Infinity, RangeError],
-      [0, size + 1, RangeError], [1, size, RangeError], [PAGE + 3, PAGE - 2, RangeError], [size, 1, RangeError],
-      [0, '4', TypeError], [0, 4n, TypeError], [0, {}, TypeError]
+      [0, -1, RangeError],
+      [0, 0.5, RangeError],
+      [0, NaN, RangeError],
+      [0, Infinity, RangeError],
+      [0, size + 1, RangeError],
+      [1, size, RangeError],
+      [PAGE + 3, PAGE - 2, RangeError],
+      [size, 1, RangeError],
+      [0, '4', TypeError],
+      [0, 4n, TypeError],
+      [0, {}, TypeError]
     ]
     for (const mode of ['r', 'rw']) {
       for (const [offset, length, type] of cases) {
-        expectThrow(() => api.open(p, Uint8Array, mode, { offset, length }), { type }, `open(p, Uint8Array, '${mode}', { offset: ${offset}, length: ${String(length)} }) of a ${size}-byte file`)
+        expectThrow(
+          () => api.open(p, Uint8Array, mode, { offset, length }),
+          { type },
+          `open(p, Uint8Array, '${mode}', { offset: ${offset}, length: ${String(length)} }) of a ${size}-byte file`
+        )
       }
     }
     held('after the failed opens')
@@ -190,8 +265,14 @@ export default function register (ctx: Ctx): void {
           if (v.length > 0) {
             const dv = new DataView(bytes.buffer, offset)
             if (T === Int32Array) assert.is(v[0], dv.getInt32(0, true), `${what}: first value`)
-            if (T === Float64Array) assert.is(Object.is(v[0], dv.getFloat64(0, true)) || (Number.isNaN(v[0]) && Number.isNaN(dv.getFloat64(0, true))), true, `${what}: first value`)
-            if (T === BigUint64Array) assert.is(v[v.length - 1], dv.getBigUint64((v.length - 1) * 8, true), `${what}: last value`)
+            if (T === Float64Array)
+              assert.is(
+                Object.is(v[0], dv.getFloat64(0, true)) || (Number.isNaN(v[0]) && Number.isNaN(dv.getFloat64(0, true))),
+                true,
+                `${what}: first value`
+              )
+            if (T === BigUint64Array)
+              assert.is(v[v.length - 1], dv.getBigUint64((v.length - 1) * 8, true), `${what}: last value`)
           }
           api.close(v)
         }
@@ -213,7 +294,11 @@ export default function register (ctx: Ctx): void {
         for (let i = 0; i < b.length; i++) b[i] = (b[i] + offset + i) & 0xff
         for (let i = 0; i < b.length; i++) expected[offset + i] = (expected[offset + i] + offset + i) & 0xff
         api.close(v)
-        sameBytes(fileBytes(p), expected, `file after writing the window { offset: ${offset}, length: ${String(length)} }`)
+        sameBytes(
+          fileBytes(p),
+          expected,
+          `file after writing the window { offset: ${offset}, length: ${String(length)} }`
+        )
       }
     }
   })
@@ -221,7 +306,12 @@ export default function register (ctx: Ctx): void {
   s('an offset equal to the file size gives an empty view; so does length 0', () => {
     const p = fileWith(100)
     for (const mode of ['r', 'rw']) {
-      for (const opts of [{ offset: 100 }, { offset: 100, length: 0 }, { offset: 0, length: 0 }, { offset: 37, length: 0 }]) {
+      for (const opts of [
+        { offset: 100 },
+        { offset: 100, length: 0 },
+        { offset: 0, length: 0 },
+        { offset: 37, length: 0 }
+      ]) {
         const v = api.open(p, Float64Array, mode, opts)
         assert.instance(v, Float64Array)
         assert.is(v.length, 0, `${mode} ${JSON.stringify(opts)}`)
@@ -264,7 +354,9 @@ export default function register (ctx: Ctx): void {
   s("'r' views: writes stay in memory, never reach the file, never crash (child process)", async () => {
     const bytes = pattern(3 * PAGE + 77, 5)
     const p = fileWith(bytes)
-    const r = await runChild(childPrelude(entry(ctx)) + `
+    const r = await runChild(
+      childPrelude(entry(ctx)) +
+        `
 const [p] = args
 const orig = new Uint8Array(fs.readFileSync(p))
 const out = {}
@@ -288,10 +380,13 @@ sv.at(0).a = 42; sv.at(-1).b[3] = 9
 out.struct = sv.at(0).a === 42 && sv.at(-1).b[3] === 9
 m.close(sv)
 report(out)
-`, { args: [p] })
+`,
+      { args: [p] }
+    )
     assertChildOk(r, "writes to 'r' views")
     const out = childReport(r, "writes to 'r' views")
-    for (const [k, kept] of Object.entries(out)) assert.is(kept, true, `${k}: the written values read back from the 'r' view`)
+    for (const [k, kept] of Object.entries(out))
+      assert.is(kept, true, `${k}: the written values read back from the 'r' view`)
     sameBytes(fileBytes(p), bytes, "the file after writes to 'r' views")
   })
 
@@ -341,17 +436,21 @@ report(out)
     const bytes = pattern(PAGE, 22)
     const p = fileWith(bytes)
     const v = api.open(p, Uint8Array, 'rw')
-    const r = await runChild(childPrelude(entry(ctx)) + `
+    const r = await runChild(
+      childPrelude(entry(ctx)) +
+        `
 const v = m.open(args[0], Uint8Array, 'rw')
 v[7] = ${bytes[7] ^ 0xff}
 m.close(v)
 report({ ok: true })
-`, { args: [p] })
+`,
+      { args: [p] }
+    )
     assertChildOk(r, 'the writing child')
-    if (api.capabilities.coherent) assert.is(v[7], bytes[7] ^ 0xff, 'the open view sees the other process\'s write')
+    if (api.capabilities.coherent) assert.is(v[7], bytes[7] ^ 0xff, "the open view sees the other process's write")
     else assert.is(v[7], bytes[7], 'an open wasm view does not see changes made after it was opened')
     api.close(v)
-    assert.is(fileBytes(p)[7], bytes[7] ^ 0xff, 'the untouched view did not overwrite the other process\'s write')
+    assert.is(fileBytes(p)[7], bytes[7] ^ 0xff, "the untouched view did not overwrite the other process's write")
   })
 
   s('many views of one file at once, in both modes, closed in any order', () => {

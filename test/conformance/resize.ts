@@ -4,11 +4,21 @@ import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import type { Ctx } from './ctx'
 import {
-  allZero, assertNothingHeld, bytesOf, closedError, expectThrow, fileBytes, fileSize, fileWith, pattern, readAt,
-  sameBytes, tmpFile
+  allZero,
+  assertNothingHeld,
+  bytesOf,
+  closedError,
+  expectThrow,
+  fileBytes,
+  fileSize,
+  fileWith,
+  pattern,
+  readAt,
+  sameBytes,
+  tmpFile
 } from '../helpers'
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const PAGE: number = api.PAGE_SIZE
   const s = suite(`${ctx.label} resize`)
@@ -19,7 +29,11 @@ export default function register (ctx: Ctx): void {
 
   // --- errors first
   s('resize of something that is not a view is a TypeError', () => {
-    for (const [name, value] of [['undefined', undefined], ['{}', {}], ['a plain Int32Array', new Int32Array(2)]] as Array<[string, unknown]>) {
+    for (const [name, value] of [
+      ['undefined', undefined],
+      ['{}', {}],
+      ['a plain Int32Array', new Int32Array(2)]
+    ] as Array<[string, unknown]>) {
       expectThrow(() => api.resize(value, 4), { type: TypeError }, `resize(${name}, 4)`)
     }
   })
@@ -42,8 +56,14 @@ export default function register (ctx: Ctx): void {
     const v = api.create(p, 10, Int32Array, data)
     const max: number = api.capabilities.maxViewBytes
     const cases: Array<[unknown, typeof TypeError | typeof RangeError]> = [
-      [-1, RangeError], [1.5, RangeError], [NaN, RangeError], [Infinity, RangeError], [Math.floor(max / 4) + 1, RangeError],
-      ['3', TypeError], [undefined, TypeError], [3n, TypeError]
+      [-1, RangeError],
+      [1.5, RangeError],
+      [NaN, RangeError],
+      [Infinity, RangeError],
+      [Math.floor(max / 4) + 1, RangeError],
+      ['3', TypeError],
+      [undefined, TypeError],
+      [3n, TypeError]
     ]
     for (const [count, type] of cases) {
       expectThrow(() => api.resize(v, count), { type }, `resize(view, ${String(count)})`)
@@ -132,13 +152,20 @@ export default function register (ctx: Ctx): void {
     api.close(v)
     const file = fileBytes(p)
     sameBytes(file.subarray(0, offset), bytes.subarray(0, offset), 'bytes before the window')
-    sameBytes(file.subarray(offset + 2, offset + 20), bytes.subarray(offset + 2, offset + 20), 'bytes of the window that fit')
+    sameBytes(
+      file.subarray(offset + 2, offset + 20),
+      bytes.subarray(offset + 2, offset + 20),
+      'bytes of the window that fit'
+    )
     allZero(file.subarray(offset + 20), 'the file after the cut')
   })
 
   s("growing an 'rw' window that ends before the end of the file: zeros in the view and in the file", () => {
     // [file size, offset, length, new length]: growth inside the old file, and growth past its end
-    for (const [size, offset, length, grown] of [[1000, 0, 100, 200], [70000, 5, 100, 100000]]) {
+    for (const [size, offset, length, grown] of [
+      [1000, 0, 100, 200],
+      [70000, 5, 100, 100000]
+    ]) {
       const what = `${size}-byte file, [${offset}, ${offset + length}) grown to ${grown}`
       const bytes = pattern(size, 8)
       const p = fileWith(bytes)
@@ -154,7 +181,11 @@ export default function register (ctx: Ctx): void {
       api.close(v)
       const file = fileBytes(p)
       assert.is(file.length, offset + grown, `${what}: file size after close`)
-      sameBytes(file.subarray(0, offset + length), bytes.subarray(0, offset + length), `${what}: the file up to the growth`)
+      sameBytes(
+        file.subarray(0, offset + length),
+        bytes.subarray(0, offset + length),
+        `${what}: the file up to the growth`
+      )
       assert.is(file[offset + at], 7, `${what}: a write in the growth reached the file`)
       file[offset + at] = 0
       allZero(file.subarray(offset + length), `${what}: the rest of the growth in the file`)

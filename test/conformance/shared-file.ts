@@ -6,7 +6,18 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
-import { assertChildOk, childPrelude, childReport, fileBytes, fileSize, fileWith, pattern, runChild, sameBytes, tmpFile } from '../helpers'
+import {
+  assertChildOk,
+  childPrelude,
+  childReport,
+  fileBytes,
+  fileSize,
+  fileWith,
+  pattern,
+  runChild,
+  sameBytes,
+  tmpFile
+} from '../helpers'
 import { requires } from '../helpers'
 
 /** Child helpers: `attempt(fn)` gives 'ok' or the error's shape; `same(view, bytes)` compares. */
@@ -26,25 +37,36 @@ const [p] = args
 const data = new Uint8Array(fs.readFileSync(p))
 `
 
-function busy (fn: string, syscall: string, p: string): Record<string, unknown> {
-  return { name: 'Error', code: 'EBUSY', syscall, path: p, message: `mmapfile.${fn}: EBUSY: resource busy or locked, ${syscall} '${p}'` }
+function busy(fn: string, syscall: string, p: string): Record<string, unknown> {
+  return {
+    name: 'Error',
+    code: 'EBUSY',
+    syscall,
+    path: p,
+    message: `mmapfile.${fn}: EBUSY: resource busy or locked, ${syscall} '${p}'`
+  }
 }
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const PAGE: number = api.PAGE_SIZE
   const s = suite(`${ctx.label} one file, several views`)
 
-  async function child (what: string, p: string, source: string): Promise<any> {
+  async function child(what: string, p: string, source: string): Promise<any> {
     const r = await runChild(childPrelude(entry(ctx)) + helpers + source, { args: [p] })
     assertChildOk(r, what)
     return childReport(r, what)
   }
 
-  s("a shrinking resize below another view's window end is EBUSY; both views and the file unchanged (child process)", async () => {
-    const size = 3 * PAGE
-    const p = fileWith(pattern(size, 11))
-    const out = await child('shrinking under another view', p, `
+  s(
+    "a shrinking resize below another view's window end is EBUSY; both views and the file unchanged (child process)",
+    async () => {
+      const size = 3 * PAGE
+      const p = fileWith(pattern(size, 11))
+      const out = await child(
+        'shrinking under another view',
+        p,
+        `
 const out = {}
 for (const mode of ['r', 'rw']) {
   const v = m.open(p, Uint8Array, 'rw')
@@ -60,20 +82,31 @@ for (const mode of ['r', 'rw']) {
   out[mode] = o
 }
 report(out)
-`)
-    for (const mode of ['r', 'rw']) {
-      assert.equal(out[mode], { resize: busy('resize', 'ftruncate', p), v: 'same', other: 'same', size }, `other view '${mode}'`)
+`
+      )
+      for (const mode of ['r', 'rw']) {
+        assert.equal(
+          out[mode],
+          { resize: busy('resize', 'ftruncate', p), v: 'same', other: 'same', size },
+          `other view '${mode}'`
+        )
+      }
+      sameBytes(fileBytes(p), pattern(size, 11), 'the file')
     }
-    sameBytes(fileBytes(p), pattern(size, 11), 'the file')
-  })
+  )
 
   // Windows refuses to cut a file while another view of it is mapped at all (ERROR_USER_MAPPED_FILE),
   // even at that view's end: the case below then checks the refusal instead.
   const cutsBesideViews = ctx.backend === 'native' && process.platform === 'win32'
-  ;(cutsBesideViews ? requires(s, 'posix-cut') : s)("a resize that keeps another view's whole window works; after closing the other view, any resize does (child process)", async () => {
-    const size = 3 * PAGE
-    const p = fileWith(pattern(size, 12))
-    const out = await child('resize beside another view', p, `
+  ;(cutsBesideViews ? requires(s, 'posix-cut') : s)(
+    "a resize that keeps another view's whole window works; after closing the other view, any resize does (child process)",
+    async () => {
+      const size = 3 * PAGE
+      const p = fileWith(pattern(size, 12))
+      const out = await child(
+        'resize beside another view',
+        p,
+        `
 const out = {}
 let v = m.open(p, Uint8Array, 'rw')
 const other = m.open(p, Uint8Array, 'r', { offset: 5, length: ${PAGE} })
@@ -88,18 +121,33 @@ v = m.resize(v, 3)
 out.afterClose = { length: v.length, size: fs.statSync(p).size, bytes: Array.from(v) }
 m.close(v)
 report(out)
-`)
-    assert.equal(out.cutAtEnd, { length: PAGE + 5, size: PAGE + 5, other: 'same' }, 'a cut at the end of the other window')
-    assert.equal(out.grown, { length: 4 * PAGE, size: 4 * PAGE, other: 'same' }, 'growth with another view open')
-    assert.equal(out.belowEnd, busy('resize', 'ftruncate', p), 'a cut one byte into the other window')
-    assert.equal(out.afterRefusal, { length: 4 * PAGE, size: 4 * PAGE, other: 'same' }, 'after the refusal')
-    assert.equal(out.afterClose, { length: 3, size: 3, bytes: Array.from(pattern(size, 12).subarray(0, 3)) }, 'after closing the other view')
-  })
+`
+      )
+      assert.equal(
+        out.cutAtEnd,
+        { length: PAGE + 5, size: PAGE + 5, other: 'same' },
+        'a cut at the end of the other window'
+      )
+      assert.equal(out.grown, { length: 4 * PAGE, size: 4 * PAGE, other: 'same' }, 'growth with another view open')
+      assert.equal(out.belowEnd, busy('resize', 'ftruncate', p), 'a cut one byte into the other window')
+      assert.equal(out.afterRefusal, { length: 4 * PAGE, size: 4 * PAGE, other: 'same' }, 'after the refusal')
+      assert.equal(
+        out.afterClose,
+        { length: 3, size: 3, bytes: Array.from(pattern(size, 12).subarray(0, 3)) },
+        'after closing the other view'
+      )
+    }
+  )
 
   if (cutsBesideViews) {
-    s('Windows: any cut while another view of the file is mapped is EBUSY and changes nothing; once it is closed, the cut works (child process)', async () => {
-      const p = fileWith(pattern(3 * PAGE, 12))
-      const out = await child('a cut beside another view on Windows', p, `
+    s(
+      'Windows: any cut while another view of the file is mapped is EBUSY and changes nothing; once it is closed, the cut works (child process)',
+      async () => {
+        const p = fileWith(pattern(3 * PAGE, 12))
+        const out = await child(
+          'a cut beside another view on Windows',
+          p,
+          `
 const out = {}
 let v = m.open(p, Uint8Array, 'rw')
 const other = m.open(p, Uint8Array, 'r', { offset: 5, length: ${PAGE} })
@@ -110,16 +158,23 @@ v = m.resize(v, 3)
 out.afterClose = { length: v.length, size: fs.statSync(p).size }
 m.close(v)
 report(out)
-`)
-      assert.equal(out.cut, busy('resize', 'ftruncate', p), 'a cut at the end of the other window')
-      assert.equal(out.after, { length: 3 * PAGE, size: 3 * PAGE, v: 'same', other: 'same' }, 'after the refusal')
-      assert.equal(out.afterClose, { length: 3, size: 3 }, 'after closing the other view')
-    })
+`
+        )
+        assert.equal(out.cut, busy('resize', 'ftruncate', p), 'a cut at the end of the other window')
+        assert.equal(out.after, { length: 3 * PAGE, size: 3 * PAGE, v: 'same', other: 'same' }, 'after the refusal')
+        assert.equal(out.afterClose, { length: 3, size: 3 }, 'after closing the other view')
+      }
+    )
   }
 
-  s("growing a window that ends before another view's end is EBUSY: growth first cuts what was past the window (child process)", async () => {
-    const p = fileWith(pattern(1000, 13))
-    const out = await child('growing a window under another view', p, `
+  s(
+    "growing a window that ends before another view's end is EBUSY: growth first cuts what was past the window (child process)",
+    async () => {
+      const p = fileWith(pattern(1000, 13))
+      const out = await child(
+        'growing a window under another view',
+        p,
+        `
 const other = m.open(p, Uint8Array, 'r', { offset: 150, length: 10 })
 let v = m.open(p, Uint8Array, 'rw', { offset: 0, length: 100 })
 const out = {}
@@ -131,17 +186,22 @@ m.close(other)
 v = m.resize(v, 160)
 out.afterClose = { length: v.length, size: fs.statSync(p).size, tail: same(v.subarray(100), new Uint8Array(60)) }
 report(out)
-`)
-    assert.equal(out.grow, busy('resize', 'ftruncate', p), 'growth past the end of the file')
-    assert.equal(out.after, { v: 'same', other: 'same', size: 1000 }, 'after the refusal')
-    assert.equal(out.grow2, busy('resize', 'ftruncate', p), 'growth within the file, over the other window')
-    assert.equal(out.afterClose, { length: 160, size: 160, tail: 'same' }, 'after closing the other view')
-  })
+`
+      )
+      assert.equal(out.grow, busy('resize', 'ftruncate', p), 'growth past the end of the file')
+      assert.equal(out.after, { v: 'same', other: 'same', size: 1000 }, 'after the refusal')
+      assert.equal(out.grow2, busy('resize', 'ftruncate', p), 'growth within the file, over the other window')
+      assert.equal(out.afterClose, { length: 160, size: 160, tail: 'same' }, 'after closing the other view')
+    }
+  )
 
   s('create over a file with another live view is EBUSY; the file and the view unchanged (child process)', async () => {
     const size = 2 * PAGE + 7
     const p = fileWith(pattern(size, 14))
-    const out = await child('create over a mapped file', p, `
+    const out = await child(
+      'create over a mapped file',
+      p,
+      `
 const out = {}
 const makers = {
   r: () => m.open(p, Uint8Array, 'r', { offset: ${PAGE} }),
@@ -169,11 +229,19 @@ const c2 = m.create(p, 12)
 out.afterClose = { length: c2.length, size: fs.statSync(p).size }
 m.close(c2)
 report(out)
-`)
+`
+    )
     for (const kind of ['r', 'rw', 'create']) {
-      assert.equal(out[kind], {
-        create: busy('create', 'open', p), gccreate: busy('gccreate', 'open', p), other: 'same', file: 'same'
-      }, `create beside a live '${kind}' view`)
+      assert.equal(
+        out[kind],
+        {
+          create: busy('create', 'open', p),
+          gccreate: busy('gccreate', 'open', p),
+          other: 'same',
+          file: 'same'
+        },
+        `create beside a live '${kind}' view`
+      )
     }
     assert.equal(out.besideEmpty, { length: 10, size: 10 }, 'create beside an empty view')
     assert.equal(out.afterClose, { length: 12, size: 12 }, 'create after the other views are closed')
@@ -182,7 +250,10 @@ report(out)
 
   s('a view dropped without close stops counting once collected (child process)', async () => {
     const p = fileWith(pattern(3 * PAGE, 15))
-    const out = await child('dropped views', p, `
+    const out = await child(
+      'dropped views',
+      p,
+      `
 const out = {}
 ;(() => { m.open(p, Uint8Array, 'r'); m.open(p, Uint8Array, 'rw') })()
 out.before = attempt(() => m.close(m.create(p, 1))).code ?? 'ok'
@@ -196,14 +267,18 @@ for (let i = 0; i < 100 && created === null; i++) {
 }
 out.after = created === null ? 'still EBUSY' : created.length
 report(out)
-`)
+`
+    )
     assert.equal(out, { before: 'EBUSY', after: 2 })
   })
 
   if (ctx.backend === 'native') {
-    requires(s, 'child-worker')("native: a view mapped by a worker thread counts too (child process)", async () => {
+    requires(s, 'child-worker')('native: a view mapped by a worker thread counts too (child process)', async () => {
       const p = fileWith(pattern(2 * PAGE, 16))
-      const out = await child('a worker thread', p, `
+      const out = await child(
+        'a worker thread',
+        p,
+        `
 import { Worker, isMainThread, parentPort } from 'node:worker_threads'
 if (isMainThread) {
   const worker = new Worker(new URL(import.meta.url), { argv: [p] }) // this file, as the worker below
@@ -221,7 +296,8 @@ if (isMainThread) {
   parentPort.postMessage('mapped')
   parentPort.once('message', () => { let sum = 0; for (let i = 0; i < v.length; i++) sum += v[i]; parentPort.postMessage(sum) })
 }
-`)
+`
+      )
       assert.equal(out.resize, busy('resize', 'ftruncate', p), 'resize')
       assert.equal(out.create, busy('create', 'open', p), 'create')
       assert.is(out.sum, out.expected, 'the worker read its whole view')

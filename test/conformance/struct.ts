@@ -8,19 +8,31 @@ import { entry } from './ctx'
 import { DESCS, SCALARS, byName, compileC, encode, leafValue, leaves } from '../cstruct'
 import type { CProgram, Desc, Field, Leaf, Scalar } from '../cstruct'
 import {
-  allZero, assertChildOk, bytesOf, childPrelude, childReport, closedError, expectThrow, fileBytes, requires, runChild, sameBytes, tmpDir, tmpFile
+  allZero,
+  assertChildOk,
+  bytesOf,
+  childPrelude,
+  childReport,
+  closedError,
+  expectThrow,
+  fileBytes,
+  requires,
+  runChild,
+  sameBytes,
+  tmpDir,
+  tmpFile
 } from '../helpers'
 
 const RECORDS = 3
 
 let cprog: CProgram | undefined
-function c (): CProgram {
+function c(): CProgram {
   if (cprog === undefined) cprog = compileC(tmpDir, ['Deep', 'Mixed', 'Seed'], RECORDS)
   return cprog
 }
 
 /** Builds every struct of DESCS with `api.struct`. */
-function buildTypes (api: any): Record<string, any> {
+function buildTypes(api: any): Record<string, any> {
   const types: Record<string, any> = {}
   const spec = (f: Field): any => {
     if (Array.isArray(f)) return [spec(f[0]), f[1]]
@@ -36,18 +48,18 @@ function buildTypes (api: any): Record<string, any> {
 
 // Element i of an array field: `field[i]` for a typed array, `field.at(i)` for a StructArray (API.md:
 // made in constant time, so it has no `[i]`).
-function step (o: any, k: string | number): any {
+function step(o: any, k: string | number): any {
   if (typeof k === 'number' && o[k] === undefined && typeof o.at === 'function') return o.at(k)
   return o[k]
 }
 
-function getLeaf (rec: any, leaf: Leaf): unknown {
+function getLeaf(rec: any, leaf: Leaf): unknown {
   let o = rec
   for (const k of leaf.js) o = step(o, k)
   return o
 }
 
-function setLeaf (rec: any, leaf: Leaf, v: unknown): void {
+function setLeaf(rec: any, leaf: Leaf, v: unknown): void {
   let o = rec
   for (const k of leaf.js.slice(0, -1)) o = step(o, k)
   o[leaf.js[leaf.js.length - 1]] = v
@@ -55,7 +67,7 @@ function setLeaf (rec: any, leaf: Leaf, v: unknown): void {
 
 const leafName = (d: Desc, l: Leaf): string => `${d.name}.${l.c}`
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const s = suite(`${ctx.label} struct`)
 
@@ -69,7 +81,11 @@ export default function register (ctx: Ctx): void {
     expectThrow(() => api.struct({ a: 'int' }), { type: TypeError }, "struct({ a: 'int' })")
     expectThrow(() => api.struct({ a: Int32Array }), { type: TypeError }, 'struct({ a: Int32Array })')
     expectThrow(() => api.struct({ a: 4 }), { type: TypeError }, 'struct({ a: 4 })')
-    expectThrow(() => api.struct({ a: { b: 'i32' } }), { type: TypeError }, "struct({ a: { b: 'i32' } }) (a plain object, not a struct type)")
+    expectThrow(
+      () => api.struct({ a: { b: 'i32' } }),
+      { type: TypeError },
+      "struct({ a: { b: 'i32' } }) (a plain object, not a struct type)"
+    )
   })
 
   s('fields that are not an object is a TypeError', () => {
@@ -94,24 +110,58 @@ export default function register (ctx: Ctx): void {
   })
 
   s('an integer-like field name (which JavaScript orders first) is a TypeError naming it; symbols too', () => {
-    expectThrow(() => api.struct({ b: 'u8', 1: 'f64', a: 'u32' }), { type: TypeError, message: /'1'/ }, "struct({ b: 'u8', 1: 'f64', a: 'u32' })")
+    expectThrow(
+      () => api.struct({ b: 'u8', 1: 'f64', a: 'u32' }),
+      { type: TypeError, message: /'1'/ },
+      "struct({ b: 'u8', 1: 'f64', a: 'u32' })"
+    )
     expectThrow(() => api.struct({ 0: 'u8' }), { type: TypeError, message: /'0'/ }, "struct({ 0: 'u8' })")
-    expectThrow(() => api.struct({ a: 'u8', 4294967296: 'u8' }), { type: TypeError, message: /'4294967296'/ }, 'struct({ a, 4294967296 })')
-    expectThrow(() => api.struct({ a: 'u8', [Symbol('s')]: 'u8' }), { type: TypeError, message: /symbol/ }, 'struct({ a, [Symbol()] })')
+    expectThrow(
+      () => api.struct({ a: 'u8', 4294967296: 'u8' }),
+      { type: TypeError, message: /'4294967296'/ },
+      'struct({ a, 4294967296 })'
+    )
+    expectThrow(
+      () => api.struct({ a: 'u8', [Symbol('s')]: 'u8' }),
+      { type: TypeError, message: /symbol/ },
+      'struct({ a, [Symbol()] })'
+    )
     // Names that only look numeric keep the order they were written in.
     const T = api.struct({ b: 'u8', '01': 'u32', '-1': 'u8', '1.5': 'u16' })
-    assert.equal(T.fields.map((f: any) => f.name), ['b', '01', '-1', '1.5'])
+    assert.equal(
+      T.fields.map((f: any) => f.name),
+      ['b', '01', '-1', '1.5']
+    )
     assert.is(T.offsetOf('01'), 4)
   })
 
   s("an unknown field type's message names the value without printing it whole", () => {
-    for (const [what, bad] of [['Float64Array', Float64Array], ['an arrow function', () => { return 'the body of a function' }],
-      ['[Float64Array, 3]', [Float64Array, 3]]] as Array<[string, unknown]>) {
-      const e = expectThrow(() => api.struct({ a: bad }), { type: TypeError, message: /field a/ }, `struct({ a: ${what} })`)
-      assert.not.match(e.message, /native code|the body|[{}]/, `struct({ a: ${what} }): the message quotes no source: ${e.message}`)
+    for (const [what, bad] of [
+      ['Float64Array', Float64Array],
+      [
+        'an arrow function',
+        () => {
+          return 'the body of a function'
+        }
+      ],
+      ['[Float64Array, 3]', [Float64Array, 3]]
+    ] as Array<[string, unknown]>) {
+      const e = expectThrow(
+        () => api.struct({ a: bad }),
+        { type: TypeError, message: /field a/ },
+        `struct({ a: ${what} })`
+      )
+      assert.not.match(
+        e.message,
+        /native code|the body|[{}]/,
+        `struct({ a: ${what} }): the message quotes no source: ${e.message}`
+      )
       assert.ok(e.message.length < 200, `struct({ a: ${what} }): a short message: ${e.message}`)
     }
-    assert.match(expectThrow(() => api.struct({ a: Float64Array }), { type: TypeError }, 'Float64Array').message, /Float64Array/)
+    assert.match(
+      expectThrow(() => api.struct({ a: Float64Array }), { type: TypeError }, 'Float64Array').message,
+      /Float64Array/
+    )
   })
 
   s('assigning a name that is not a field is a TypeError (sloppy code too); the bytes do not change', () => {
@@ -120,11 +170,41 @@ export default function register (ctx: Ctx): void {
     try {
       const r = v.at(1)
       const before = bytesOf(v).slice()
-      expectThrow(() => { r.nope = 1 }, { type: TypeError, message: /nope/ }, 'rec.nope = 1')
-      expectThrow(() => { r.A = 1 }, { type: TypeError, message: /\bA\b/ }, 'rec.A = 1 (a field name in the wrong case)')
-      expectThrow(() => { r.pos.z = 1 }, { type: TypeError, message: /\bz\b/ }, 'rec.pos.z = 1 (a nested record)')
-      expectThrow(() => { r.pts.at(0).z = 1 }, { type: TypeError }, 'rec.pts.at(0).z = 1 (an element of an array field)')
-      expectThrow(() => { r[Symbol('s')] = 1 }, { type: TypeError }, 'rec[Symbol()] = 1')
+      expectThrow(
+        () => {
+          r.nope = 1
+        },
+        { type: TypeError, message: /nope/ },
+        'rec.nope = 1'
+      )
+      expectThrow(
+        () => {
+          r.A = 1
+        },
+        { type: TypeError, message: /\bA\b/ },
+        'rec.A = 1 (a field name in the wrong case)'
+      )
+      expectThrow(
+        () => {
+          r.pos.z = 1
+        },
+        { type: TypeError, message: /\bz\b/ },
+        'rec.pos.z = 1 (a nested record)'
+      )
+      expectThrow(
+        () => {
+          r.pts.at(0).z = 1
+        },
+        { type: TypeError },
+        'rec.pts.at(0).z = 1 (an element of an array field)'
+      )
+      expectThrow(
+        () => {
+          r[Symbol('s')] = 1
+        },
+        { type: TypeError },
+        'rec[Symbol()] = 1'
+      )
       // eslint-disable-next-line no-new-func
       const sloppy = new Function('r', 'r.nope = 1') as (r: unknown) => void
       expectThrow(() => sloppy(r), { type: TypeError }, 'rec.nope = 1 in sloppy-mode code')
@@ -140,35 +220,60 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('a record of a closed view: reading or writing any field is ERR_MMAPFILE_CLOSED; arrays taken before are empty', () => {
-    const Vec = api.struct({ x: 'f32', y: 'f32' })
-    const T = api.struct({ a: 'i32', big: 'u64', pos: Vec, v: ['f32', 2], pts: [Vec, 3] })
-    for (const [kind, make, release] of [
-      ['create', () => api.create(tmpFile(), 3, T), (v: any) => api.close(v)],
-      ['malloc', () => api.malloc(3, T), (v: any) => api.free(v)]
-    ] as Array<[string, () => any, (v: any) => void]>) {
-      const v = make()
-      const r = v.at(2)
-      const pos = r.pos
-      const pts = r.pts
-      const element = pts.at(1)
-      const fromLoop = [...v][1]
-      release(v)
-      for (const [what, touch] of [
-        ['read a', () => r.a], ['write a', () => { r.a = 1 }], ['read big (u64)', () => r.big], ['write big', () => { r.big = 1n }],
-        ['read pos (a nested struct)', () => r.pos], ['read v (an array of f32)', () => r.v], ['read pts (an array of structs)', () => r.pts],
-        ['read x of pos taken before', () => pos.x], ['write x of pos taken before', () => { pos.x = 1 }],
-        ['read y of an element taken before', () => element.y], ['read a of a record from for-of', () => fromLoop.a],
-        ['JSON.stringify', () => JSON.stringify(r)]
-      ] as Array<[string, () => unknown]>) {
-        expectThrow(touch, closedError, `${kind}: ${what}`)
+  s(
+    'a record of a closed view: reading or writing any field is ERR_MMAPFILE_CLOSED; arrays taken before are empty',
+    () => {
+      const Vec = api.struct({ x: 'f32', y: 'f32' })
+      const T = api.struct({ a: 'i32', big: 'u64', pos: Vec, v: ['f32', 2], pts: [Vec, 3] })
+      for (const [kind, make, release] of [
+        ['create', () => api.create(tmpFile(), 3, T), (v: any) => api.close(v)],
+        ['malloc', () => api.malloc(3, T), (v: any) => api.free(v)]
+      ] as Array<[string, () => any, (v: any) => void]>) {
+        const v = make()
+        const r = v.at(2)
+        const pos = r.pos
+        const pts = r.pts
+        const element = pts.at(1)
+        const fromLoop = [...v][1]
+        release(v)
+        for (const [what, touch] of [
+          ['read a', () => r.a],
+          [
+            'write a',
+            () => {
+              r.a = 1
+            }
+          ],
+          ['read big (u64)', () => r.big],
+          [
+            'write big',
+            () => {
+              r.big = 1n
+            }
+          ],
+          ['read pos (a nested struct)', () => r.pos],
+          ['read v (an array of f32)', () => r.v],
+          ['read pts (an array of structs)', () => r.pts],
+          ['read x of pos taken before', () => pos.x],
+          [
+            'write x of pos taken before',
+            () => {
+              pos.x = 1
+            }
+          ],
+          ['read y of an element taken before', () => element.y],
+          ['read a of a record from for-of', () => fromLoop.a],
+          ['JSON.stringify', () => JSON.stringify(r)]
+        ] as Array<[string, () => unknown]>) {
+          expectThrow(touch, closedError, `${kind}: ${what}`)
+        }
+        assert.is(pts.length, 0, `${kind}: an array of structs taken before close has length 0`)
+        assert.is(pts.at(0), undefined, `${kind}: and at(0) undefined`)
+        assert.equal([...pts], [], `${kind}: and iterates nothing`)
+        assert.type(inspect(r), 'string', `${kind}: inspecting a closed record does not throw`)
       }
-      assert.is(pts.length, 0, `${kind}: an array of structs taken before close has length 0`)
-      assert.is(pts.at(0), undefined, `${kind}: and at(0) undefined`)
-      assert.equal([...pts], [], `${kind}: and iterates nothing`)
-      assert.type(inspect(r), 'string', `${kind}: inspecting a closed record does not throw`)
     }
-  })
+  )
 
   s('assigning a whole nested struct or array field is a TypeError; members are assignable', () => {
     const T = buildTypes(api)
@@ -176,12 +281,48 @@ export default function register (ctx: Ctx): void {
     try {
       const rec = v.at(0)
       const before = bytesOf(v).slice()
-      expectThrow(() => { rec.o = { n: 1 } }, { type: TypeError }, 'rec.o = {...} (nested struct)')
-      expectThrow(() => { rec.o = rec.o }, { type: TypeError }, 'rec.o = rec.o (nested struct)')
-      expectThrow(() => { rec.arr = [] }, { type: TypeError }, 'rec.arr = [] (array of structs)')
-      expectThrow(() => { rec.o.pts = [] }, { type: TypeError }, 'rec.o.pts = [] (array of structs)')
-      expectThrow(() => { step(rec.arr, 0).v = new Float32Array(3) }, { type: TypeError }, 'rec.arr[0].v = Float32Array (array of scalars)')
-      expectThrow(() => { rec.t = { a: 1n, b: 2 } }, { type: TypeError }, 'rec.t = {...}')
+      expectThrow(
+        () => {
+          rec.o = { n: 1 }
+        },
+        { type: TypeError },
+        'rec.o = {...} (nested struct)'
+      )
+      expectThrow(
+        () => {
+          rec.o = rec.o
+        },
+        { type: TypeError },
+        'rec.o = rec.o (nested struct)'
+      )
+      expectThrow(
+        () => {
+          rec.arr = []
+        },
+        { type: TypeError },
+        'rec.arr = [] (array of structs)'
+      )
+      expectThrow(
+        () => {
+          rec.o.pts = []
+        },
+        { type: TypeError },
+        'rec.o.pts = [] (array of structs)'
+      )
+      expectThrow(
+        () => {
+          step(rec.arr, 0).v = new Float32Array(3)
+        },
+        { type: TypeError },
+        'rec.arr[0].v = Float32Array (array of scalars)'
+      )
+      expectThrow(
+        () => {
+          rec.t = { a: 1n, b: 2 }
+        },
+        { type: TypeError },
+        'rec.t = {...}'
+      )
       sameBytes(bytesOf(v), before, 'bytes after the refused assignments')
       rec.o.n = 7
       step(rec.arr, 1).v[2] = 1.5
@@ -232,9 +373,15 @@ export default function register (ctx: Ctx): void {
       const t = T[d.name]
       const ls = leaves(d)
       const cOffset = (name: string): number =>
-        layout[d.name].offsets[ls.findIndex((l) => l.c === name || l.c.startsWith(`${name}.`) || l.c.startsWith(`${name}[`))]
+        layout[d.name].offsets[
+          ls.findIndex((l) => l.c === name || l.c.startsWith(`${name}.`) || l.c.startsWith(`${name}[`))
+        ]
       assert.is(t.alignment, layout[d.name].align, `struct ${d.name}: alignment vs _Alignof`)
-      assert.equal(t.fields.map((f: any) => f.name), d.fields.map(([n]) => n), `struct ${d.name}: fields in order`)
+      assert.equal(
+        t.fields.map((f: any) => f.name),
+        d.fields.map(([n]) => n),
+        `struct ${d.name}: fields in order`
+      )
       for (const f of t.fields) {
         assert.is(f.offset, cOffset(f.name), `${d.name}.${f.name}: fields[].offset vs offsetof`)
         assert.is(t.offsetOf(f.name), cOffset(f.name), `${d.name}.${f.name}: offsetOf vs offsetof`)
@@ -303,7 +450,12 @@ export default function register (ctx: Ctx): void {
     const p = tmpFile()
     const view = api.create(p, 2, T)
     const r = view.at(1)
-    const cases: Array<[string, string, number]> = [['v', 'Float32Array', 3], ['big', 'BigInt64Array', 2], ['u', 'Uint16Array', 5], ['s', 'Int8Array', 3]]
+    const cases: Array<[string, string, number]> = [
+      ['v', 'Float32Array', 3],
+      ['big', 'BigInt64Array', 2],
+      ['u', 'Uint16Array', 5],
+      ['s', 'Int8Array', 3]
+    ]
     for (const [name, cls, n] of cases) {
       const a: any = r[name]
       assert.ok(ArrayBuffer.isView(r[name]), `${name} is a typed array`)
@@ -336,7 +488,7 @@ export default function register (ctx: Ctx): void {
     api.close(w)
   })
 
-  s('an array-of-structs field is a StructArray over the record\'s bytes: length, at(i), iteration', () => {
+  s("an array-of-structs field is a StructArray over the record's bytes: length, at(i), iteration", () => {
     const T = buildTypes(api)
     const v = api.create(tmpFile(), 1, T.Deep)
     try {
@@ -349,7 +501,11 @@ export default function register (ctx: Ctx): void {
       assert.is(r.o.pts.at(-4), undefined, 'o.pts.at(-4)')
       r.o.pts.at(2).b = -99
       assert.is(r.o.pts.at(-1).b, -99, 'at(-1) is the last')
-      assert.equal(Array.from(r.o.pts, (x: any) => x.b), [0, 0, -99], 'Array.from(o.pts)')
+      assert.equal(
+        Array.from(r.o.pts, (x: any) => x.b),
+        [0, 0, -99],
+        'Array.from(o.pts)'
+      )
       const offset = T.Deep.offsetOf('o') + T.Deep.fields.find((f: any) => f.name === 'o').type.offsetOf('pts')
       assert.is(r.o.pts.buffer, v.buffer, 'the same buffer as the view')
       assert.is(r.o.pts.byteOffset, v.byteOffset + offset, 'byteOffset: where the field starts')
@@ -378,66 +534,87 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('records show their values to util.inspect and JSON.stringify, as plain objects (bigints as strings in JSON)', () => {
-    const Vec = api.struct({ x: 'f32', y: 'f32' })
-    const T = api.struct({ id: 'u32', big: 'i64', pos: Vec, v: ['u16', 2], w: ['u64', 1], pts: [Vec, 2] })
-    const v = api.malloc(2, T)
-    try {
-      const r = v.at(1)
-      r.id = 7
-      r.big = -5n
-      r.pos.x = 1.5
-      r.v[1] = 9
-      r.w[0] = 2n ** 64n - 1n
-      r.pts.at(1).y = 2.5
-      const plain = { id: 7, big: -5n, pos: { x: 1.5, y: 0 }, v: new Uint16Array([0, 9]), w: new BigUint64Array([2n ** 64n - 1n]), pts: [{ x: 0, y: 0 }, { x: 0, y: 2.5 }] }
-      assert.is(inspect(r), inspect(plain), 'util.inspect(record)')
-      assert.is(inspect(r.pos), inspect({ x: 1.5, y: 0 }), 'util.inspect(nested record)')
-      const json = '{"id":7,"big":"-5","pos":{"x":1.5,"y":0},"v":[0,9],"w":["18446744073709551615"],"pts":[{"x":0,"y":0},{"x":0,"y":2.5}]}'
-      assert.is(JSON.stringify(r), json, 'JSON.stringify(record)')
-      const zero = '{"id":0,"big":"0","pos":{"x":0,"y":0},"v":[0,0],"w":["0"],"pts":[{"x":0,"y":0},{"x":0,"y":0}]}'
-      assert.is(JSON.stringify(v), `[${zero},${json}]`, 'JSON.stringify(view): an array of records')
-      assert.is(JSON.stringify(r.pts), '[{"x":0,"y":0},{"x":0,"y":2.5}]', 'JSON.stringify(array-of-structs field)')
-      assert.match(inspect(v), /^StructArray\(2\) \[/, 'util.inspect(view) names it and its length')
-      assert.match(inspect(v), /id: 7/, 'util.inspect(view) shows the records')
-      // API.md (docs/api.md): the fields are accessors on the prototype, so that records stay cheap;
-      // Object.keys is empty and Type.fields lists them.
-      assert.equal(Object.keys(r), [], 'Object.keys(record) is empty, by design')
-      assert.equal(T.fields.map((f: any) => f.name), ['id', 'big', 'pos', 'v', 'w', 'pts'], 'Type.fields lists the names')
-    } finally {
-      api.free(v)
+  s(
+    'records show their values to util.inspect and JSON.stringify, as plain objects (bigints as strings in JSON)',
+    () => {
+      const Vec = api.struct({ x: 'f32', y: 'f32' })
+      const T = api.struct({ id: 'u32', big: 'i64', pos: Vec, v: ['u16', 2], w: ['u64', 1], pts: [Vec, 2] })
+      const v = api.malloc(2, T)
+      try {
+        const r = v.at(1)
+        r.id = 7
+        r.big = -5n
+        r.pos.x = 1.5
+        r.v[1] = 9
+        r.w[0] = 2n ** 64n - 1n
+        r.pts.at(1).y = 2.5
+        const plain = {
+          id: 7,
+          big: -5n,
+          pos: { x: 1.5, y: 0 },
+          v: new Uint16Array([0, 9]),
+          w: new BigUint64Array([2n ** 64n - 1n]),
+          pts: [
+            { x: 0, y: 0 },
+            { x: 0, y: 2.5 }
+          ]
+        }
+        assert.is(inspect(r), inspect(plain), 'util.inspect(record)')
+        assert.is(inspect(r.pos), inspect({ x: 1.5, y: 0 }), 'util.inspect(nested record)')
+        const json =
+          '{"id":7,"big":"-5","pos":{"x":1.5,"y":0},"v":[0,9],"w":["18446744073709551615"],"pts":[{"x":0,"y":0},{"x":0,"y":2.5}]}'
+        assert.is(JSON.stringify(r), json, 'JSON.stringify(record)')
+        const zero = '{"id":0,"big":"0","pos":{"x":0,"y":0},"v":[0,0],"w":["0"],"pts":[{"x":0,"y":0},{"x":0,"y":0}]}'
+        assert.is(JSON.stringify(v), `[${zero},${json}]`, 'JSON.stringify(view): an array of records')
+        assert.is(JSON.stringify(r.pts), '[{"x":0,"y":0},{"x":0,"y":2.5}]', 'JSON.stringify(array-of-structs field)')
+        assert.match(inspect(v), /^StructArray\(2\) \[/, 'util.inspect(view) names it and its length')
+        assert.match(inspect(v), /id: 7/, 'util.inspect(view) shows the records')
+        // API.md (docs/api.md): the fields are accessors on the prototype, so that records stay cheap;
+        // Object.keys is empty and Type.fields lists them.
+        assert.equal(Object.keys(r), [], 'Object.keys(record) is empty, by design')
+        assert.equal(
+          T.fields.map((f: any) => f.name),
+          ['id', 'big', 'pos', 'v', 'w', 'pts'],
+          'Type.fields lists the names'
+        )
+      } finally {
+        api.free(v)
+      }
     }
-  })
+  )
 
-  requires(s, 'posix-tools')('a nested struct reads as a record; records of arrays of structs write the mapped bytes', () => {
-    const T = buildTypes(api)
-    const p = tmpFile()
-    const v = api.create(p, 1, T.Deep)
-    try {
-      const r = v.at(0)
-      assert.type(r.o, 'object')
-      step(r.o.pts, 2).b = -99
-      step(r.o.sm, 1).c = 200
-      step(r.arr, 1).w[1] = 2.5
-      r.t.a = 5n
-      step(r.sh, 2).a = 65000
-      const inner = r.o
-      inner.q = 4000000000
-      assert.is(v.at(0).o.q, 4000000000, 'a record kept from earlier reads the same bytes')
-    } finally {
-      api.close(v)
+  requires(s, 'posix-tools')(
+    'a nested struct reads as a record; records of arrays of structs write the mapped bytes',
+    () => {
+      const T = buildTypes(api)
+      const p = tmpFile()
+      const v = api.create(p, 1, T.Deep)
+      try {
+        const r = v.at(0)
+        assert.type(r.o, 'object')
+        step(r.o.pts, 2).b = -99
+        step(r.o.sm, 1).c = 200
+        step(r.arr, 1).w[1] = 2.5
+        r.t.a = 5n
+        step(r.sh, 2).a = 65000
+        const inner = r.o
+        inner.q = 4000000000
+        assert.is(v.at(0).o.q, 4000000000, 'a record kept from earlier reads the same bytes')
+      } finally {
+        api.close(v)
+      }
+      const cl = c().layout.Deep
+      const ls = leaves(byName('Deep'))
+      const off = (cpath: string): number => cl.offsets[ls.findIndex((l) => l.c === cpath)]
+      const dv = new DataView(fileBytes(p).buffer)
+      assert.is(dv.getInt32(off('o.pts[2].b'), true), -99, 'o.pts[2].b in the file')
+      assert.is(dv.getUint8(off('o.sm[1].c')), 200, 'o.sm[1].c in the file')
+      assert.is(dv.getFloat64(off('arr[1].w[1]'), true), 2.5, 'arr[1].w[1] in the file')
+      assert.is(dv.getBigInt64(off('t.a'), true), 5n, 't.a in the file')
+      assert.is(dv.getUint16(off('sh[2].a'), true), 65000, 'sh[2].a in the file')
+      assert.is(dv.getUint32(off('o.q'), true), 4000000000, 'o.q in the file')
     }
-    const cl = c().layout.Deep
-    const ls = leaves(byName('Deep'))
-    const off = (cpath: string): number => cl.offsets[ls.findIndex((l) => l.c === cpath)]
-    const dv = new DataView(fileBytes(p).buffer)
-    assert.is(dv.getInt32(off('o.pts[2].b'), true), -99, 'o.pts[2].b in the file')
-    assert.is(dv.getUint8(off('o.sm[1].c')), 200, 'o.sm[1].c in the file')
-    assert.is(dv.getFloat64(off('arr[1].w[1]'), true), 2.5, 'arr[1].w[1] in the file')
-    assert.is(dv.getBigInt64(off('t.a'), true), 5n, 't.a in the file')
-    assert.is(dv.getUint16(off('sh[2].a'), true), 65000, 'sh[2].a in the file')
-    assert.is(dv.getUint32(off('o.q'), true), 4000000000, 'o.q in the file')
-  })
+  )
 
   s('StructArray: length, at(i) with negative and out-of-range i, iteration, buffer/byteOffset/byteLength', () => {
     const T = api.struct({ a: 'i32', b: 'f64' })
@@ -445,7 +622,11 @@ export default function register (ctx: Ctx): void {
     try {
       assert.is(v.length, 5)
       assert.is(v.byteLength, 80)
-      assert.ok(v.buffer instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer), 'buffer is an ArrayBuffer')
+      assert.ok(
+        v.buffer instanceof ArrayBuffer ||
+          (typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer),
+        'buffer is an ArrayBuffer'
+      )
       assert.type(v.byteOffset, 'number')
       assert.ok(v.byteOffset + v.byteLength <= v.buffer.byteLength, 'the bytes lie inside buffer')
       for (let i = 0; i < 5; i++) v.at(i).a = i * 10
@@ -457,7 +638,11 @@ export default function register (ctx: Ctx): void {
       const seen: number[] = []
       for (const rec of v) seen.push(rec.a)
       assert.equal(seen, [0, 10, 20, 30, 40], 'for..of yields the records in order')
-      assert.equal([...v].map((r: any) => r.a), [0, 10, 20, 30, 40], 'spread')
+      assert.equal(
+        [...v].map((r: any) => r.a),
+        [0, 10, 20, 30, 40],
+        'spread'
+      )
       const dv = new DataView(v.buffer, v.byteOffset, v.byteLength)
       assert.is(dv.getInt32(3 * 16, true), 30, 'record 3 starts at 3 * byteLength')
       dv.setFloat64(2 * 16 + 8, 6.5, true)
@@ -518,30 +703,35 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  requires(s, 'posix-tools')('a struct view at an unaligned offset reads every field (C file behind one odd byte)', () => {
-    const T = buildTypes(api)
-    const cfile = tmpFile('Deep.c.bin')
-    c().write(cfile, 'Deep')
-    const body = fileBytes(cfile)
-    for (const skip of [1, 3, api.PAGE_SIZE + 5]) {
-      const p = tmpFile()
-      const all = new Uint8Array(skip + body.length + 7)
-      all.fill(0xee)
-      all.set(body, skip)
-      fs.writeFileSync(p, all)
-      const v = api.open(p, T.Deep, 'r', { offset: skip })
-      try {
-        assert.is(v.length, RECORDS, `offset ${skip}: floor((size - offset) / byteLength)`)
-        const ls = leaves(byName('Deep'))
-        for (let k = 0; k < RECORDS; k++) {
-          ls.forEach((l, j) => assert.is(getLeaf(v.at(k), l), leafValue(l.type, k, j), `offset ${skip}: Deep[${k}].${l.c}`))
+  requires(s, 'posix-tools')(
+    'a struct view at an unaligned offset reads every field (C file behind one odd byte)',
+    () => {
+      const T = buildTypes(api)
+      const cfile = tmpFile('Deep.c.bin')
+      c().write(cfile, 'Deep')
+      const body = fileBytes(cfile)
+      for (const skip of [1, 3, api.PAGE_SIZE + 5]) {
+        const p = tmpFile()
+        const all = new Uint8Array(skip + body.length + 7)
+        all.fill(0xee)
+        all.set(body, skip)
+        fs.writeFileSync(p, all)
+        const v = api.open(p, T.Deep, 'r', { offset: skip })
+        try {
+          assert.is(v.length, RECORDS, `offset ${skip}: floor((size - offset) / byteLength)`)
+          const ls = leaves(byName('Deep'))
+          for (let k = 0; k < RECORDS; k++) {
+            ls.forEach((l, j) =>
+              assert.is(getLeaf(v.at(k), l), leafValue(l.type, k, j), `offset ${skip}: Deep[${k}].${l.c}`)
+            )
+          }
+          assert.is(step(v.at(0).arr, 1).w.length, 2)
+        } finally {
+          api.close(v)
         }
-        assert.is(step(v.at(0).arr, 1).w.length, 2)
-      } finally {
-        api.close(v)
       }
     }
-  })
+  )
 
   requires(s, 'posix-tools')('create(path, n, Struct, data) copies data; malloc(n, Struct) is zeroed', () => {
     const T = buildTypes(api)
@@ -569,12 +759,20 @@ export default function register (ctx: Ctx): void {
   // node --disallow-code-generation-from-strings (through NODE_OPTIONS) stands for the CSP: Bun and
   // Deno have no such switch.
   const onNode = !('Bun' in globalThis) && !('Deno' in globalThis)
-  const nodeOnly = onNode ? s : (name: string, fn: () => Promise<void>): void => {
-    console.log(`# skip: "${name}": needs node's --disallow-code-generation-from-strings, which this runtime does not have`)
-    s.skip(name, fn)
-  }
-  nodeOnly('where code from strings is refused (a CSP without unsafe-eval), records behave the same (child process)', async () => {
-    const r = await runChild(childPrelude(entry(ctx)) + `
+  const nodeOnly = onNode
+    ? s
+    : (name: string, fn: () => Promise<void>): void => {
+        console.log(
+          `# skip: "${name}": needs node's --disallow-code-generation-from-strings, which this runtime does not have`
+        )
+        s.skip(name, fn)
+      }
+  nodeOnly(
+    'where code from strings is refused (a CSP without unsafe-eval), records behave the same (child process)',
+    async () => {
+      const r = await runChild(
+        childPrelude(entry(ctx)) +
+          `
 let refused = null
 try { new Function('return 1') } catch (e) { refused = e.name }
 const Vec = m.struct({ x: 'f32', y: 'f32' })
@@ -591,16 +789,25 @@ const kept = v.at(1)
 m.free(v)
 try { kept.a; out.closed = 'read' } catch (e) { out.closed = e.code }
 report(out)
-`, { env: { NODE_OPTIONS: '--disallow-code-generation-from-strings' } })
-    assertChildOk(r, 'records without code from strings')
-    assert.equal(childReport(r, 'records without code from strings'), {
-      refused: 'EvalError', a: [0, 7, 0], y: 1.5, sum: 20000 * (7 + 1.5), array: true, guard: 'TypeError', closed: 'ERR_MMAPFILE_CLOSED',
-      json: '{"a":0,"big":"-3","pos":{"x":0,"y":0},"pts":[{"x":0,"y":0},{"x":0,"y":1.5}]}'
-    })
-  })
+`,
+        { env: { NODE_OPTIONS: '--disallow-code-generation-from-strings' } }
+      )
+      assertChildOk(r, 'records without code from strings')
+      assert.equal(childReport(r, 'records without code from strings'), {
+        refused: 'EvalError',
+        a: [0, 7, 0],
+        y: 1.5,
+        sum: 20000 * (7 + 1.5),
+        array: true,
+        guard: 'TypeError',
+        closed: 'ERR_MMAPFILE_CLOSED',
+        json: '{"a":0,"big":"-3","pos":{"x":0,"y":0},"pts":[{"x":0,"y":0},{"x":0,"y":1.5}]}'
+      })
+    }
+  )
 
   s('the scalar table agrees with typed arrays (self-check of the test)', () => {
-    for (const [k, v] of Object.entries(SCALARS) as Array<[Scalar, { size: number, array: string }]>) {
+    for (const [k, v] of Object.entries(SCALARS) as Array<[Scalar, { size: number; array: string }]>) {
       assert.is((globalThis as any)[v.array].BYTES_PER_ELEMENT, v.size, k)
     }
   })

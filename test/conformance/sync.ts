@@ -6,17 +6,31 @@ import * as fs from 'node:fs'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  childPrelude, describeChild, expectReject, expectThrow, fileBytes, fileWith, pattern, runChild, sameBytes,
-  syncWitness, tmpFile, writeAt
+  childPrelude,
+  describeChild,
+  expectReject,
+  expectThrow,
+  fileBytes,
+  fileWith,
+  pattern,
+  runChild,
+  sameBytes,
+  syncWitness,
+  tmpFile,
+  writeAt
 } from '../helpers'
 import type { ChildResult } from '../helpers'
 import { requires } from '../helpers'
 
 const notViews: Array<[string, unknown]> = [
-  ['undefined', undefined], ['null', null], ['an object', {}], ['a plain Uint8Array', new Uint8Array(8)], ['a number', 1]
+  ['undefined', undefined],
+  ['null', null],
+  ['an object', {}],
+  ['a plain Uint8Array', new Uint8Array(8)],
+  ['a number', 1]
 ]
 
-function badRanges (n: number): Array<[string, unknown, typeof TypeError | typeof RangeError]> {
+function badRanges(n: number): Array<[string, unknown, typeof TypeError | typeof RangeError]> {
   return [
     ['{ offset: -1 }', { offset: -1 }, RangeError],
     ['{ offset: 0.5 }', { offset: 0.5 }, RangeError],
@@ -31,13 +45,13 @@ function badRanges (n: number): Array<[string, unknown, typeof TypeError | typeo
   ]
 }
 
-function assertKilled (r: ChildResult, what: string): void {
+function assertKilled(r: ChildResult, what: string): void {
   if (r.signal !== 'SIGKILL' || !r.stdout.includes('synced')) {
     assert.unreachable(`${what}: expected the child to reach the kill after syncing: ${describeChild(r)}`)
   }
 }
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const PAGE: number = api.PAGE_SIZE
   const prelude = childPrelude(entry(ctx))
@@ -56,7 +70,8 @@ export default function register (ctx: Ctx): void {
   s('bad ranges: RangeError out of the view or domain, TypeError for a non-number', () => {
     const v = api.create(tmpFile(), 100)
     try {
-      for (const [name, opts, type] of badRanges(100)) expectThrow(() => api.sync(v, opts), { type }, `sync(view, ${name})`)
+      for (const [name, opts, type] of badRanges(100))
+        expectThrow(() => api.sync(v, opts), { type }, `sync(view, ${name})`)
     } finally {
       api.close(v)
     }
@@ -83,12 +98,21 @@ export default function register (ctx: Ctx): void {
     const p = fileWith(bytes)
     const v = api.open(p, Uint8Array, 'rw', { offset: 7 })
     const expected = bytes.slice()
-    v[0] = 1; expected[7] = 1
+    v[0] = 1
+    expected[7] = 1
     assert.is(api.sync(v), undefined)
     sameBytes(fileBytes(p), expected, 'after sync()')
-    for (const [offset, length] of [[1, 1], [PAGE - 8, 3], [PAGE + 1, PAGE], [size - 8, undefined]] as Array<[number, number | undefined]>) {
+    for (const [offset, length] of [
+      [1, 1],
+      [PAGE - 8, 3],
+      [PAGE + 1, PAGE],
+      [size - 8, undefined]
+    ] as Array<[number, number | undefined]>) {
       const end = length === undefined ? v.length : offset + length
-      for (let i = offset; i < end; i++) { v[i] = (v[i] + 1) & 0xff; expected[7 + i] = v[i] }
+      for (let i = offset; i < end; i++) {
+        v[i] = (v[i] + 1) & 0xff
+        expected[7 + i] = v[i]
+      }
       api.sync(v, length === undefined ? { offset } : { offset, length })
       sameBytes(fileBytes(p), expected, `after sync(view, { offset: ${offset}, length: ${String(length)} })`)
     }
@@ -130,43 +154,71 @@ export default function register (ctx: Ctx): void {
   })
 
   const durability: Array<[string, string]> = [
-    ['create, sync', `
+    [
+      'create, sync',
+      `
 const v = m.create(args[0], 4096)
 v.set([1, 2, 3], 0); v[4095] = 9
-m.sync(v)`],
-    ["open 'rw', sync", `
+m.sync(v)`
+    ],
+    [
+      "open 'rw', sync",
+      `
 const v = m.open(args[0], Uint8Array, 'rw')
 v.set([1, 2, 3], 0); v[4095] = 9
-m.sync(v)`],
-    ["open 'rw' window at an odd offset, sync of a range", `
+m.sync(v)`
+    ],
+    [
+      "open 'rw' window at an odd offset, sync of a range",
+      `
 const v = m.open(args[0], Uint8Array, 'rw', { offset: 1 })
 v.set([1, 2, 3], 0); v[4094] = 9
-m.sync(v, { offset: 0, length: 3 }); m.sync(v, { offset: 4094, length: 1 })`],
-    ['create of a struct type, sync', `
+m.sync(v, { offset: 0, length: 3 }); m.sync(v, { offset: 4094, length: 1 })`
+    ],
+    [
+      'create of a struct type, sync',
+      `
 const T = m.struct({ a: 'u8', b: 'u8', c: 'u8', d: 'u8' })
 const v = m.create(args[0], 1024, T)
 const r = v.at(0); r.a = 1; r.b = 2; r.c = 3
 v.at(-1).d = 9
-m.sync(v)`],
-    ['create, syncAsync', `
+m.sync(v)`
+    ],
+    [
+      'create, syncAsync',
+      `
 const v = m.create(args[0], 4096)
 v.set([1, 2, 3], 0); v[4095] = 9
-await m.syncAsync(v)`],
-    ["open 'rw', syncAsync of ranges", `
+await m.syncAsync(v)`
+    ],
+    [
+      "open 'rw', syncAsync of ranges",
+      `
 const v = m.open(args[0], Uint8Array, 'rw')
 v.set([1, 2, 3], 0); v[4095] = 9
-await Promise.all([m.syncAsync(v, { offset: 0, length: 3 }), m.syncAsync(v, { offset: 4095 })])`],
-    ['create, close', `
+await Promise.all([m.syncAsync(v, { offset: 0, length: 3 }), m.syncAsync(v, { offset: 4095 })])`
+    ],
+    [
+      'create, close',
+      `
 const v = m.create(args[0], 4096)
 v.set([1, 2, 3], 0); v[4095] = 9
-m.close(v)`],
-    ['gccreate, close', `
+m.close(v)`
+    ],
+    [
+      'gccreate, close',
+      `
 const v = m.gccreate(args[0], 4096)
 v.set([1, 2, 3], 0); v[4095] = 9
-m.close(v)`]
+m.close(v)`
+    ]
   ]
   for (const [name, body] of durability) {
-    requires(s, 'ld-preload', 'posix-tools')(`durable: ${name}, then SIGKILL: the file holds the bytes, and the disk was asked`, async () => {
+    requires(
+      s,
+      'ld-preload',
+      'posix-tools'
+    )(`durable: ${name}, then SIGKILL: the file holds the bytes, and the disk was asked`, async () => {
       const p = tmpFile()
       const log = tmpFile('sync.log')
       if (name.startsWith('open')) fs.writeFileSync(p, new Uint8Array(4096))
@@ -174,18 +226,23 @@ m.close(v)`]
       // library logs what it asks of the disk after the mark.
       const lines = body.trim().split('\n')
       const call = lines.pop()
-      const r = await runChild(`${prelude}
+      const r = await runChild(
+        `${prelude}
 ${lines.join('\n')}
 fs.appendFileSync(process.env.MMAPFILE_SYNC_LOG, 'mark\\n')
 ${call}
 process.stdout.write('synced\\n')
 process.kill(process.pid, 'SIGKILL')
-`, { args: [p], env: { LD_PRELOAD: syncWitness(), MMAPFILE_SYNC_LOG: log } })
+`,
+        { args: [p], env: { LD_PRELOAD: syncWitness(), MMAPFILE_SYNC_LOG: log } }
+      )
       assertKilled(r, name)
       const asked = fs.readFileSync(log, 'utf8').split('mark\n')[1] ?? ''
       // a whole write through an O_DSYNC descriptor counts too: Node's permission model refuses fsync
-      assert.ok(/^(msync \d+ MS_SYNC 0|fsync 0|fdatasync 0|dsync-write (\d+) \2)$/m.test(asked),
-        `${name}: no successful msync(MS_SYNC), fsync, fdatasync or O_DSYNC write after the writes; the log after the mark: ${JSON.stringify(asked)}`)
+      assert.ok(
+        /^(msync \d+ MS_SYNC 0|fsync 0|fdatasync 0|dsync-write (\d+) \2)$/m.test(asked),
+        `${name}: no successful msync(MS_SYNC), fsync, fdatasync or O_DSYNC write after the writes; the log after the mark: ${JSON.stringify(asked)}`
+      )
       const expected = new Uint8Array(4096)
       if (name.includes('odd offset')) {
         expected.set([1, 2, 3], 1)
@@ -208,13 +265,15 @@ process.kill(process.pid, 'SIGKILL')
   })
 
   a('something that is not a view: a rejected Promise (TypeError), never a throw', async () => {
-    for (const [name, value] of notViews) await expectReject(() => api.syncAsync(value), { type: TypeError }, `syncAsync(${name})`)
+    for (const [name, value] of notViews)
+      await expectReject(() => api.syncAsync(value), { type: TypeError }, `syncAsync(${name})`)
   })
 
   a('bad ranges reject, never throw', async () => {
     const v = api.create(tmpFile(), 100)
     try {
-      for (const [name, opts, type] of badRanges(100)) await expectReject(() => api.syncAsync(v, opts), { type }, `syncAsync(view, ${name})`)
+      for (const [name, opts, type] of badRanges(100))
+        await expectReject(() => api.syncAsync(v, opts), { type }, `syncAsync(view, ${name})`)
     } finally {
       api.close(v)
     }
@@ -285,10 +344,18 @@ process.kill(process.pid, 'SIGKILL')
     const p = tmpFile()
     const v = api.create(p, BIG)
     const expected = new Uint8Array(BIG)
-    for (let i = 0; i < BIG; i += PAGE) { v[i] = (i / PAGE) & 0xff || 1; expected[i] = v[i] }
+    for (let i = 0; i < BIG; i += PAGE) {
+      v[i] = (i / PAGE) & 0xff || 1
+      expected[i] = v[i]
+    }
     let turns = 0
     let settled = false
-    const turn = (): void => { if (!settled) { turns++; setImmediate(turn) } }
+    const turn = (): void => {
+      if (!settled) {
+        turns++
+        setImmediate(turn)
+      }
+    }
     setImmediate(turn)
     await api.syncAsync(v)
     settled = true
@@ -297,26 +364,29 @@ process.kill(process.pid, 'SIGKILL')
     api.close(v)
   })
 
-  a('a write made while a syncAsync is in flight is in the file after the next sync, and close meanwhile loses nothing', async () => {
-    for (const ending of ['sync', 'close']) {
-      const p = tmpFile()
-      const v = api.create(p, BIG)
-      v.fill(1)
-      const pr = api.syncAsync(v)
-      v[BIG - 1] = 2 // in the last slice: in this write-back or the next
-      v[0] = 3 // in the first slice, already written: in the next write-back
-      if (ending === 'close') api.close(v)
-      await pr
-      if (ending === 'sync') {
-        api.sync(v)
-        api.close(v)
+  a(
+    'a write made while a syncAsync is in flight is in the file after the next sync, and close meanwhile loses nothing',
+    async () => {
+      for (const ending of ['sync', 'close']) {
+        const p = tmpFile()
+        const v = api.create(p, BIG)
+        v.fill(1)
+        const pr = api.syncAsync(v)
+        v[BIG - 1] = 2 // in the last slice: in this write-back or the next
+        v[0] = 3 // in the first slice, already written: in the next write-back
+        if (ending === 'close') api.close(v)
+        await pr
+        if (ending === 'sync') {
+          api.sync(v)
+          api.close(v)
+        }
+        const file = fileBytes(p)
+        assert.is(file[0], 3, `${ending}: the write to the first slice`)
+        assert.is(file[BIG - 1], 2, `${ending}: the write to the last slice`)
+        assert.is(file[BIG >> 1], 1, `${ending}: the rest`)
       }
-      const file = fileBytes(p)
-      assert.is(file[0], 3, `${ending}: the write to the first slice`)
-      assert.is(file[BIG - 1], 2, `${ending}: the write to the last slice`)
-      assert.is(file[BIG >> 1], 1, `${ending}: the rest`)
     }
-  })
+  )
 
   a.run()
 }

@@ -7,8 +7,18 @@ import * as fs from 'node:fs'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
 import {
-  childPrelude, describeChild, expectReject, expectThrow, fileBytes, fileWith, pattern, requires, runChild, sameBytes,
-  syncWitness, tmpFile
+  childPrelude,
+  describeChild,
+  expectReject,
+  expectThrow,
+  fileBytes,
+  fileWith,
+  pattern,
+  requires,
+  runChild,
+  sameBytes,
+  syncWitness,
+  tmpFile
 } from '../helpers'
 
 /** What a durable step looks like in the witness's log. */
@@ -20,7 +30,7 @@ const DURABLE = /^(msync \d+ MS_SYNC|fsync|fdatasync) /m
  */
 const DURABLE_OR_DSYNC = /^(msync \d+ MS_SYNC 0|fsync 0|fdatasync 0|dsync-write (\d+) \2)$/m
 
-export default function register (ctx: Ctx): void {
+export default function register(ctx: Ctx): void {
   const api: any = ctx.api
   const PAGE: number = api.PAGE_SIZE
   const prelude = childPrelude(entry(ctx))
@@ -30,8 +40,16 @@ export default function register (ctx: Ctx): void {
     const v = api.create(tmpFile(), 10)
     try {
       for (const durable of [0, 1, 'false', null, {}]) {
-        expectThrow(() => api.sync(v, { durable }), { type: TypeError }, `sync(view, { durable: ${JSON.stringify(durable)} })`)
-        await expectReject(() => api.syncAsync(v, { durable }), { type: TypeError }, `syncAsync(view, { durable: ${JSON.stringify(durable)} })`)
+        expectThrow(
+          () => api.sync(v, { durable }),
+          { type: TypeError },
+          `sync(view, { durable: ${JSON.stringify(durable)} })`
+        )
+        await expectReject(
+          () => api.syncAsync(v, { durable }),
+          { type: TypeError },
+          `syncAsync(view, { durable: ${JSON.stringify(durable)} })`
+        )
       }
       api.sync(v, { durable: undefined })
     } finally {
@@ -39,27 +57,40 @@ export default function register (ctx: Ctx): void {
     }
   })
 
-  s('after sync returns, a plain read and another process see the bytes (whole view and ranges at any alignment)', async () => {
-    const bytes = pattern(3 * PAGE + 11, 71)
-    const p = fileWith(bytes)
-    const v = api.open(p, Uint8Array, 'rw', { offset: 5 })
-    const expected = bytes.slice()
-    v[0] = 1
-    expected[5] = 1
-    assert.is(api.sync(v, { durable: false }), undefined)
-    sameBytes(fileBytes(p), expected, 'after sync(view, { durable: false })')
-    for (const [offset, length] of [[1, 1], [PAGE - 8, 3], [PAGE + 1, PAGE]] as Array<[number, number]>) {
-      for (let i = offset; i < offset + length; i++) { v[i] = (v[i] + 1) & 0xff; expected[5 + i] = v[i] }
-      api.sync(v, { offset, length, durable: false })
-      sameBytes(fileBytes(p), expected, `after sync(view, { offset: ${offset}, length: ${length}, durable: false })`)
-    }
-    const r = await runChild(`${prelude}
+  s(
+    'after sync returns, a plain read and another process see the bytes (whole view and ranges at any alignment)',
+    async () => {
+      const bytes = pattern(3 * PAGE + 11, 71)
+      const p = fileWith(bytes)
+      const v = api.open(p, Uint8Array, 'rw', { offset: 5 })
+      const expected = bytes.slice()
+      v[0] = 1
+      expected[5] = 1
+      assert.is(api.sync(v, { durable: false }), undefined)
+      sameBytes(fileBytes(p), expected, 'after sync(view, { durable: false })')
+      for (const [offset, length] of [
+        [1, 1],
+        [PAGE - 8, 3],
+        [PAGE + 1, PAGE]
+      ] as Array<[number, number]>) {
+        for (let i = offset; i < offset + length; i++) {
+          v[i] = (v[i] + 1) & 0xff
+          expected[5 + i] = v[i]
+        }
+        api.sync(v, { offset, length, durable: false })
+        sameBytes(fileBytes(p), expected, `after sync(view, { offset: ${offset}, length: ${length}, durable: false })`)
+      }
+      const r = await runChild(
+        `${prelude}
 report(Array.from(fs.readFileSync(args[0])))
-`, { args: [p] })
-    sameBytes(JSON.parse(r.stdout.trim().split('\n').pop() ?? '[]'), expected, 'read by another process')
-    api.close(v)
-    sameBytes(fileBytes(p), expected, 'after close')
-  })
+`,
+        { args: [p] }
+      )
+      sameBytes(JSON.parse(r.stdout.trim().split('\n').pop() ?? '[]'), expected, 'read by another process')
+      api.close(v)
+      sameBytes(fileBytes(p), expected, 'after close')
+    }
+  )
 
   s('syncAsync { durable: false } resolves to undefined; the file holds the bytes once it has', async () => {
     const p = fileWith(pattern(2 * PAGE, 72))
@@ -90,11 +121,18 @@ report(Array.from(fs.readFileSync(args[0])))
     api.close(e)
   })
 
-  requires(s, 'ld-preload', 'posix-tools')('the disk is not waited for (no msync MS_SYNC, fsync or fdatasync), the bytes survive SIGKILL, and close is durable', async () => {
-    for (const how of ['sync', 'syncAsync']) {
-      const p = fileWith(new Uint8Array(2 * PAGE))
-      const log = tmpFile('sync.log')
-      const r = await runChild(`${prelude}
+  requires(
+    s,
+    'ld-preload',
+    'posix-tools'
+  )(
+    'the disk is not waited for (no msync MS_SYNC, fsync or fdatasync), the bytes survive SIGKILL, and close is durable',
+    async () => {
+      for (const how of ['sync', 'syncAsync']) {
+        const p = fileWith(new Uint8Array(2 * PAGE))
+        const log = tmpFile('sync.log')
+        const r = await runChild(
+          `${prelude}
 const v = m.open(args[0], Uint8Array, 'rw')
 v[1] = 1; v[${PAGE}] = 2
 fs.appendFileSync(process.env.MMAPFILE_SYNC_LOG, 'mark\\n')
@@ -105,15 +143,18 @@ w[2] = 3
 m.close(w)
 process.stdout.write('synced\\n')
 process.kill(process.pid, 'SIGKILL')
-`, { args: [p], env: { LD_PRELOAD: syncWitness(), MMAPFILE_SYNC_LOG: log } })
-      if (r.signal !== 'SIGKILL' || !r.stdout.includes('synced')) assert.unreachable(`${how}: ${describeChild(r)}`)
-      const [, during = '', closing = ''] = fs.readFileSync(log, 'utf8').split(/mark\n|closing\n/)
-      assert.not.match(during, DURABLE, `${how} { durable: false } asked the disk: ${JSON.stringify(during)}`)
-      assert.match(closing, DURABLE_OR_DSYNC, `close did not ask the disk: ${JSON.stringify(closing)}`)
-      const file = fileBytes(p)
-      assert.equal([file[1], file[2], file[PAGE]], [1, 3, 2], `${how}: the file after SIGKILL`)
+`,
+          { args: [p], env: { LD_PRELOAD: syncWitness(), MMAPFILE_SYNC_LOG: log } }
+        )
+        if (r.signal !== 'SIGKILL' || !r.stdout.includes('synced')) assert.unreachable(`${how}: ${describeChild(r)}`)
+        const [, during = '', closing = ''] = fs.readFileSync(log, 'utf8').split(/mark\n|closing\n/)
+        assert.not.match(during, DURABLE, `${how} { durable: false } asked the disk: ${JSON.stringify(during)}`)
+        assert.match(closing, DURABLE_OR_DSYNC, `close did not ask the disk: ${JSON.stringify(closing)}`)
+        const file = fileBytes(p)
+        assert.equal([file[1], file[2], file[PAGE]], [1, 3, 2], `${how}: the file after SIGKILL`)
+      }
     }
-  })
+  )
 
   s.run()
 }

@@ -50,13 +50,15 @@ export interface CampaignResult {
  * tmpfs: sync's fsync costs nothing there, and the fuzzer cannot see durability anyway; page-cache
  * semantics are the same), else in `fallback`. Removed at exit.
  */
-export function scratchDir (fallback: string, parent?: string): string {
+export function scratchDir(fallback: string, parent?: string): string {
   let base = parent ?? fallback
   if (parent === undefined) {
     try {
       fs.accessSync('/dev/shm', fs.constants.W_OK)
       base = '/dev/shm'
-    } catch { /* no tmpfs here */ }
+    } catch {
+      /* no tmpfs here */
+    }
   }
   const dir = fs.mkdtempSync(path.join(base, 'mmapfile-fuzz-'))
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
@@ -64,28 +66,49 @@ export function scratchDir (fallback: string, parent?: string): string {
 }
 
 /** The command line that runs the fuzzer as `flags` say. */
-export function command (backend: BackendName, flags: { oneWriter: boolean, allow: ReadonlySet<Known>, views?: boolean }, rest: string): string {
+export function command(
+  backend: BackendName,
+  flags: { oneWriter: boolean; allow: ReadonlySet<Known>; views?: boolean },
+  rest: string
+): string {
   const allowed = ALL_KNOWN.filter((k) => flags.allow.has(k))
-  const allow = allowed.length === ALL_KNOWN.length ? '' : allowed.length === 0 ? ' --strict' : ` --allow ${allowed.join(',')}`
+  const allow =
+    allowed.length === ALL_KNOWN.length ? '' : allowed.length === 0 ? ' --strict' : ` --allow ${allowed.join(',')}`
   const extra = `${flags.oneWriter ? ' --one-writer' : ''}${flags.views === false ? ' --files-only' : ''}${allow}`
   return `npm run fuzz -- --backend ${backend}${extra} ${rest}`
 }
 
-function where (failure: Failure, ops: readonly Op[]): string {
-  return failure.step >= ops.length ? `the closing calls at the end (${failure.step - ops.length + 1})` : `call ${failure.step}`
+function where(failure: Failure, ops: readonly Op[]): string {
+  return failure.step >= ops.length
+    ? `the closing calls at the end (${failure.step - ops.length + 1})`
+    : `call ${failure.step}`
 }
 
 /** Shrinks a failing sequence and writes the report (and the shrunk sequence's file). */
-export async function report (opts: Omit<CampaignOptions, 'first' | 'count' | 'until'>, seq: Sequence, failure: Failure): Promise<string> {
+export async function report(
+  opts: Omit<CampaignOptions, 'first' | 'count' | 'until'>,
+  seq: Sequence,
+  failure: Failure
+): Promise<string> {
   const { api, backend } = opts
   const page = api.PAGE_SIZE
   const run = async (ops: Op[]): Promise<Failure | null> =>
-    (await execute(api, { ops, oneWriter: seq.oneWriter }, { backend, dir: opts.dir, allow: opts.allow, views: opts.views })).failure
+    (
+      await execute(
+        api,
+        { ops, oneWriter: seq.oneWriter },
+        { backend, dir: opts.dir, allow: opts.allow, views: opts.views }
+      )
+    ).failure
   const started = Date.now()
-  const shrunk = await shrink(seq.ops, async (ops) => (await run(ops))?.kind === failure.kind, { deadline: started + opts.shrinkSeconds * 1000, page })
+  const shrunk = await shrink(seq.ops, async (ops) => (await run(ops))?.kind === failure.kind, {
+    deadline: started + opts.shrinkSeconds * 1000,
+    page
+  })
   let ops = renumber(shrunk.ops)
   let last = await run(ops)
-  if (last === null) { // renumbering cannot matter; if it did, show the sequence as it failed
+  if (last === null) {
+    // renumbering cannot matter; if it did, show the sequence as it failed
     ops = shrunk.ops
     last = (await run(ops)) ?? failure
   }
@@ -108,18 +131,29 @@ export async function report (opts: Omit<CampaignOptions, 'first' | 'count' | 'u
     seq.seed === null ? '' : `replay the original: ${command(backend, flags, `--seed ${seq.seed}`)}`,
     `replay the shrunk one: ${command(backend, flags, `--replay ${relative}`)}`,
     inline.length < 1500 ? `  or inline: ${command(backend, flags, `--replay '${inline}'`)}` : ''
-  ].filter((line) => line !== '').join('\n')
+  ]
+    .filter((line) => line !== '')
+    .join('\n')
 }
 
 /** Sequences first, first + 1, ... until count or time runs out, or one fails. */
-export async function campaign (opts: CampaignOptions): Promise<CampaignResult> {
+export async function campaign(opts: CampaignOptions): Promise<CampaignResult> {
   const started = Date.now()
   const result: CampaignResult = { sequences: 0, steps: 0, longest: 0, seconds: 0, failure: null }
   const gc = (globalThis as { gc?: () => void }).gc
   for (let seed = opts.first; result.sequences < opts.count && Date.now() < opts.until; seed++) {
     opts.onSequence?.(seed)
-    const seq: Sequence = { seed, oneWriter: opts.oneWriter, ops: generate(seed, { oneWriter: opts.oneWriter, page: opts.api.PAGE_SIZE }) }
-    const { failure, steps } = await execute(opts.api, seq, { backend: opts.backend, dir: opts.dir, allow: opts.allow, views: opts.views })
+    const seq: Sequence = {
+      seed,
+      oneWriter: opts.oneWriter,
+      ops: generate(seed, { oneWriter: opts.oneWriter, page: opts.api.PAGE_SIZE })
+    }
+    const { failure, steps } = await execute(opts.api, seq, {
+      backend: opts.backend,
+      dir: opts.dir,
+      allow: opts.allow,
+      views: opts.views
+    })
     result.sequences++
     result.steps += steps
     result.longest = Math.max(result.longest, seq.ops.length)

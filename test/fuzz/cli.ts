@@ -24,7 +24,7 @@ import type { BackendName } from './model'
 import type { Sequence } from './types'
 import { repoRoot, tmpDir } from '../helpers'
 
-function parse (argv: string[]): Map<string, string> {
+function parse(argv: string[]): Map<string, string> {
   const out = new Map<string, string>()
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
@@ -36,7 +36,7 @@ function parse (argv: string[]): Map<string, string> {
   return out
 }
 
-function number (args: Map<string, string>, name: string, fallback: number): number {
+function number(args: Map<string, string>, name: string, fallback: number): number {
   const text = args.get(name)
   if (text === undefined) return fallback
   const n = Number(text)
@@ -46,7 +46,8 @@ function number (args: Map<string, string>, name: string, fallback: number): num
 
 const args = parse(process.argv.slice(2))
 const backend = args.get('backend') as BackendName
-if (backend !== 'native' && backend !== 'wasm') throw new Error(`fuzz: --backend native or wasm, got ${String(backend)}`)
+if (backend !== 'native' && backend !== 'wasm')
+  throw new Error(`fuzz: --backend native or wasm, got ${String(backend)}`)
 const api = (backend === 'native' ? await import('mmapfile/native') : await import('mmapfile/wasm')) as unknown as Api
 const saveDir = path.join(repoRoot, 'build', 'fuzz')
 const options = {
@@ -92,8 +93,13 @@ if (replay !== undefined) {
     process.exitCode = 1
   }
   const mode = `${options.oneWriter ? 'one writer per file' : 'several views per file'}${options.views ? '' : ', files only'}`
-  console.log(`fuzz ${backend} (${mode}): ${result.sequences} sequences (seeds ${first}..${first + result.sequences - 1}), ` +
-    `${result.steps} calls, longest ${result.longest} calls, ${result.seconds.toFixed(1)} s, ${result.failure === null ? 'no failure' : '1 failure'}`)
+  console.log(
+    `fuzz ${backend} (${mode}): ${result.sequences} sequences (seeds ${first}..${first + result.sequences - 1}), ` +
+      `${result.steps} calls, longest ${result.longest} calls, ${result.seconds.toFixed(1)} s, ${result.failure === null ? 'no failure' : '1 failure'}`
+  )
   const allowed = [...options.allow]
-  if (allowed.length > 0) console.log(`fuzz ${backend}: known deviations from API.md accepted (test/fuzz/known.ts; --strict checks them): ${allowed.join(', ')}`)
+  if (allowed.length > 0)
+    console.log(
+      `fuzz ${backend}: known deviations from API.md accepted (test/fuzz/known.ts; --strict checks them): ${allowed.join(', ')}`
+    )
 }

@@ -21,7 +21,7 @@ export interface Api {
   syncAsync: (view: any, options?: object) => Promise<void>
   resize: (view: any, count: number) => any
   advise: (view: any, advice: string) => void
-  info: (view: any) => { path: string | null, mode: string, offset: number, byteLength: number }
+  info: (view: any) => { path: string | null; mode: string; offset: number; byteLength: number }
   struct: (fields: any) => any
   readonly PAGE_SIZE: number
   readonly capabilities: { readonly writeBackGranularity: number }
@@ -53,21 +53,21 @@ export interface Result {
 
 const SETTLE_MS = 20_000
 
-function outcomeOf (error: unknown): Outcome & { message?: string } {
-  const e = error as { code?: unknown, message?: unknown }
+function outcomeOf(error: unknown): Outcome & { message?: string } {
+  const e = error as { code?: unknown; message?: unknown }
   const name = error instanceof TypeError ? 'TypeError' : error instanceof RangeError ? 'RangeError' : 'Error'
   const code = typeof e?.code === 'string' ? e.code : undefined
   return { kind: 'error', name, code, message: error instanceof Error ? error.message : `threw ${String(error)}` }
 }
 
-function sameOutcome (expected: Outcome, actual: Outcome): boolean {
+function sameOutcome(expected: Outcome, actual: Outcome): boolean {
   if (expected.kind === 'any') return true
   if (expected.kind === 'ok') return actual.kind === 'ok' && expected.note === actual.note
   if (expected.kind !== 'error' || actual.kind !== 'error') return false
   return expected.name === actual.name && (expected.code === '*' || expected.code === actual.code)
 }
 
-export function showOutcome (o: Outcome & { message?: string }): string {
+export function showOutcome(o: Outcome & { message?: string }): string {
   if (o.kind === 'ok') return o.note === undefined ? 'ok' : `ok (${o.note})`
   if (o.kind === 'skip') return `skipped: ${o.why}`
   if (o.kind === 'any') return `anything but a crash (${o.why})`
@@ -76,16 +76,17 @@ export function showOutcome (o: Outcome & { message?: string }): string {
 }
 
 /** The first index where a and b differ, or -1. */
-function firstDifference (a: Uint8Array, b: Uint8Array): number {
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length)
-  if (Buffer.from(a.buffer, a.byteOffset, n).equals(Buffer.from(b.buffer, b.byteOffset, n))) return a.length === b.length ? -1 : n
+  if (Buffer.from(a.buffer, a.byteOffset, n).equals(Buffer.from(b.buffer, b.byteOffset, n)))
+    return a.length === b.length ? -1 : n
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i
   return n
 }
 
 /** Walks a leaf path ("n.q", "v[1]", "pts[2].x") from a record and assigns its last step. An index
  *  into an array of structs (a StructArray) goes through at(), one into a typed array through []. */
-function assignLeaf (record: any, leaf: string, value: unknown): void {
+function assignLeaf(record: any, leaf: string, value: unknown): void {
   const steps = leaf.split(/\.|\[|\]/).filter((s) => s !== '')
   let target = record
   for (const s of steps.slice(0, -1)) {
@@ -98,46 +99,62 @@ class Execution {
   readonly model: Model
   private readonly views = new Map<number, any>()
   private readonly records = new Map<number, any>()
-  private readonly pending: Array<{ op: Op, step: number, expected: Outcome, settled: Promise<Outcome> }> = []
+  private readonly pending: Array<{ op: Op; step: number; expected: Outcome; settled: Promise<Outcome> }> = []
   private readonly types = new Map<string, unknown>()
   /** views made from a descriptor (and what resize made of them): info() gives path null */
   private readonly fromFd = new Set<number>()
 
   private readonly checkViews: boolean
 
-  constructor (private readonly api: Api, private readonly dir: string, opts: ExecuteOptions, oneWriter: boolean) {
+  constructor(
+    private readonly api: Api,
+    private readonly dir: string,
+    opts: ExecuteOptions,
+    oneWriter: boolean
+  ) {
     this.checkViews = opts.views !== false
     // The wasm model writes back CHUNK-byte granules: a backend with other granules needs another model.
     const granule = api.capabilities.writeBackGranularity
-    if (opts.backend === 'wasm' && granule !== CHUNK) throw new Error(`fuzz: wasm writes back ${granule}-byte granules; the model knows ${CHUNK}`)
+    if (opts.backend === 'wasm' && granule !== CHUNK)
+      throw new Error(`fuzz: wasm writes back ${granule}-byte granules; the model knows ${CHUNK}`)
     this.model = new Model({ backend: opts.backend, page: api.PAGE_SIZE, oneWriter, allow: opts.allow })
     for (const t of TYPES) {
       const real = t.fields === null ? (globalThis as any)[t.name] : api.struct(structFields(t.fields, api.struct))
-      if (real.BYTES_PER_ELEMENT !== t.size) throw new Error(`fuzz: ${t.name} is ${String(real.BYTES_PER_ELEMENT)} bytes, the C layout says ${t.size}`)
+      if (real.BYTES_PER_ELEMENT !== t.size)
+        throw new Error(`fuzz: ${t.name} is ${String(real.BYTES_PER_ELEMENT)} bytes, the C layout says ${t.size}`)
       this.types.set(t.name, real)
     }
   }
 
-  file (f: number): string {
+  file(f: number): string {
     return path.join(this.dir, `f${f}.bin`)
   }
 
   /** Makes the call on the real backend. Only ops the model did not skip get here. */
-  call (op: Op, step: number, expectedSettle: Outcome | undefined): Outcome {
+  call(op: Op, step: number, expectedSettle: Outcome | undefined): Outcome {
     const { api } = this
     const view = 'v' in op ? this.views.get(op.v) : undefined
-    const range = (o: { offset?: number, length?: number, durable?: false }): object | undefined =>
-      o.offset === undefined && o.length === undefined && o.durable === undefined ? undefined
+    const range = (o: { offset?: number; length?: number; durable?: false }): object | undefined =>
+      o.offset === undefined && o.length === undefined && o.durable === undefined
+        ? undefined
         : { offset: o.offset, length: o.length, ...(o.durable === false ? { durable: false } : {}) }
     try {
       switch (op.k) {
-        case 'fsInit': fs.writeFileSync(this.file(op.f), seededBytes(op.size, op.seed)); break
+        case 'fsInit':
+          fs.writeFileSync(this.file(op.f), seededBytes(op.size, op.seed))
+          break
         case 'fsWrite': {
           const fd = fs.openSync(this.file(op.f), 'r+')
-          try { fs.writeSync(fd, seededBytes(op.len, op.seed), 0, op.len, op.pos) } finally { fs.closeSync(fd) }
+          try {
+            fs.writeSync(fd, seededBytes(op.len, op.seed), 0, op.len, op.pos)
+          } finally {
+            fs.closeSync(fd)
+          }
           break
         }
-        case 'truncate': fs.truncateSync(this.file(op.f), op.size); break
+        case 'truncate':
+          fs.truncateSync(this.file(op.f), op.size)
+          break
         case 'create': {
           const args: unknown[] = [this.file(op.f), op.count, this.types.get(op.type)]
           if (op.data !== undefined) args.push(seededBytes(op.data.len, op.data.seed))
@@ -158,16 +175,25 @@ class Execution {
           }
           break
         }
-        case 'set': view[op.index] = parseValue(op.value); break
-        case 'fill': view.fill(parseValue(op.value), op.start, op.end); break
-        case 'field': case 'keep': {
+        case 'set':
+          view[op.index] = parseValue(op.value)
+          break
+        case 'fill':
+          view.fill(parseValue(op.value), op.start, op.end)
+          break
+        case 'field':
+        case 'keep': {
           const record = view.at(op.index)
           if (op.k === 'keep') this.records.set(op.r, record)
           else if (record !== undefined) assignLeaf(record, op.path, parseValue(op.value))
           return { kind: 'ok', note: record === undefined ? 'undefined' : 'record' }
         }
-        case 'rfield': assignLeaf(this.records.get(op.r), op.path, parseValue(op.value)); break
-        case 'sync': api.sync(view, range(op)); break
+        case 'rfield':
+          assignLeaf(this.records.get(op.r), op.path, parseValue(op.value))
+          break
+        case 'sync':
+          api.sync(view, range(op))
+          break
         case 'syncAsync': {
           const promise: unknown = api.syncAsync(view, range(op))
           if (!(promise instanceof Promise)) return { kind: 'error', name: 'Error', code: 'NOT_A_PROMISE' }
@@ -179,9 +205,14 @@ class Execution {
           this.views.set(op.id, api.resize(view, op.count))
           if (this.fromFd.has(op.v)) this.fromFd.add(op.id)
           break
-        case 'advise': api.advise(view, op.advice); break
-        case 'close': api.close(view); break
-        case 'tick': break
+        case 'advise':
+          api.advise(view, op.advice)
+          break
+        case 'close':
+          api.close(view)
+          break
+        case 'tick':
+          break
       }
     } catch (error) {
       return outcomeOf(error)
@@ -189,26 +220,30 @@ class Execution {
     return { kind: 'ok' }
   }
 
-  describeView (id: number): string {
+  describeView(id: number): string {
     const v = this.model.views.get(id)
     if (v === undefined) return `v${id}`
     return `v${id} ('${v.mode}' window [${v.offset}, ${v.offset + v.length}) of f${v.file} as ${v.type.name})`
   }
 
   /** Every file and every view the sequence made, against the model; a message per difference found first. */
-  compare (): string | null {
+  compare(): string | null {
     const { model } = this
     for (let f = 0; f < model.files.length; f++) {
       let real: Uint8Array | null = null
-      try { real = fs.readFileSync(this.file(f)) } catch (error) {
+      try {
+        real = fs.readFileSync(this.file(f))
+      } catch (error) {
         if ((error as { code?: unknown }).code !== 'ENOENT') throw error
       }
       const expected = model.files[f] ?? null
-      if ((real === null) !== (expected === null)) return `file f${f} ${real === null ? 'is missing' : 'exists'}; the model says it ${expected === null ? 'does not exist' : 'exists'}`
+      if ((real === null) !== (expected === null))
+        return `file f${f} ${real === null ? 'is missing' : 'exists'}; the model says it ${expected === null ? 'does not exist' : 'exists'}`
       if (real === null || expected === null) continue
       const at = firstDifference(real, expected)
       if (at < 0) continue
-      if (real.length !== expected.length) return `file f${f} is ${real.length} bytes; the model says ${expected.length}`
+      if (real.length !== expected.length)
+        return `file f${f} is ${real.length} bytes; the model says ${expected.length}`
       return `file f${f} byte ${at} is ${String(real[at])}; the model says ${String(expected[at])}`
     }
     for (const [id, view] of this.checkViews ? this.views : []) {
@@ -220,28 +255,39 @@ class Execution {
       }
       const mv = model.views.get(id)
       if (mv === undefined) continue
-      if (view.length !== model.count(mv)) return `${what} has length ${String(view.length)}; the model says ${model.count(mv)}`
+      if (view.length !== model.count(mv))
+        return `${what} has length ${String(view.length)}; the model says ${model.count(mv)}`
       const real = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
       const at = firstDifference(real, expected)
       if (at >= 0) {
         return `${what} byte ${at} (file offset ${mv.offset + at}) is ${String(real[at])}; the model says ${String(expected[at])}`
       }
       const info = this.api.info(view)
-      const want = { path: this.fromFd.has(id) ? null : this.file(mv.file), mode: mv.mode, offset: mv.offset, byteLength: mv.length }
+      const want = {
+        path: this.fromFd.has(id) ? null : this.file(mv.file),
+        mode: mv.mode,
+        offset: mv.offset,
+        byteLength: mv.length
+      }
       const got = { path: info.path, mode: info.mode, offset: info.offset, byteLength: info.byteLength }
-      if (JSON.stringify(got) !== JSON.stringify(want)) return `${what}: info() gives ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        return `${what}: info() gives ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`
     }
     return null
   }
 
   /** Runs one op and compares; a Failure, or null. */
-  async step (op: Op, step: number): Promise<Failure | null | 'skipped'> {
+  async step(op: Op, step: number): Promise<Failure | null | 'skipped'> {
     const { outcome, settles } = this.model.apply(op)
     if (outcome.kind === 'skip') return 'skipped'
     if (op.k === 'tick') await new Promise((resolve) => setTimeout(resolve, 1))
     const actual = this.call(op, step, settles)
     if (!sameOutcome(outcome, actual)) {
-      return { step, kind: 'outcome', message: `${describeOp(op)} gave ${showOutcome(actual)}; the model says ${showOutcome(outcome)}` }
+      return {
+        step,
+        kind: 'outcome',
+        message: `${describeOp(op)} gave ${showOutcome(actual)}; the model says ${showOutcome(outcome)}`
+      }
     }
     const difference = this.compare()
     if (difference === null) return null
@@ -250,15 +296,26 @@ class Execution {
   }
 
   /** Awaits every syncAsync Promise (each must settle as the model says, within SETTLE_MS). */
-  async settle (): Promise<Failure | null> {
+  async settle(): Promise<Failure | null> {
     for (const { op, step, expected, settled } of this.pending) {
       let timer: NodeJS.Timeout | undefined
-      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), SETTLE_MS) })
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), SETTLE_MS)
+      })
       const actual = await Promise.race([settled, late])
       clearTimeout(timer)
-      if (actual === 'late') return { step, kind: 'promise', message: `${describeOp(op)}: the Promise did not settle within ${SETTLE_MS} ms` }
+      if (actual === 'late')
+        return {
+          step,
+          kind: 'promise',
+          message: `${describeOp(op)}: the Promise did not settle within ${SETTLE_MS} ms`
+        }
       if (!sameOutcome(expected, actual)) {
-        return { step, kind: 'promise', message: `${describeOp(op)}: the Promise gave ${showOutcome(actual)}; the model says ${showOutcome(expected)}` }
+        return {
+          step,
+          kind: 'promise',
+          message: `${describeOp(op)}: the Promise gave ${showOutcome(actual)}; the model says ${showOutcome(expected)}`
+        }
       }
     }
     this.pending.length = 0
@@ -266,12 +323,18 @@ class Execution {
   }
 
   /** Whatever happened: closes every real view, waits for the Promises, removes the files. */
-  async cleanUp (): Promise<void> {
+  async cleanUp(): Promise<void> {
     for (const view of this.views.values()) {
-      try { this.api.close(view) } catch { /* a failure was reported already */ }
+      try {
+        this.api.close(view)
+      } catch {
+        /* a failure was reported already */
+      }
     }
     let timer: NodeJS.Timeout | undefined
-    const late = new Promise((resolve) => { timer = setTimeout(resolve, SETTLE_MS) })
+    const late = new Promise((resolve) => {
+      timer = setTimeout(resolve, SETTLE_MS)
+    })
     await Promise.race([Promise.allSettled(this.pending.map((p) => p.settled)), late])
     clearTimeout(timer)
     fs.rmSync(this.dir, { recursive: true, force: true })
@@ -279,7 +342,11 @@ class Execution {
 }
 
 /** Runs `seq` on `api`; the first difference from the model, if any. */
-export async function execute (api: Api, seq: Pick<Sequence, 'ops' | 'oneWriter'>, opts: ExecuteOptions): Promise<Result> {
+export async function execute(
+  api: Api,
+  seq: Pick<Sequence, 'ops' | 'oneWriter'>,
+  opts: ExecuteOptions
+): Promise<Result> {
   const dir = fs.mkdtempSync(path.join(opts.dir, 'seq-'))
   const run = new Execution(api, dir, opts, seq.oneWriter)
   let steps = 0

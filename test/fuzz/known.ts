@@ -11,8 +11,11 @@ export type Known = string
 
 export const ALL_KNOWN: readonly Known[] = Object.keys(KNOWN)
 
-export function parseKnown (list: string): Known[] {
-  const names = list.split(',').map((s) => s.trim()).filter((s) => s !== '')
+export function parseKnown(list: string): Known[] {
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
   for (const name of names) {
     if (!(name in KNOWN)) throw new Error(`fuzz: unknown deviation ${name}; known: ${ALL_KNOWN.join(', ')}`)
   }

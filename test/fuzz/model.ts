@@ -21,11 +21,11 @@ export type BackendName = 'native' | 'wasm'
  * `note` is what a call returns that matters: whether `at(i)` gave a record.
  */
 export type Outcome =
-  | { kind: 'ok', note?: string }
+  | { kind: 'ok'; note?: string }
   /** the call is made and may return or throw, as the engine likes: API.md only says it never crashes */
-  | { kind: 'any', why: string }
-  | { kind: 'error', name: 'TypeError' | 'RangeError' | 'Error', code: string | undefined }
-  | { kind: 'skip', why: string }
+  | { kind: 'any'; why: string }
+  | { kind: 'error'; name: 'TypeError' | 'RangeError' | 'Error'; code: string | undefined }
+  | { kind: 'skip'; why: string }
 
 export interface Applied {
   outcome: Outcome
@@ -65,14 +65,14 @@ const outOfRange: Outcome = { kind: 'error', name: 'RangeError', code: 'ERR_OUT_
 const busy: Outcome = { kind: 'error', name: 'Error', code: 'EBUSY' }
 const skip = (why: string): Applied => ({ outcome: { kind: 'skip', why } })
 
-function same (a: Uint8Array, b: Uint8Array): boolean {
+function same(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
 }
 
 /** `bytes` cut or zero-extended to `size`. */
-function sized (bytes: Uint8Array, size: number): Uint8Array {
+function sized(bytes: Uint8Array, size: number): Uint8Array {
   const out = new Uint8Array(size)
   out.set(bytes.subarray(0, Math.min(size, bytes.length)))
   return out
@@ -82,30 +82,30 @@ export class Model {
   readonly files: Array<Uint8Array | null> = [null, null]
   readonly views = new Map<number, MView>()
   /** kept records: view id and element index; null where `at` gave undefined */
-  readonly records = new Map<number, { v: number, index: number } | null>()
+  readonly records = new Map<number, { v: number; index: number } | null>()
 
-  constructor (readonly opts: ModelOptions) {}
+  constructor(readonly opts: ModelOptions) {}
 
   // -------------------------------------------------------------------------------------------
   // Queries (the generator and the executor use them too).
 
-  live (f?: number): MView[] {
+  live(f?: number): MView[] {
     return [...this.views.values()].filter((v) => !v.closed && (f === undefined || v.file === f))
   }
 
   /** The largest window end among live views of f that map at least a byte: a cut below it is refused. */
-  liveEnd (f: number, except?: MView): number {
+  liveEnd(f: number, except?: MView): number {
     let end = 0
     for (const v of this.live(f)) if (v !== except && v.length > 0) end = Math.max(end, v.offset + v.length)
     return end
   }
 
-  count (v: MView): number {
+  count(v: MView): number {
     return Math.floor(v.length / v.type.size)
   }
 
   /** What the view shows (its elements' bytes); null once closed (the view must be empty then). */
-  viewBytes (id: number): Uint8Array | null {
+  viewBytes(id: number): Uint8Array | null {
     const v = this.views.get(id)
     if (v === undefined || v.closed) return null
     return this.read(v, 0, this.count(v) * v.type.size)
@@ -114,7 +114,7 @@ export class Model {
   // -------------------------------------------------------------------------------------------
   // Bytes of a view's window (window-relative), per backend.
 
-  private read (v: MView, start: number, end: number): Uint8Array {
+  private read(v: MView, start: number, end: number): Uint8Array {
     if (this.opts.backend === 'wasm') return v.content.slice(start, end)
     const file = this.files[v.file] ?? new Uint8Array(0)
     const out = sized(file.subarray(Math.min(file.length, v.offset + start)), end - start)
@@ -129,7 +129,7 @@ export class Model {
     return out
   }
 
-  private write (v: MView, at: number, bytes: Uint8Array): void {
+  private write(v: MView, at: number, bytes: Uint8Array): void {
     if (bytes.length === 0) return
     if (this.opts.backend === 'wasm') {
       v.content.set(bytes, at)
@@ -137,7 +137,7 @@ export class Model {
     }
     const from = v.offset + at
     if (v.mode === 'rw') {
-      (this.files[v.file] as Uint8Array).set(bytes, from)
+      ;(this.files[v.file] as Uint8Array).set(bytes, from)
       return
     }
     // Copy-on-write: every page the store touches becomes private, as the file's page is now.
@@ -145,7 +145,7 @@ export class Model {
     const file = this.files[v.file] ?? new Uint8Array(0)
     for (let index = Math.floor(from / page); index * page < from + bytes.length; index++) {
       let copy = v.cow.get(index)
-      if (copy === undefined) v.cow.set(index, copy = sized(file.subarray(Math.min(file.length, index * page)), page))
+      if (copy === undefined) v.cow.set(index, (copy = sized(file.subarray(Math.min(file.length, index * page)), page)))
       const s = Math.max(index * page, from)
       const e = Math.min((index + 1) * page, from + bytes.length)
       copy.set(bytes.subarray(s - from, e - from), s - index * page)
@@ -158,11 +158,13 @@ export class Model {
    * that chunk takes the written bytes; one that did keeps its own changes, recognised as the bytes
    * that differ from what the file held before this write (`old`: all the implementation can see).
    */
-  private writeBack (v: MView, start: number, end: number): void {
+  private writeBack(v: MView, start: number, end: number): void {
     if (this.opts.backend !== 'wasm' || v.mode !== 'rw' || start >= end) return
     const { offset } = v
-    const granule = (w: MView, c: number): [number, number] =>
-      [Math.max(w.offset, c * CHUNK), Math.min(w.offset + w.length, (c + 1) * CHUNK)]
+    const granule = (w: MView, c: number): [number, number] => [
+      Math.max(w.offset, c * CHUNK),
+      Math.min(w.offset + w.length, (c + 1) * CHUNK)
+    ]
     for (let c = Math.floor((offset + start) / CHUNK); c <= Math.floor((offset + end - 1) / CHUNK); c++) {
       const [gs, ge] = granule(v, c)
       const mine = v.content.subarray(gs - offset, ge - offset)
@@ -182,7 +184,8 @@ export class Model {
           w.content.set(file.subarray(rs, re), rs - w.offset)
           w.base.set(w.content.subarray(ws - w.offset, we - w.offset), ws - w.offset)
         } else {
-          for (let i = rs; i < re; i++) if (w.content[i - w.offset] === old[i - gs]) w.content[i - w.offset] = file[i] as number
+          for (let i = rs; i < re; i++)
+            if (w.content[i - w.offset] === old[i - gs]) w.content[i - w.offset] = file[i] as number
         }
       }
     }
@@ -190,41 +193,71 @@ export class Model {
 
   // -------------------------------------------------------------------------------------------
 
-  private addView (id: number, file: number, mode: 'r' | 'rw', offset: number, length: number, type: ElemType,
-    content: Uint8Array): MView {
-    const v: MView = { id, file, mode, offset, length, type, closed: false, cow: new Map(), content, base: content.slice() }
+  private addView(
+    id: number,
+    file: number,
+    mode: 'r' | 'rw',
+    offset: number,
+    length: number,
+    type: ElemType,
+    content: Uint8Array
+  ): MView {
+    const v: MView = {
+      id,
+      file,
+      mode,
+      offset,
+      length,
+      type,
+      closed: false,
+      cow: new Map(),
+      content,
+      base: content.slice()
+    }
     this.views.set(id, v)
     return v
   }
 
-  private known (id: number): MView | null {
+  private known(id: number): MView | null {
     const v = this.views.get(id)
     return v === undefined ? null : v
   }
 
-  private hasWriter (f: number): boolean {
+  private hasWriter(f: number): boolean {
     return this.live(f).some((v) => v.mode === 'rw')
   }
 
   /** syncRange of src/front/api.ts: a window-relative range, or the RangeError. */
-  private range (v: MView, offset?: number, length?: number): [number, number] | null {
+  private range(v: MView, offset?: number, length?: number): [number, number] | null {
     const from = offset ?? 0
     if (from > v.length) return null
     const n = length ?? v.length - from
     return from + n > v.length ? null : [from, n]
   }
 
-  apply (op: Op): Applied {
+  apply(op: Op): Applied {
     switch (op.k) {
-      case 'fsInit': case 'fsWrite': case 'truncate': return this.fsCall(op)
-      case 'create': return this.create(op)
-      case 'open': return this.open(op)
-      case 'set': case 'fill': return this.store(op)
-      case 'field': case 'keep': case 'rfield': return this.structCall(op)
-      case 'sync': case 'syncAsync': {
+      case 'fsInit':
+      case 'fsWrite':
+      case 'truncate':
+        return this.fsCall(op)
+      case 'create':
+        return this.create(op)
+      case 'open':
+        return this.open(op)
+      case 'set':
+      case 'fill':
+        return this.store(op)
+      case 'field':
+      case 'keep':
+      case 'rfield':
+        return this.structCall(op)
+      case 'sync':
+      case 'syncAsync': {
         const v = this.known(op.v)
         if (v === null) return skip('no such view')
-        const settle = (o: Outcome): Applied => op.k === 'sync' ? { outcome: o } : { outcome: { kind: 'ok', note: 'promise' }, settles: o }
+        const settle = (o: Outcome): Applied =>
+          op.k === 'sync' ? { outcome: o } : { outcome: { kind: 'ok', note: 'promise' }, settles: o }
         if (v.closed) return settle(closedView)
         const range = this.range(v, op.offset, op.length)
         if (range === null) return settle(outOfRange)
@@ -232,7 +265,8 @@ export class Model {
         this.writeBack(v, range[0], range[0] + range[1])
         return settle(ok)
       }
-      case 'resize': return this.resize(op.v, op.count, op.id)
+      case 'resize':
+        return this.resize(op.v, op.count, op.id)
       case 'advise': {
         const v = this.known(op.v)
         if (v === null) return skip('no such view')
@@ -245,12 +279,13 @@ export class Model {
         v.closed = true
         return { outcome: ok }
       }
-      case 'tick': return { outcome: ok }
+      case 'tick':
+        return { outcome: ok }
     }
   }
 
   /** Plain node:fs calls: they change the file only (and what native views show of it). */
-  private fsCall (op: Extract<Op, { k: 'fsInit' | 'fsWrite' | 'truncate' }>): Applied {
+  private fsCall(op: Extract<Op, { k: 'fsInit' | 'fsWrite' | 'truncate' }>): Applied {
     const file = this.files[op.f]
     if (op.k === 'fsInit') {
       // writeFileSync empties the file first: a cut under every live view (on Linux even the private
@@ -271,7 +306,7 @@ export class Model {
     return { outcome: ok }
   }
 
-  private create (op: Extract<Op, { k: 'create' }>): Applied {
+  private create(op: Extract<Op, { k: 'create' }>): Applied {
     const type = typeNamed(op.type)
     const byteLength = op.count * type.size
     if (op.data !== undefined && op.data.len > byteLength) return { outcome: outOfRange }
@@ -283,7 +318,7 @@ export class Model {
     return { outcome: ok }
   }
 
-  private open (op: Extract<Op, { k: 'open' }>): Applied {
+  private open(op: Extract<Op, { k: 'open' }>): Applied {
     const type = typeNamed(op.type)
     if (this.opts.oneWriter && op.mode === 'rw' && this.hasWriter(op.f)) return skip('one writer per file')
     const file = this.files[op.f]
@@ -299,7 +334,7 @@ export class Model {
   }
 
   /** Stores through a typed view: an element, or a run of them (fill). */
-  private store (op: Extract<Op, { k: 'set' | 'fill' }>): Applied {
+  private store(op: Extract<Op, { k: 'set' | 'fill' }>): Applied {
     const v = this.known(op.v)
     if (v === null) return skip('no such view')
     if (v.type.scalar === null) return skip('not a typed view')
@@ -309,7 +344,7 @@ export class Model {
     if (v.closed) return { outcome: op.k === 'set' ? ok : { kind: 'any', why: 'fill of a closed view' } }
     const count = this.count(v)
     // TypedArray.prototype.fill's relative indices; a store out of range is ignored.
-    const relative = (i: number): number => i < 0 ? Math.max(count + i, 0) : Math.min(i, count)
+    const relative = (i: number): number => (i < 0 ? Math.max(count + i, 0) : Math.min(i, count))
     const [start, end] = op.k === 'set' ? [op.index, op.index + 1] : [relative(op.start), relative(op.end)]
     if (start < 0 || start >= count || start >= end) return { outcome: ok }
     const all = new Uint8Array((end - start) * bytes.length)
@@ -319,7 +354,7 @@ export class Model {
   }
 
   /** Struct views: `at(i)` and a field store through it, or through a record kept earlier. */
-  private structCall (op: Extract<Op, { k: 'field' | 'keep' | 'rfield' }>): Applied {
+  private structCall(op: Extract<Op, { k: 'field' | 'keep' | 'rfield' }>): Applied {
     if (op.k === 'rfield') {
       const rec = this.records.get(op.r)
       if (rec === undefined || rec === null) return skip('no such record')
@@ -341,7 +376,7 @@ export class Model {
     return { outcome: { kind: 'ok', note: found ? 'record' : 'undefined' } }
   }
 
-  private writeField (v: MView, index: number, path: string, value: string): void {
+  private writeField(v: MView, index: number, path: string, value: string): void {
     const leaf = v.type.leaves.find((l) => l.path === path)
     if (leaf === undefined) throw new Error(`fuzz: no field ${path} in ${v.type.name}`)
     this.write(v, index * v.type.size + leaf.offset, fieldBytes(leaf.scalar, parseValue(value)))
@@ -352,7 +387,7 @@ export class Model {
    * part of the window; else the file becomes offset + count × size bytes, zeros from the kept end.
    * wasm first writes back the chunk holding the kept part's last byte when that chunk changes length.
    */
-  private resize (id: number, count: number, newId: number): Applied {
+  private resize(id: number, count: number, newId: number): Applied {
     const v = this.known(id)
     if (v === null) return skip('no such view')
     if (v.closed) return { outcome: closedView }
@@ -365,7 +400,15 @@ export class Model {
     const file = this.files[v.file] as Uint8Array
     this.files[v.file] = sized(file.subarray(0, Math.min(file.length, keep)), v.offset + length)
     v.closed = true
-    const next = this.addView(newId, v.file, 'rw', v.offset, length, v.type, sized(v.content.subarray(0, common), length))
+    const next = this.addView(
+      newId,
+      v.file,
+      'rw',
+      v.offset,
+      length,
+      v.type,
+      sized(v.content.subarray(0, common), length)
+    )
     next.base = sized(v.base.subarray(0, common), length)
     return { outcome: ok }
   }

@@ -18,14 +18,14 @@ const NUMBERS = ['size', 'pos', 'len', 'count', 'offset', 'length', 'index', 'st
 const OPTIONAL = ['offset', 'length', 'data'] as const
 
 /** Smaller, rounder values for x: 0, x rounded down to a chunk and a page, half (not x - 1: too slow). */
-function smaller (x: number, page: number): number[] {
+function smaller(x: number, page: number): number[] {
   if (x <= 0) return []
   const out = [0, Math.floor(x / CHUNK) * CHUNK, Math.floor(x / page) * page, Math.floor(x / 2)]
   return [...new Set(out)].filter((y) => y < x && y >= 0)
 }
 
 /** Simpler variants of one op, simplest first. */
-function variants (op: Op, page: number): Op[] {
+function variants(op: Op, page: number): Op[] {
   const out: Op[] = []
   const record = op as unknown as Record<string, unknown>
   for (const key of OPTIONAL) {
@@ -57,13 +57,13 @@ function variants (op: Op, page: number): Op[] {
 }
 
 /** Views, records and promises renumbered 1, 2, ... in the order they are made, for reading. */
-export function renumber (ops: readonly Op[]): Op[] {
+export function renumber(ops: readonly Op[]): Op[] {
   const ids = new Map<string, number>()
   const next = { v: 0, r: 0, p: 0 }
   const name = (space: 'v' | 'r' | 'p', id: number): number => {
     const key = `${space}${id}`
     let n = ids.get(key)
-    if (n === undefined) ids.set(key, n = ++next[space])
+    if (n === undefined) ids.set(key, (n = ++next[space]))
     return n
   }
   return ops.map((op) => {
@@ -76,7 +76,11 @@ export function renumber (ops: readonly Op[]): Op[] {
   })
 }
 
-export async function shrink (start: readonly Op[], fails: Fails, budget: ShrinkBudget): Promise<{ ops: Op[], runs: number }> {
+export async function shrink(
+  start: readonly Op[],
+  fails: Fails,
+  budget: ShrinkBudget
+): Promise<{ ops: Op[]; runs: number }> {
   let ops = [...start]
   let runs = 0
   const timeLeft = (): boolean => Date.now() < budget.deadline

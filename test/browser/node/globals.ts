@@ -6,4 +6,6 @@ export class Buffer extends Uint8Array {}
 export const constants = { MAX_LENGTH: 2 ** 32 }
 /** Relative paths resolve against '/' in the browser build. */
 export const process = { cwd: (): string => '/' }
-export const setImmediate = (fn: () => void): void => { setTimeout(fn, 0) }
+export const setImmediate = (fn: () => void): void => {
+  setTimeout(fn, 0)
+}
