@@ -13,8 +13,6 @@
 // (a Content-Security-Policy without 'unsafe-eval', that node flag), `kit` itself serves every type: the
 // same behaviour, fast while a program uses a few struct types.
 
-import type { ScalarName } from './struct.js'
-
 // The state of records, StructArrays and their iterators, under keys that no field name can take.
 export const VIEW = Symbol('mmapfile.view') // the DataView the bytes are read through
 export const BASE = Symbol('mmapfile.base') // where the record (or the first element) starts in that DataView
@@ -43,6 +41,8 @@ export interface Accessor {
   get(this: RecordState): unknown
   set(this: RecordState, value: never): void
 }
+/** The scalar field types of struct(), each with its own accessor pair. */
+export type ScalarName = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64'
 export type Accessors = { readonly [K in ScalarName]: (at: number, name: string) => Accessor } & {
   readonly record: (at: number, name: string, Nested: RecordClass) => Accessor
   readonly records: (at: number, name: string, Nested: ArrayClass, count: number) => Accessor

@@ -12,10 +12,12 @@ import type {
   ArrayState,
   RecordClass,
   RecordState,
+  ScalarName,
   TypedArrayClass
 } from './struct-kit.js'
 
-export type ScalarName = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64'
+export type { ScalarName } from './struct-kit.js'
+
 export type ElementType = ScalarName | StructType
 export type FieldType = ElementType | readonly [ElementType, number]
 export type Fields = { readonly [name: string]: FieldType }

@@ -141,20 +141,12 @@ export interface Api {
   syncAsync(view: View, options?: SyncOptions): Promise<void>
   malloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>
   free(view: View): void
-  gccreate<T extends ViewType = Uint8ArrayConstructor>(
-    path: string | URL,
-    count: number,
-    type?: T,
-    data?: ArrayBufferView,
-    options?: CreateOptions
-  ): ViewOf<T>
-  gcopen<T extends ViewType = Uint8ArrayConstructor>(
-    path: string | URL | Descriptor,
-    type?: T,
-    mode?: Mode,
-    options?: OpenOptions
-  ): ViewOf<T>
-  gcmalloc<T extends ViewType = Uint8ArrayConstructor>(count: number, type?: T): ViewOf<T>
+  /** create, closed when the view is garbage-collected. */
+  gccreate: Api['create']
+  /** open, closed when the view is garbage-collected. */
+  gcopen: Api['open']
+  /** malloc, freed when the view is garbage-collected. */
+  gcmalloc: Api['malloc']
   resize<V extends View>(view: V, count: number): V
   advise(view: View, advice: Advice): void
   info(view: View): ViewInfo
