@@ -1,5 +1,7 @@
 // Builds everything `npm install` promises but the addon: the WebAssembly module, dist/ (ESM,
-// CommonJS and type declarations). "prepare" then builds the addon (npm run build:addon:release: node-gyp).
+// CommonJS and type declarations). "prepare" then builds the addon: in a checkout, the test build
+// (npm run build:addon, node-gyp with the test hook, so that npm test runs the hook's tests); what ships
+// is the prebuilds, built without it (npm run build:addon:release, scripts/prebuild.mjs).
 import { build } from 'esbuild'
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
