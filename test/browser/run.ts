@@ -12,7 +12,9 @@ import type { Ctx } from '../conformance/ctx'
 import { runSuites } from './uvu'
 import type { Result } from './uvu'
 import info from '../conformance/info'
-import struct from '../conformance/struct'
+import structTypes from '../conformance/struct-types'
+import structRecords from '../conformance/struct-records'
+import structArray from '../conformance/struct-array'
 import create from '../conformance/create'
 import open from '../conformance/open'
 import close from '../conformance/close'
@@ -29,7 +31,9 @@ import page from './page'
 /** The areas of test/conformance/index.ts, in its order: a register function, or why the area cannot run in a page. */
 const AREAS: Array<[string, ((ctx: Ctx) => void) | string]> = [
   ['info', info],
-  ['struct', struct],
+  ['struct-types', structTypes],
+  ['struct-records', structRecords],
+  ['struct-array', structArray],
   ['create', create],
   ['open', open],
   [

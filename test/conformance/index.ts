@@ -1,7 +1,9 @@
 // Registers every area of the conformance suite for one entry point. Each area makes one uvu
 // suite per exported function it covers; uvu runs them in this order.
 import type { Ctx } from './ctx'
-import struct from './struct'
+import structTypes from './struct-types'
+import structRecords from './struct-records'
+import structArray from './struct-array'
 import create from './create'
 import open from './open'
 import large from './large'
@@ -27,7 +29,9 @@ export type { Ctx } from './ctx'
 export function runConformance(ctx: Ctx): void {
   for (const register of [
     info,
-    struct,
+    structTypes,
+    structRecords,
+    structArray,
     create,
     open,
     fd,
