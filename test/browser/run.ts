@@ -12,9 +12,7 @@ import type { Ctx } from '../conformance/ctx'
 import { runSuites } from './uvu'
 import type { Result } from './uvu'
 import info from '../conformance/info'
-import structTypes from '../conformance/struct-types'
-import structRecords from '../conformance/struct-records'
-import structArray from '../conformance/struct-array'
+import struct from '../conformance/struct'
 import create from '../conformance/create'
 import open from '../conformance/open'
 import close from '../conformance/close'
@@ -31,9 +29,7 @@ import page from './page'
 /** The areas of test/conformance/index.ts, in its order: a register function, or why the area cannot run in a page. */
 const AREAS: Array<[string, ((ctx: Ctx) => void) | string]> = [
   ['info', info],
-  ['struct-types', structTypes],
-  ['struct-records', structRecords],
-  ['struct-array', structArray],
+  ['struct', struct],
   ['create', create],
   ['open', open],
   [

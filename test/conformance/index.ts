@@ -1,9 +1,7 @@
 // Registers every area of the conformance suite for one entry point. Each area makes one uvu
 // suite per exported function it covers; uvu runs them in this order.
 import type { Ctx } from './ctx'
-import structTypes from './struct-types'
-import structRecords from './struct-records'
-import structArray from './struct-array'
+import struct from './struct'
 import create from './create'
 import open from './open'
 import large from './large'
@@ -29,9 +27,7 @@ export type { Ctx } from './ctx'
 export function runConformance(ctx: Ctx): void {
   for (const register of [
     info,
-    structTypes,
-    structRecords,
-    structArray,
+    struct,
     create,
     open,
     fd,

@@ -1,26 +1,17 @@
 // struct(): records written and read back, the layout checked against gcc, field values, arrays.
-import { suite } from 'uvu'
 import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { inspect } from 'node:util'
-import type { Ctx } from './ctx'
-import { DESCS, byName, encode, leafValue, leaves } from '../cstruct'
-import type { CProgram } from '../cstruct'
-import { allZero, bytesOf, fileBytes, requires, sameBytes, tmpDir, tmpFile } from '../helpers'
-import { buildTypes, getLeaf, leafName, setLeaf, step, structProgram } from '../struct-helpers'
+import type { Ctx } from '../ctx'
+import { DESCS, byName, encode, leafValue, leaves } from '../../cstruct'
+import type { CProgram } from '../../cstruct'
+import { allZero, bytesOf, fileBytes, requires, sameBytes, tmpDir, tmpFile } from '../../helpers'
+import { buildTypes, getLeaf, leafName, setLeaf, step, structProgram } from './program'
 
 const c = (): CProgram => structProgram(tmpDir)
 
-export default function register(ctx: Ctx): void {
-  const s = suite(`${ctx.label} struct`)
-  seedAndLayout(s, ctx)
-  scalarArrayFields(s, ctx)
-  structArrayFields(s, ctx)
-  s.run()
-}
-
 /** The seed example, the layout against gcc, and 64-bit fields as bigint. */
-function seedAndLayout(s: Test, ctx: Ctx): void {
+export function seedAndLayout(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   // --- happy path
   s('the seed example: struct({ a: i32, b: f64 }), create, close, open, read back', () => {
@@ -136,7 +127,7 @@ function seedAndLayout(s: Test, ctx: Ctx): void {
 }
 
 /** Fixed arrays of scalars and of structs as fields. */
-function scalarArrayFields(s: Test, ctx: Ctx): void {
+export function scalarArrayFields(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   s('a fixed array of scalars reads as a typed array over the mapped bytes; writes reach the file', () => {
     const T = api.struct({ tag: 'u8', v: ['f32', 3], big: ['i64', 2], u: ['u16', 5], s: ['i8', 3] })
@@ -229,7 +220,7 @@ function scalarArrayFields(s: Test, ctx: Ctx): void {
 }
 
 /** Arrays of structs as fields: their records, and the bytes they reach. */
-function structArrayFields(s: Test, ctx: Ctx): void {
+export function structArrayFields(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   s(
     'records show their values to util.inspect and JSON.stringify, as plain objects (bigints as strings in JSON)',

@@ -1,13 +1,13 @@
-// The struct conformance areas' common parts: the compiled C program they check against, and the
-// mmapfile types and field paths made from the descriptions of test/cstruct.ts.
-import { DESCS, compileC } from './cstruct'
-import type { CProgram, Desc, Field, Leaf } from './cstruct'
+// What the struct tests (test/conformance/struct.ts, struct/*.ts) share: the compiled C program they
+// check against, and the mmapfile types and field paths made from the descriptions of test/cstruct.ts.
+import { DESCS, compileC } from '../../cstruct'
+import type { CProgram, Desc, Field, Leaf } from '../../cstruct'
 
 /** How many records of each struct the C program writes and reads. */
 export const RECORDS = 3
 
 let cprog: CProgram | undefined
-/** The C program of Deep, Mixed and Seed, compiled into `dir` once for all the struct areas. */
+/** The C program of Deep, Mixed and Seed, compiled into `dir` once for all the struct tests. */
 export function structProgram(dir: string): CProgram {
   if (cprog === undefined) cprog = compileC(dir, ['Deep', 'Mixed', 'Seed'], RECORDS)
   return cprog

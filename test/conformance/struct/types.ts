@@ -1,23 +1,14 @@
 // struct(): the errors of a struct type, its fields and assignments to them.
-import { suite } from 'uvu'
 import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import { inspect } from 'node:util'
-import type { Ctx } from './ctx'
-import { bytesOf, closedError, expectThrow, sameBytes, tmpFile } from '../helpers'
-import { buildTypes, step } from '../struct-helpers'
-
-export default function register(ctx: Ctx): void {
-  const s = suite(`${ctx.label} struct`)
-  definitionErrors(s, ctx)
-  unknownNameAssignments(s, ctx)
-  wholeFieldAssignments(s, ctx)
-  s.run()
-}
+import type { Ctx } from '../ctx'
+import { bytesOf, closedError, expectThrow, sameBytes, tmpFile } from '../../helpers'
+import { buildTypes, step } from './program'
 
 /** struct() refuses bad fields, names and counts, with the type of error and a message that names them. */
-function definitionErrors(s: Test, ctx: Ctx): void {
+export function definitionErrors(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   s('is a function', () => {
     assert.type(api.struct, 'function')
@@ -114,7 +105,7 @@ function definitionErrors(s: Test, ctx: Ctx): void {
 }
 
 /** Assigning a name that is not a field throws and leaves the bytes as they were. */
-function unknownNameAssignments(s: Test, ctx: Ctx): void {
+export function unknownNameAssignments(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   s('assigning a name that is not a field is a TypeError (sloppy code too); the bytes do not change', () => {
     const Vec = api.struct({ x: 'f32', y: 'f32' })
@@ -229,7 +220,7 @@ function unknownNameAssignments(s: Test, ctx: Ctx): void {
 }
 
 /** A nested struct or array field is not assignable whole; its members are. */
-function wholeFieldAssignments(s: Test, ctx: Ctx): void {
+export function wholeFieldAssignments(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   s('assigning a whole nested struct or array field is a TypeError; members are assignable', () => {
     const T = buildTypes(api)

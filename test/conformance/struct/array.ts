@@ -1,12 +1,11 @@
 // struct(): StructArray views, files shared with a C program, struct types where code generation is off.
-import { suite } from 'uvu'
 import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
-import type { Ctx } from './ctx'
-import { entry } from './ctx'
-import { SCALARS, byName, leafValue, leaves } from '../cstruct'
-import type { CProgram, Scalar } from '../cstruct'
+import type { Ctx } from '../ctx'
+import { entry } from '../ctx'
+import { SCALARS, byName, leafValue, leaves } from '../../cstruct'
+import type { CProgram, Scalar } from '../../cstruct'
 import {
   allZero,
   assertChildOk,
@@ -19,20 +18,13 @@ import {
   sameBytes,
   tmpDir,
   tmpFile
-} from '../helpers'
-import { RECORDS, buildTypes, getLeaf, setLeaf, step, structProgram } from '../struct-helpers'
+} from '../../helpers'
+import { RECORDS, buildTypes, getLeaf, setLeaf, step, structProgram } from './program'
 
 const c = (): CProgram => structProgram(tmpDir)
 
-export default function register(ctx: Ctx): void {
-  const s = suite(`${ctx.label} struct`)
-  structArrays(s, ctx)
-  cFilesAndCsp(s, ctx)
-  s.run()
-}
-
 /** StructArray itself, and files of structs a C program wrote. */
-function structArrays(s: Test, ctx: Ctx): void {
+export function structArrays(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   s('StructArray: length, at(i) with negative and out-of-range i, iteration, buffer/byteOffset/byteLength', () => {
     const T = api.struct({ a: 'i32', b: 'f64' })
@@ -123,7 +115,7 @@ function structArrays(s: Test, ctx: Ctx): void {
 }
 
 /** Files shared with a C program, struct types without code generation, and the self-check. */
-function cFilesAndCsp(s: Test, ctx: Ctx): void {
+export function cFilesAndCsp(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   requires(s, 'posix-tools')(
     'a struct view at an unaligned offset reads every field (C file behind one odd byte)',
