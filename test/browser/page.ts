@@ -90,7 +90,7 @@ export default function register(): void {
     assert.is(after.length, 3 * G, 'file length')
   })
 
-  // test/conformance/open.ts checks this in a child process, which a page cannot run
+  // test/conformance/open/sharing.ts checks this in a child process, which a page cannot run
   writers("open 'r': the bytes of the file; writes stay in memory, through sync and close", () => {
     const data = pattern(1000)
     files.put('/r.bin', data)
