@@ -52,7 +52,6 @@ export default function register(ctx: Ctx): void {
 /** gccreate: its errors, and a view written back and released once collected. */
 function gccreateErrorsAndCollection(c: Test, ctx: Ctx): void {
   const api: any = ctx.api
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
   const PAGE: number = api.PAGE_SIZE
   const native = ctx.backend === 'native'
   const prelude = gcPrelude(ctx)
@@ -127,7 +126,6 @@ report({ maps: maps(p).length, fds: fdsOf(p).length, a: bytes[0], b: bytes[${PAG
 /** gccreate: an explicit close, and a resize, carry the automatic close. */
 function gccreateCloseAndResize(c: Test, ctx: Ctx): void {
   const api: any = ctx.api
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
   const PAGE: number = api.PAGE_SIZE
   const native = ctx.backend === 'native'
   const prelude = gcPrelude(ctx)
@@ -193,7 +191,6 @@ report({ size: bytes.length, first: bytes[0], last: bytes[${PAGE + 7}], maps: ma
 /** gcopen: as open, written back once collected. */
 function gcopenTests(o: Test, ctx: Ctx): void {
   const api: any = ctx.api
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
   const PAGE: number = api.PAGE_SIZE
   const native = ctx.backend === 'native'
   const prelude = gcPrelude(ctx)
@@ -266,7 +263,7 @@ report({ first: fs.readFileSync(p)[0] })
 /** gcmalloc: as malloc, released once collected. */
 function gcmallocTests(g: Test, ctx: Ctx): void {
   const api: any = ctx.api
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
+  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/needs.ts)
   const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
   const prelude = gcPrelude(ctx)
 

@@ -38,7 +38,6 @@ export default function register(ctx: Ctx): void {
 /** malloc: bad counts, types and sizes. */
 function mallocErrors(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
   s('is a function', () => {
     assert.type(api.malloc, 'function')
   })
@@ -83,7 +82,7 @@ function mallocErrors(s: Test, ctx: Ctx): void {
 /** malloc: zero-filled views of every type, apart from each other, and memory given again. */
 function mallocViews(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
+  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/needs.ts)
   const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
   for (const T of TYPED_ARRAYS) {
     s(`${T.name}: a zero-filled ${T.name} of count elements`, () => {
@@ -163,7 +162,6 @@ function mallocViews(s: Test, ctx: Ctx): void {
 /** free: of malloc views only; what it releases. */
 function freeTests(f: Test, ctx: Ctx): void {
   const api: any = ctx.api
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
 
   f('is a function', () => {
     assert.type(api.free, 'function')

@@ -25,7 +25,7 @@ import type { Need } from '../../helpers'
 export function noLeaks(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   const PAGE: number = api.PAGE_SIZE
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
+  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/needs.ts)
   const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
   requires(s, 'proc')(
     'nothing of the file stays mapped or open after close; native mappings leave /proc/self/maps at once',
@@ -106,7 +106,7 @@ export function noLeaks(s: Test, ctx: Ctx): void {
 export function noCrashes(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   const PAGE: number = api.PAGE_SIZE
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
+  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/needs.ts)
   const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
 
   requires(
