@@ -23,7 +23,7 @@ function project(name: string): string {
 }
 
 /** Runs tsc in `dir` with `args`; fails the test with tsc's output if it reports anything. Our .d.ts files
- * are lib-checked elsewhere (test/unified.test.ts): here, --skipLibCheck halves the time. */
+ * are lib-checked elsewhere (test/unified-exports.test.ts): here, --skipLibCheck halves the time. */
 function tsc(dir: string, args: string[], what: string): void {
   const r = spawnSync(
     process.execPath,

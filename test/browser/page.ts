@@ -2,6 +2,7 @@
 // browser entry's exports, its paths, the in-memory file system (`files`) and how views meet other
 // writers of it, OPFS, module workers. One suite per concern, as the conformance files.
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import mmapfile, {
   create,
@@ -28,7 +29,27 @@ const bytesEq = (actual: ArrayLike<number>, expected: ArrayLike<number>, what: s
 export default function register(): void {
   // ---------------------------------------------------------------------------------------------
   const entry = suite('browser: the entry')
+  entryTests(entry)
+  entry.run()
 
+  // ---------------------------------------------------------------------------------------------
+  const writers = suite('browser: views and other writers of the in-memory files')
+  writersTests(writers)
+  writers.run()
+
+  // ---------------------------------------------------------------------------------------------
+  const api = suite('browser: files')
+  filesTests(api)
+  api.run()
+
+  // ---------------------------------------------------------------------------------------------
+  const platform = suite('browser: the platform')
+  platformTests(platform)
+  platform.run()
+}
+
+/** The entry in a page: no Node globals, its exports, paths, descriptors. */
+function entryTests(entry: Test): void {
   entry('the page has no Buffer, process or require, and the bundle did not add them', () => {
     const g = globalThis as Record<string, unknown>
     assert.is(typeof g.Buffer, 'undefined', 'typeof Buffer')
@@ -62,12 +83,10 @@ export default function register(): void {
   entry('a number is a descriptor, which a page has none of: ENOTSUP', () => {
     expectThrow(() => open(42), { type: Error, code: 'ENOTSUP' }, 'open(42)')
   })
+}
 
-  entry.run()
-
-  // ---------------------------------------------------------------------------------------------
-  const writers = suite('browser: views and other writers of the in-memory files')
-
+/** Views and other writers of the in-memory files. */
+function writersTests(writers: Test): void {
   writers('an unaligned rw window writes back only its own bytes of its partial chunks', () => {
     const G = capabilities.writeBackGranularity
     const before = pattern(3 * G, 6)
@@ -90,7 +109,7 @@ export default function register(): void {
     assert.is(after.length, 3 * G, 'file length')
   })
 
-  // test/conformance/open.ts checks this in a child process, which a page cannot run
+  // test/conformance/open/sharing.ts checks this in a child process, which a page cannot run
   writers("open 'r': the bytes of the file; writes stay in memory, through sync and close", () => {
     const data = pattern(1000)
     files.put('/r.bin', data)
@@ -149,12 +168,10 @@ export default function register(): void {
     close(view)
     assert.is(files.list().includes('/removed.bin'), false, 'not brought back')
   })
+}
 
-  writers.run()
-
-  // ---------------------------------------------------------------------------------------------
-  const api = suite('browser: files')
-
+/** files: put, get, remove, list. */
+function filesTests(api: Test): void {
   api('files.put takes ArrayBuffer, typed arrays and DataView, and copies them', () => {
     const source = pattern(32)
     files.put('/put-ab.bin', source.buffer)
@@ -224,12 +241,10 @@ export default function register(): void {
     expectThrow(() => files.get(1 as never), { type: TypeError }, 'files.get(1)')
     expectThrow(() => open('/list/b'), { type: Error, code: 'EISDIR' }, 'open(<dir>)')
   })
+}
 
-  api.run()
-
-  // ---------------------------------------------------------------------------------------------
-  const platform = suite('browser: the platform')
-
+/** OPFS, and a module worker. */
+function platformTests(platform: Test): void {
   platform('round trip through OPFS: a File from the origin private file system in, bytes out', async () => {
     const dir = await navigator.storage.getDirectory()
     const handle = await dir.getFileHandle('mmapfile-opfs.bin', { create: true })
@@ -275,6 +290,4 @@ export default function register(): void {
       URL.revokeObjectURL(url)
     }
   })
-
-  platform.run()
 }

@@ -4,6 +4,7 @@
 // show its changes but for bytes they changed themselves and have not synced. Native: at once (one
 // page cache); wasm: at the write-back, by device and inode, across every entry point and build.
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import { entry } from './ctx'
@@ -26,16 +27,27 @@ import {
 
 const CHUNK = 65536
 
-export default function register(ctx: Ctx): void {
-  const api: any = ctx.api
-  const s = suite(`${ctx.label} views of one file keep each other's writes`)
-
-  async function child(what: string, source: string, args: string[] = []): Promise<any> {
+/** Runs `source` in a child process on the entry under test; its report. */
+function childRunner(ctx: Ctx): (what: string, source: string, args?: string[]) => Promise<any> {
+  return async function child(what: string, source: string, args: string[] = []): Promise<any> {
     const r = await runChild(childPrelude(entry(ctx)) + source, { args })
     assertChildOk(r, what)
     return childReport(r, what)
   }
+}
 
+export default function register(ctx: Ctx): void {
+  const s = suite(`${ctx.label} views of one file keep each other's writes`)
+  sharedChunks(s, ctx)
+  windowsAndCollection(s, ctx)
+  registriesAndLifetimes(s, ctx)
+  forgedTypes(s, ctx)
+  s.run()
+}
+
+/** 'rw' views of one file whose writes share chunks. */
+function sharedChunks(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   s("two 'rw' views of the whole file: both one's and the other's writes survive, closed in either order", () => {
     for (const order of ['a first', 'b first']) {
       const data = pattern(3 * CHUNK, 31)
@@ -120,7 +132,12 @@ export default function register(ctx: Ctx): void {
     api.close(snapshot)
     sameBytes(fileBytes(p), expected, 'the file after both closes')
   })
+}
 
+/** Unaligned windows, writes over view.buffer, and a gc view written back when collected. */
+function windowsAndCollection(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const child = childRunner(ctx)
   s('unaligned windows across chunk boundaries, of every element type: nothing lost, the overlap shown', () => {
     const data = pattern(4 * CHUNK, 34)
     const p = fileWith(data)
@@ -208,7 +225,11 @@ m.close(e)
       assert.is(file[6], 0x66)
     }
   )
+}
 
+/** Every entry's views accepted by the others, and the bytes of a gc view kept alive. */
+function registriesAndLifetimes(s: Test, ctx: Ctx): void {
+  const child = childRunner(ctx)
   s(
     "one registry per backend: ESM and CommonJS, mmapfile and mmapfile/<backend>, accept each other's views (child process)",
     async () => {
@@ -296,7 +317,11 @@ report(out)
       assert.is(fileBytes(p)[0], 0x99)
     }
   )
+}
 
+/** Struct types struct() did not make. */
+function forgedTypes(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   s(
     'a struct type that struct() did not make (a Proxy, a forged brand) is a TypeError before the file is touched',
     () => {
@@ -341,6 +366,4 @@ report(out)
       held('after the refused types')
     }
   )
-
-  s.run()
 }

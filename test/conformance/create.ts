@@ -1,5 +1,6 @@
 // create(path, count, type?, data?)
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
@@ -24,9 +25,17 @@ import {
 import { requires } from '../helpers'
 
 export default function register(ctx: Ctx): void {
-  const api: any = ctx.api
   const s = suite(`${ctx.label} create`)
+  argumentErrors(s, ctx)
+  pathErrors(s, ctx)
+  createdFiles(s, ctx)
+  sizeLimits(s, ctx)
+  s.run()
+}
 
+/** Bad counts, types and data: errors that leave no file and nothing mapped or open. */
+function argumentErrors(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   s('is a function', () => {
     assert.type(api.create, 'function')
   })
@@ -147,7 +156,11 @@ export default function register(ctx: Ctx): void {
     }
     held('after the failed creates')
   })
+}
 
+/** Paths that cannot be made a file, and what is not a path. */
+function pathErrors(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   s('a missing directory: ENOENT with code, syscall, path, and a message naming create; nothing left', () => {
     const held = heldSnapshot()
     const dir = path.join(tmpDir, 'no-such-dir')
@@ -200,7 +213,11 @@ export default function register(ctx: Ctx): void {
     expectThrow(() => api.create('', 4), { type: Error, code: 'ENOENT' }, "create('', 4)")
     held("after create('')")
   })
+}
 
+/** The file made: zeroed, of every element type, filled from data, truncated, at any path. */
+function createdFiles(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   // --- happy path
   s('creates a zeroed file of count × elementSize bytes and maps it read-write', () => {
     const p = tmpFile()
@@ -320,7 +337,11 @@ export default function register(ctx: Ctx): void {
     api.close(v)
     sameBytes(fileBytes(p), [1, 2, 3], 'file')
   })
+}
 
+/** Counts past the largest view or the disk: errors that leave no file. */
+function sizeLimits(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   s('a count larger than maxViewBytes is a RangeError and leaves no file', () => {
     const held = heldSnapshot()
     const max = api.capabilities.maxViewBytes
@@ -371,6 +392,4 @@ report(codes)
     assert.not.ok(fs.existsSync(p), 'a file was left behind')
     held('after the failed create')
   })
-
-  s.run()
 }

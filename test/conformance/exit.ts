@@ -3,6 +3,7 @@
 // calls process.exit. Native: the page cache has them. Wasm: written back by an exit hook (not
 // durably), a failure reported on stderr without changing the exit code. Each case is a child process.
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
@@ -29,24 +30,30 @@ const g = m.gcopen(r, Uint8Array, 'rw', { offset: 3 }); g[0] = 0x33; keep.push(g
 const h = m.gccreate(s, 100); h[4] = 0x44; keep.push(h)
 `
 
-export default function register(ctx: Ctx): void {
-  const s = suite(`${ctx.label} views open at exit`)
-
-  /** Four files for writeThroughEveryKind, and the check of what they hold afterwards. */
-  function fourFiles(): { args: string[]; check: (what: string) => void } {
-    const data = pattern(100, 51)
-    const args = [fileWith(data), tmpFile(), fileWith(data), tmpFile()]
-    return {
-      args,
-      check: (what) => {
-        assert.is(fileBytes(args[0])[1], 0x11, `${what}: open 'rw'`)
-        assert.is(fileBytes(args[1])[2], 0x22, `${what}: create`)
-        assert.is(fileBytes(args[2])[3], 0x33, `${what}: gcopen 'rw'`)
-        assert.is(fileBytes(args[3])[4], 0x44, `${what}: gccreate`)
-      }
+/** Four files for writeThroughEveryKind, and the check of what they hold afterwards. */
+function fourFiles(): { args: string[]; check: (what: string) => void } {
+  const data = pattern(100, 51)
+  const args = [fileWith(data), tmpFile(), fileWith(data), tmpFile()]
+  return {
+    args,
+    check: (what) => {
+      assert.is(fileBytes(args[0])[1], 0x11, `${what}: open 'rw'`)
+      assert.is(fileBytes(args[1])[2], 0x22, `${what}: create`)
+      assert.is(fileBytes(args[2])[3], 0x33, `${what}: gcopen 'rw'`)
+      assert.is(fileBytes(args[3])[4], 0x44, `${what}: gccreate`)
     }
   }
+}
 
+export default function register(ctx: Ctx): void {
+  const s = suite(`${ctx.label} views open at exit`)
+  mainThreadAndWorkers(s, ctx)
+  limitsAndEntries(s, ctx)
+  s.run()
+}
+
+/** The main thread and worker threads ending with views open. */
+function mainThreadAndWorkers(s: Test, ctx: Ctx): void {
   s('the main thread ends with views open: their writes are in the files', async () => {
     const { args, check } = fourFiles()
     const r = await runChild(childPrelude(entry(ctx)) + writeThroughEveryKind, { args })
@@ -99,7 +106,10 @@ ${how === 'calls process.exit' ? 'process.exit(0)' : ''}
       }
     )
   }
+}
 
+/** A write-back past the file size limit (wasm), and the native entry in a worker (native). */
+function limitsAndEntries(s: Test, ctx: Ctx): void {
   if (ctx.backend === 'wasm') {
     // posix-tools: the child's file size limit is set by sh (ulimit -f)
     requires(s, 'posix-tools')(
@@ -159,6 +169,4 @@ await worker.terminate()
       }
     )
   }
-
-  s.run()
 }

@@ -2,6 +2,7 @@
 // Each case runs in a child process under --expose-gc, dropping the view and calling gc() until
 // the effect shows (or for a fixed number of rounds, where the test is that nothing happens).
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import { entry } from './ctx'
@@ -20,21 +21,40 @@ import {
 import { requires } from '../helpers'
 import type { Need } from '../helpers'
 
-export default function register(ctx: Ctx): void {
-  const api: any = ctx.api
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
-  const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
-  const PAGE: number = api.PAGE_SIZE
-  const native = ctx.backend === 'native'
-  const prelude =
+/** The child's prelude: the entry under test, and the descriptors of a file. */
+function gcPrelude(ctx: Ctx): string {
+  return (
     childPrelude(entry(ctx)) +
     `
 const fdsOf = (p) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === p } catch { return false } })
 `
+  )
+}
 
+export default function register(ctx: Ctx): void {
   // ---------------------------------------------------------------------------------------------
   const c = suite(`${ctx.label} gccreate`)
+  gccreateErrorsAndCollection(c, ctx)
+  gccreateCloseAndResize(c, ctx)
+  c.run()
 
+  // ---------------------------------------------------------------------------------------------
+  const o = suite(`${ctx.label} gcopen`)
+  gcopenTests(o, ctx)
+  o.run()
+
+  // ---------------------------------------------------------------------------------------------
+  const g = suite(`${ctx.label} gcmalloc`)
+  gcmallocTests(g, ctx)
+  g.run()
+}
+
+/** gccreate: its errors, and a view written back and released once collected. */
+function gccreateErrorsAndCollection(c: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
+  const native = ctx.backend === 'native'
+  const prelude = gcPrelude(ctx)
   c('is a function', () => {
     assert.type(api.gccreate, 'function')
   })
@@ -101,7 +121,14 @@ report({ maps: maps(p).length, fds: fdsOf(p).length, a: bytes[0], b: bytes[${PAG
       assert.equal([bytes[0], bytes[PAGE], bytes[2 * PAGE - 1]], [1, 2, 3], 'file after the child')
     }
   )
+}
 
+/** gccreate: an explicit close, and a resize, carry the automatic close. */
+function gccreateCloseAndResize(c: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
+  const native = ctx.backend === 'native'
+  const prelude = gcPrelude(ctx)
   c('explicit close stops the automatic one: no second close, no error, no stale write-back', async () => {
     const p = tmpFile()
     const r = await runChild(
@@ -159,11 +186,14 @@ report({ size: bytes.length, first: bytes[0], last: bytes[${PAGE + 7}], maps: ma
     assert.is(out.fds, 0, 'descriptors after collection')
     if (native) assert.is(out.maps, 0, 'mappings after collection')
   })
+}
 
-  c.run()
-
-  // ---------------------------------------------------------------------------------------------
-  const o = suite(`${ctx.label} gcopen`)
+/** gcopen: as open, written back once collected. */
+function gcopenTests(o: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
+  const native = ctx.backend === 'native'
+  const prelude = gcPrelude(ctx)
 
   o('is a function', () => {
     assert.type(api.gcopen, 'function')
@@ -228,11 +258,14 @@ report({ first: fs.readFileSync(p)[0] })
     assertChildOk(r, 'gcopen, close, drop, gc')
     assert.is(childReport(r, 'gcopen, close, drop, gc').first, 4, 'no stale write-back after the explicit close')
   })
+}
 
-  o.run()
-
-  // ---------------------------------------------------------------------------------------------
-  const g = suite(`${ctx.label} gcmalloc`)
+/** gcmalloc: as malloc, released once collected. */
+function gcmallocTests(g: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/needs.ts)
+  const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
+  const prelude = gcPrelude(ctx)
 
   g('is a function', () => {
     assert.type(api.gcmalloc, 'function')
@@ -298,6 +331,4 @@ report({ ok: keep.length === 4096 && keep.every((x) => x === 2), others: others.
     assert.is(out.ok, true, 'memory allocated after the explicit free kept its bytes after the collection')
     assert.is(out.others, true, 'later allocations are intact')
   })
-
-  g.run()
 }

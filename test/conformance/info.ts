@@ -1,5 +1,6 @@
 // info(view), PAGE_SIZE, capabilities, backend and backendError.
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as path from 'node:path'
 import { execFileSync } from 'node:child_process'
@@ -12,10 +13,30 @@ import { requires } from '../helpers'
 const MAX_LENGTH = constants.MAX_LENGTH
 
 export default function register(ctx: Ctx): void {
-  const api: any = ctx.api
-
   // ---------------------------------------------------------------------------------------------
   const s = suite(`${ctx.label} info`)
+  infoTests(s, ctx)
+  s.run()
+
+  // ---------------------------------------------------------------------------------------------
+  const pg = suite(`${ctx.label} PAGE_SIZE`)
+  pageSizeTests(pg, ctx)
+  pg.run()
+
+  // ---------------------------------------------------------------------------------------------
+  const cap = suite(`${ctx.label} capabilities`)
+  capabilitiesTests(cap, ctx)
+  cap.run()
+
+  // ---------------------------------------------------------------------------------------------
+  const b = suite(`${ctx.label} backend`)
+  backendTests(b, ctx)
+  b.run()
+}
+
+/** info(view): what it says of every kind of view. */
+function infoTests(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
 
   s('is a function', () => {
     assert.type(api.info, 'function')
@@ -93,22 +114,22 @@ export default function register(ctx: Ctx): void {
     assert.equal(api.info(w), { path: p, mode: 'r', offset: 1, byteLength: 1, backend: ctx.backend })
     api.close(w)
   })
+}
 
-  s.run()
-
-  // ---------------------------------------------------------------------------------------------
-  const pg = suite(`${ctx.label} PAGE_SIZE`)
+/** PAGE_SIZE. */
+function pageSizeTests(pg: Test, ctx: Ctx): void {
+  const api: any = ctx.api
 
   requires(pg, 'posix-tools')('is the system page size', () => {
     const expected = Number(execFileSync('getconf', ['PAGE_SIZE'], { encoding: 'utf8' }).trim())
     assert.is(api.PAGE_SIZE, expected)
     assert.ok(Number.isInteger(api.PAGE_SIZE) && (api.PAGE_SIZE & (api.PAGE_SIZE - 1)) === 0, 'a power of two')
   })
+}
 
-  pg.run()
-
-  // ---------------------------------------------------------------------------------------------
-  const cap = suite(`${ctx.label} capabilities`)
+/** capabilities. */
+function capabilitiesTests(cap: Test, ctx: Ctx): void {
+  const api: any = ctx.api
 
   cap('has coherent, writeBackGranularity and maxViewBytes of the right kinds', () => {
     const c = api.capabilities
@@ -140,11 +161,11 @@ export default function register(ctx: Ctx): void {
       `maxViewBytes ${api.capabilities.maxViewBytes} > ${MAX_LENGTH}`
     )
   })
+}
 
-  cap.run()
-
-  // ---------------------------------------------------------------------------------------------
-  const b = suite(`${ctx.label} backend`)
+/** backend and backendError. */
+function backendTests(b: Test, ctx: Ctx): void {
+  const api: any = ctx.api
 
   b("backend names the entry's backend; backendError is null", () => {
     assert.is(api.backend, ctx.backend)
@@ -177,6 +198,4 @@ export default function register(ctx: Ctx): void {
       assert.is(api.default?.[n], api[n], `default.${n} === ${n}`)
     }
   })
-
-  b.run()
 }

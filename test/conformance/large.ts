@@ -1,5 +1,6 @@
 // open() windows of a sparse 6 GiB file, around the 2 GiB and 4 GiB marks where 32-bit offsets break.
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import type { Ctx } from './ctx'
@@ -16,11 +17,20 @@ const MARKS: Array<[number, number]> = [
   [SIZE - 1, 0xa6]
 ]
 
-export default function register(ctx: Ctx): void {
-  const api: any = ctx.api
-  const s = suite(`${ctx.label} open: a sparse 6 GiB file`)
-  let p = ''
+// The sparse file of the suite running: made by its before hook, removed by its after hook (uvu runs
+// one suite at a time).
+let p = ''
 
+export default function register(ctx: Ctx): void {
+  const s = suite(`${ctx.label} open: a sparse 6 GiB file`)
+  sparseFile(s)
+  largeErrors(s, ctx)
+  largeWindows(s, ctx)
+  s.run()
+}
+
+/** The sparse file of 6 GiB with its marker bytes, made before the tests and removed after. */
+function sparseFile(s: Test): void {
   s.before(() => {
     p = tmpFile('sparse-6g.bin')
     const fd = fs.openSync(p, 'w+')
@@ -35,7 +45,11 @@ export default function register(ctx: Ctx): void {
   s.after(() => {
     if (p !== '') fs.rmSync(p, { force: true })
   })
+}
 
+/** Windows past the largest view, and the whole file where it is larger. */
+function largeErrors(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   // --- errors first
   s(
     'a window one byte larger than maxViewBytes is a RangeError that says to use offset/length; offsets past the end too',
@@ -120,7 +134,11 @@ export default function register(ctx: Ctx): void {
       held('after the whole-file views')
     }
   )
+}
 
+/** Windows around 2^31 and 2^32, typed, struct and 'rw', and near the end of the file. */
+function largeWindows(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   // --- happy path
   s('windows around 2^31 and 2^32 read the marker bytes', () => {
     for (const [at, byte] of MARKS) {
@@ -191,6 +209,4 @@ export default function register(ctx: Ctx): void {
     v[1] = 0
     api.close(v)
   })
-
-  s.run()
 }

@@ -1,5 +1,6 @@
 // malloc(count, type?) and free(view): anonymous zero-filled memory.
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { TYPED_ARRAYS } from './ctx'
 import type { Ctx } from './ctx'
@@ -22,13 +23,21 @@ import type { Need } from '../helpers'
 const MiB = 2 ** 20
 
 export default function register(ctx: Ctx): void {
-  const api: any = ctx.api
-  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/helpers.ts)
-  const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
-
   // ---------------------------------------------------------------------------------------------
   const s = suite(`${ctx.label} malloc`)
+  mallocErrors(s, ctx)
+  mallocViews(s, ctx)
+  s.run()
 
+  // ---------------------------------------------------------------------------------------------
+  const f = suite(`${ctx.label} free`)
+  freeTests(f, ctx)
+  f.run()
+}
+
+/** malloc: bad counts, types and sizes. */
+function mallocErrors(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   s('is a function', () => {
     assert.type(api.malloc, 'function')
   })
@@ -68,7 +77,13 @@ export default function register(ctx: Ctx): void {
       'malloc(maxViewBytes / 8 + 1, Float64Array)'
     )
   })
+}
 
+/** malloc: zero-filled views of every type, apart from each other, and memory given again. */
+function mallocViews(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  // wasm: thousands of WebAssembly memories, which an emulator may not hold (test/needs.ts)
+  const manyMemories: Need[] = ctx.backend === 'wasm' ? ['wasm-memories'] : []
   for (const T of TYPED_ARRAYS) {
     s(`${T.name}: a zero-filled ${T.name} of count elements`, () => {
       const m = api.malloc(33, T)
@@ -142,11 +157,11 @@ export default function register(ctx: Ctx): void {
     // 3,000 leaked MiB would be 2.9 GiB, 3,000 leaked wasm memories terabytes; allow the runtime its own growth.
     assert.ok(grown < 1024 * MiB, `VmSize grew by ${Math.round(grown / MiB)} MiB over 3,000 cycles of 1 MiB`)
   })
+}
 
-  s.run()
-
-  // ---------------------------------------------------------------------------------------------
-  const f = suite(`${ctx.label} free`)
+/** free: of malloc views only; what it releases. */
+function freeTests(f: Test, ctx: Ctx): void {
+  const api: any = ctx.api
 
   f('is a function', () => {
     assert.type(api.free, 'function')
@@ -204,6 +219,4 @@ export default function register(ctx: Ctx): void {
     assert.is(m.length, 0)
     assert.is(m.at(0), undefined)
   })
-
-  f.run()
 }

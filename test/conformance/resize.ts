@@ -1,5 +1,6 @@
 // resize(view, count): grows or shrinks created, 'rw' and malloc views; the file follows.
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import type { Ctx } from './ctx'
@@ -19,10 +20,16 @@ import {
 } from '../helpers'
 
 export default function register(ctx: Ctx): void {
-  const api: any = ctx.api
-  const PAGE: number = api.PAGE_SIZE
   const s = suite(`${ctx.label} resize`)
+  resizeErrors(s, ctx)
+  growAndShrink(s, ctx)
+  windowsAndKinds(s, ctx)
+  s.run()
+}
 
+/** What is not a view, an 'r' view, bad counts: errors, the view unchanged. */
+function resizeErrors(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   s('is a function', () => {
     assert.type(api.resize, 'function')
   })
@@ -75,7 +82,12 @@ export default function register(ctx: Ctx): void {
     api.close(v)
     assert.is(fileBytes(p)[0], 77, 'the view still wrote back')
   })
+}
 
+/** Growing and shrinking: contents kept, growth zero-filled, the file sized. */
+function growAndShrink(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
   // --- happy path
   s('grows a created view: contents kept, growth zero-filled, file size, old view closed', () => {
     const p = tmpFile()
@@ -159,7 +171,11 @@ export default function register(ctx: Ctx): void {
     )
     allZero(file.subarray(offset + 20), 'the file after the cut')
   })
+}
 
+/** Windows before the end of a file or past 4 GiB, struct and malloc views, many resizes. */
+function windowsAndKinds(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
   s("growing an 'rw' window that ends before the end of the file: zeros in the view and in the file", () => {
     // [file size, offset, length, new length]: growth inside the old file, and growth past its end
     for (const [size, offset, length, grown] of [
@@ -258,6 +274,4 @@ export default function register(ctx: Ctx): void {
     sameBytes(fileBytes(p), expected, 'file')
     assertNothingHeld('after 60 resizes and close', p)
   })
-
-  s.run()
 }

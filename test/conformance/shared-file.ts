@@ -3,6 +3,7 @@
 // view, fail with EBUSY and change nothing (native would otherwise die of SIGBUS when the other view
 // is touched, so every case runs in a child process).
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { entry } from './ctx'
 import type { Ctx } from './ctx'
@@ -15,8 +16,7 @@ import {
   fileWith,
   pattern,
   runChild,
-  sameBytes,
-  tmpFile
+  sameBytes
 } from '../helpers'
 import { requires } from '../helpers'
 
@@ -47,17 +47,28 @@ function busy(fn: string, syscall: string, p: string): Record<string, unknown> {
   }
 }
 
-export default function register(ctx: Ctx): void {
-  const api: any = ctx.api
-  const PAGE: number = api.PAGE_SIZE
-  const s = suite(`${ctx.label} one file, several views`)
-
-  async function child(what: string, p: string, source: string): Promise<any> {
+/** Runs `source` after the helpers in a child process on the entry under test, with `p`; its report. */
+function childRunner(ctx: Ctx): (what: string, p: string, source: string) => Promise<any> {
+  return async function child(what: string, p: string, source: string): Promise<any> {
     const r = await runChild(childPrelude(entry(ctx)) + helpers + source, { args: [p] })
     assertChildOk(r, what)
     return childReport(r, what)
   }
+}
 
+export default function register(ctx: Ctx): void {
+  const s = suite(`${ctx.label} one file, several views`)
+  resizeBesideViews(s, ctx)
+  createBesideViews(s, ctx)
+  collectedAndWorkerViews(s, ctx)
+  s.run()
+}
+
+/** A resize that would cut the file under another view. */
+function resizeBesideViews(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
+  const child = childRunner(ctx)
   s(
     "a shrinking resize below another view's window end is EBUSY; both views and the file unchanged (child process)",
     async () => {
@@ -166,7 +177,13 @@ report(out)
       }
     )
   }
+}
 
+/** create over a file that other views map. */
+function createBesideViews(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
+  const child = childRunner(ctx)
   s(
     "growing a window that ends before another view's end is EBUSY: growth first cuts what was past the window (child process)",
     async () => {
@@ -247,7 +264,13 @@ report(out)
     assert.equal(out.afterClose, { length: 12, size: 12 }, 'create after the other views are closed')
     assert.is(fileSize(p), 12)
   })
+}
 
+/** Views dropped and collected, and views a worker thread mapped. */
+function collectedAndWorkerViews(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
+  const child = childRunner(ctx)
   s('a view dropped without close stops counting once collected (child process)', async () => {
     const p = fileWith(pattern(3 * PAGE, 15))
     const out = await child(
@@ -303,6 +326,4 @@ if (isMainThread) {
       assert.is(out.sum, out.expected, 'the worker read its whole view')
     })
   }
-
-  s.run()
 }

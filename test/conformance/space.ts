@@ -7,6 +7,7 @@
 //
 // The disk cases mount a small tmpfs: they need root on Linux (CI runs as root) and skip otherwise.
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
@@ -70,13 +71,11 @@ const enospc = (
   path: p
 })
 
-export default function register(ctx: Ctx): void {
-  const api: any = ctx.api
-  const native = ctx.backend === 'native'
-  const s = suite(`${ctx.label} out of space and mappings`)
-
-  const mounting = requires(s, 'tmpfs')
-  const onSmallDisk = (name: string, fn: (disk: ReturnType<typeof smallDisk>) => void): void => {
+/** A test on a small tmpfs of its own, unmounted afterwards; `mounting` registers a test that needs tmpfs. */
+function smallDiskTest(
+  mounting: (name: string, fn: () => unknown) => void
+): (name: string, fn: (disk: ReturnType<typeof smallDisk>) => void) => void {
+  return (name, fn) => {
     mounting(name, () => {
       const disk = smallDisk()
       try {
@@ -86,7 +85,21 @@ export default function register(ctx: Ctx): void {
       }
     })
   }
+}
 
+export default function register(ctx: Ctx): void {
+  const s = suite(`${ctx.label} out of space and mappings`)
+  fullDisk(s, ctx)
+  nativeOnAFullDisk(s, ctx)
+  s.run()
+}
+
+/** A disk that fills up: each call fails cleanly, on a small tmpfs. */
+function fullDisk(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const native = ctx.backend === 'native'
+  const mounting = requires(s, 'tmpfs')
+  const onSmallDisk = smallDiskTest(mounting)
   onSmallDisk(
     'create larger than the free space: native ENOSPC at once, nothing left; wasm ENOSPC at close, a retry after freeing space works',
     (disk) => {
@@ -164,7 +177,14 @@ export default function register(ctx: Ctx): void {
       sameBytes(fs.readFileSync(p), expected, 'the file')
     }
   )
+}
 
+/** Native: create over a file with too little room, what { sparse: true } risks, and the limit on mappings. */
+function nativeOnAFullDisk(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const native = ctx.backend === 'native'
+  const mounting = requires(s, 'tmpfs')
+  const onSmallDisk = smallDiskTest(mounting)
   if (native) {
     onSmallDisk('native: create over an existing file with too little room fails while its bytes are whole', (disk) => {
       const p = path.join(disk.dir, 'old.bin')
@@ -261,6 +281,4 @@ report(out)
       )
     }
   }
-
-  s.run()
 }

@@ -1,6 +1,7 @@
 // sync(view, options?) and syncAsync(view, options?): durability (checked by SIGKILL right after),
 // ranges, write-back granularity, and argument errors (thrown by sync, rejected by syncAsync).
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import { entry } from './ctx'
@@ -52,13 +53,23 @@ function assertKilled(r: ChildResult, what: string): void {
 }
 
 export default function register(ctx: Ctx): void {
-  const api: any = ctx.api
-  const PAGE: number = api.PAGE_SIZE
-  const prelude = childPrelude(entry(ctx))
-
   // ---------------------------------------------------------------------------------------------
   const s = suite(`${ctx.label} sync`)
+  syncCalls(s, ctx)
+  syncDurability(s, ctx)
+  s.run()
 
+  // ---------------------------------------------------------------------------------------------
+  const a = suite(`${ctx.label} syncAsync`)
+  syncAsyncCalls(a, ctx)
+  syncAsyncLarge(a, ctx)
+  a.run()
+}
+
+/** sync: errors, no-ops, and what reaches the file. */
+function syncCalls(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
   s('is a function', () => {
     assert.type(api.sync, 'function')
   })
@@ -152,7 +163,11 @@ export default function register(ctx: Ctx): void {
     api.close(v)
     sameBytes(fileBytes(p), expected, 'after close')
   })
+}
 
+/** sync: what survives the process killed at once after it. */
+function syncDurability(s: Test, ctx: Ctx): void {
+  const prelude = childPrelude(entry(ctx))
   const durability: Array<[string, string]> = [
     [
       'create, sync',
@@ -254,12 +269,12 @@ process.kill(process.pid, 'SIGKILL')
       sameBytes(fileBytes(p), expected, `file after ${name} and SIGKILL`)
     })
   }
+}
 
-  s.run()
-
-  // ---------------------------------------------------------------------------------------------
-  const a = suite(`${ctx.label} syncAsync`)
-
+/** syncAsync: rejections, never throws; what it resolves to; close while in flight. */
+function syncAsyncCalls(a: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
   a('is a function', () => {
     assert.type(api.syncAsync, 'function')
   })
@@ -335,7 +350,12 @@ process.kill(process.pid, 'SIGKILL')
     }
     sameBytes(fileBytes(p), data, 'file')
   })
+}
 
+/** syncAsync of a large view: the event loop turns while it runs. */
+function syncAsyncLarge(a: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
   // A view larger than the write-back slices of wasm (4 MiB), every page changed: a syncAsync lets the
   // event loop turn before it resolves (wasm: between slices; native: msync runs on the thread pool).
   const BIG = 24 << 20
@@ -387,6 +407,4 @@ process.kill(process.pid, 'SIGKILL')
       }
     }
   )
-
-  a.run()
 }

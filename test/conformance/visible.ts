@@ -2,6 +2,7 @@
 // every other reader of the file (plain reads, other processes) when it returns, and the disk was not
 // waited for (checked by an LD_PRELOAD witness of msync/fsync/fdatasync); close stays durable.
 import { suite } from 'uvu'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as fs from 'node:fs'
 import { entry } from './ctx'
@@ -31,11 +32,17 @@ const DURABLE = /^(msync \d+ MS_SYNC|fsync|fdatasync) /m
 const DURABLE_OR_DSYNC = /^(msync \d+ MS_SYNC 0|fsync 0|fdatasync 0|dsync-write (\d+) \2)$/m
 
 export default function register(ctx: Ctx): void {
+  const s = suite(`${ctx.label} sync { durable: false }`)
+  visibleWrites(s, ctx)
+  noOpsAndReaders(s, ctx)
+  s.run()
+}
+
+/** Bad options, and what reaches the file without a flush to the disk. */
+function visibleWrites(s: Test, ctx: Ctx): void {
   const api: any = ctx.api
   const PAGE: number = api.PAGE_SIZE
   const prelude = childPrelude(entry(ctx))
-  const s = suite(`${ctx.label} sync { durable: false }`)
-
   s('options.durable that is not a boolean: sync throws a TypeError, syncAsync rejects with one', async () => {
     const v = api.create(tmpFile(), 10)
     try {
@@ -102,7 +109,13 @@ report(Array.from(fs.readFileSync(args[0])))
     assert.equal([file[6], file[7], file[2 * PAGE - 2], file[2 * PAGE - 1]], [2, 1, 4, 3])
     api.close(v)
   })
+}
 
+/** No-ops, and no wait for the disk: the bytes survive SIGKILL, and close is durable. */
+function noOpsAndReaders(s: Test, ctx: Ctx): void {
+  const api: any = ctx.api
+  const PAGE: number = api.PAGE_SIZE
+  const prelude = childPrelude(entry(ctx))
   s("a no-op for 'r', malloc and empty views", async () => {
     const bytes = pattern(10, 73)
     const p = fileWith(bytes)
@@ -155,6 +168,4 @@ process.kill(process.pid, 'SIGKILL')
       }
     }
   )
-
-  s.run()
 }
