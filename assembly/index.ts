@@ -225,9 +225,13 @@ export function reserve(fd: i32, offset: f64, length: usize, flags: u32): i32 {
   setUnsynced((flags & MAP_UNSYNCED) != 0)
   fps = fingerprintsAt(length)
   const end = bytesNeeded(mapOffset, length, tracked)
+  const had = <u64>memory.size() << 16
   if (!ensureMemory(end)) return fail(OP_MMAP, ERRNO_NOMEM)
   // A reused instance: nothing of the last mapping may show (short reads and create rely on zeros).
-  if (usedEnd > WINDOW) memory.fill(WINDOW, 0, usedEnd - WINDOW)
+  // Its view's buffer was the whole memory, so bytes may have been written past its end too: what the
+  // new window and the last mapping cover is cleared, up to the memory it had (grown pages are zero).
+  const clearTo = min(max(<u64>usedEnd, end), had)
+  if (clearTo > <u64>WINDOW) memory.fill(WINDOW, 0, <usize>clearTo - WINDOW)
   usedEnd = <usize>end
   return <i32>WINDOW
 }
