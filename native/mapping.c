@@ -135,14 +135,14 @@ static int set_file_size(mf_map_t *m, int64_t size, size_t length, int64_t *zero
   if (length <= m->length || size <= keep) return 0;
   int64_t upto = size < end ? size : end;
   err = pf_zero(m, m->file, keep, upto, end);
-  if (err == 0) err = reserve(m, keep, upto - keep); // a punched hole gave its blocks back
-  if (err < 0) {
+  int through_mapping = err == 1; // no hole punched: the caller zeros [keep, upto) through the new mapping
+  // A punched hole gave its blocks back, and zeros written later need them: reserved either way.
+  if (err >= 0) err = reserve(m, keep, upto - keep);
+  if (err != 0) {
     if (end > size && pf_set_size(m, m->file, size) != 0) { /* only zeros were added at the end */ }
     return err;
   }
-  if (err == 1) {
-    err = reserve(m, keep, upto - keep);
-    if (err != 0) return err;
+  if (through_mapping) {
     *zero_from = keep;
     *zero_to = upto;
   }

@@ -244,11 +244,12 @@ int pf_reserve(mf_map_t *m, intptr_t file, int64_t offset, int64_t length) {
 int pf_zero(mf_map_t *m, intptr_t file, int64_t from, int64_t to, int64_t size) {
   (void) size;
 #if defined(__linux__)
-  if (fallocate((int) file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t) from, (off_t) (to - from)) != 0) {
-    if (errno == EOPNOTSUPP || errno == ENOSYS) return 1;
-    return FAIL(m, "fallocate");
-  }
-  return 0;
+  int r;
+  do r = fallocate((int) file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t) from, (off_t) (to - from));
+  while (r != 0 && errno == EINTR);
+  if (r == 0) return 0;
+  if (errno == EOPNOTSUPP || errno == ENOSYS) return 1;
+  return FAIL(m, "fallocate");
 #else
   (void) m, (void) file, (void) from, (void) to;
   return 1;

@@ -38,9 +38,12 @@
 
 // libuv's translation, but for ERROR_USER_MAPPED_FILE (1224: the file cannot be cut while a view of
 // it is mapped, which Wine gives where Windows refuses in another way), which libuv calls UNKNOWN:
-// that is EBUSY, as for a cut refused under another view of this process (mapping.h, registry).
+// that is EBUSY, as for a cut refused under another view of this process (mapping.h, registry); and
+// for running out of commit charge, ENOMEM.
 static int translate(DWORD error) {
   if (error == ERROR_USER_MAPPED_FILE) return UV_EBUSY;
+  // Out of commit charge (VirtualAlloc, MapViewOfFile of a copy-on-write view), which libuv calls UNKNOWN.
+  if (error == ERROR_COMMITMENT_LIMIT || error == ERROR_NOT_ENOUGH_QUOTA) return UV_ENOMEM;
   return uv_translate_sys_error((int) error);
 }
 
