@@ -224,6 +224,8 @@ class Calls {
   resize<V extends View>(view: V, count: unknown): V {
     const open = lookUpIn(this.views, 'resize', view)
     if (open.mode === 'r') throw argTypeError('resize', "an 'r' view cannot be resized; open the file 'rw'")
+    if (open.mmapIo)
+      throw argTypeError('resize', 'a Buffer from mmapfile/mmap-io map() cannot be resized; unmap it and map again')
     const byteLength = checkCount('resize', 'count', count) * open.type.BYTES_PER_ELEMENT
     this.#checkFits('resize', byteLength)
     try {

@@ -18,6 +18,8 @@ export interface Open {
   readonly fd?: number
   readonly offset: number
   readonly type: ViewType
+  /** made by mmapfile/mmap-io's map(): a Buffer that mmap-io knows, which resize cannot remake */
+  readonly mmapIo?: true
 }
 
 /** What the front remembers of a closed view: only what it was, so that free can tell. */
@@ -160,7 +162,7 @@ export function openBufferOf(
     backend.close(mapping) // nothing was written through it: this writes nothing back
     throw error
   }
-  views.set(view, { mapping, kind: 'file', mode, path: null, fd, offset, type: Uint8Array })
+  views.set(view, { mapping, kind: 'file', mode, path: null, fd, offset, type: Uint8Array, mmapIo: true })
   return view
 }
 

@@ -107,7 +107,7 @@ export interface SyncOptions {
 }
 
 /** What open takes in place of a path: an open file descriptor, or an object holding one (node:fs/promises' FileHandle). */
-export type Descriptor = number | { readonly fd: number }
+export type Descriptor = number | { readonly fd: number; close(): unknown }
 
 export interface ViewInfo {
   /** the absolute path; null for malloc and for a view of a descriptor */

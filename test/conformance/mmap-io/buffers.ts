@@ -51,6 +51,12 @@ export function buffersInProcess(life: Test, ctx: Ctx, kit: MmapIoKit): void {
       assert.is(part[0], 2, 'advise changes nothing')
       assert.equal(mmap.incore(part)[0] + mmap.incore(part)[1], 2, 'incore of the part counts its pages')
       expectThrow(() => api.sync(part), { type: TypeError }, 'mmapfile.sync(part of a Buffer)')
+      expectThrow(
+        () => api.resize(buffer, 4 * PAGESIZE),
+        { type: TypeError, message: /^mmapfile\.resize: a Buffer from mmapfile\/mmap-io map\(\) cannot be resized/ },
+        'mmapfile.resize(buffer): mmap-io could not take the view it would make'
+      )
+      assert.is(buffer.length, 3 * PAGESIZE - 1, 'the Buffer is as it was')
       buffer[2] = 3
       api.close(buffer)
       assert.is(buffer.length, 0, 'closed: length 0')
