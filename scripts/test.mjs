@@ -112,7 +112,11 @@ function accountUvu(name, result, counts) {
   if (counts !== null && failed > 0) problems.push(`${name}: ${failed} failed (${how(result)})`)
   const reasons = [...result.output.matchAll(/^# skip: (.+)$/gm)].map((m) => m[1])
   for (const reason of reasons) skips.push(`${name}: ${reason}`)
-  if (skipped > reasons.length) skips.push(`${name}: ${skipped - reasons.length} more with no reason printed`)
+  // A skip must say why: one that printed no reason counts as a failure.
+  if (skipped > reasons.length) {
+    failed += skipped - reasons.length
+    problems.push(`${name}: ${skipped - reasons.length} skipped with no reason printed`)
+  }
   add(name, result, { passed, failed, skipped })
 }
 

@@ -52,6 +52,7 @@ await exec()
 // queued after the file had loaded (run() called late), whose counts this would not keep
 const late = () => globalThis.UVU_QUEUE.some((group) => group.some((runner) => !wrapped.has(runner)))
 if (late()) foreign ??= 'a suite was queued after the file had loaded: its counts were not kept'
+if (totals.passed + totals.failed + totals.skipped === 0) foreign ??= 'the file registered no tests'
 if (foreign !== null) {
   console.error(`uvu-file: ${foreign}`)
   process.exitCode = 1
