@@ -42,6 +42,7 @@ export type {
   Mode,
   OpenOptions,
   SyncOptions,
+  TypedArray,
   TypedArrayConstructor,
   View,
   ViewInfo,
